@@ -1,0 +1,108 @@
+"""Per-step document accounting: what came in, what went out, and why the rest did not.
+
+The invariant every step keeps, checked by tests and by :meth:`StepStats.check`::
+
+    docs_in == docs_out + sum(removed.values()) + errored
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+
+class ConservationError(AssertionError):
+    """A step lost or invented documents."""
+
+
+@dataclass
+class StepStats:
+    """Counters for one step (or the reader) over any number of batches."""
+
+    name: str
+    docs_in: int = 0
+    docs_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+    errored: int = 0
+    seconds: float = 0.0
+
+    def remove(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.removed[reason] = self.removed.get(reason, 0) + n
+
+    @property
+    def docs_removed(self) -> int:
+        return sum(self.removed.values())
+
+    def merge(self, other: StepStats) -> None:
+        self.docs_in += other.docs_in
+        self.docs_out += other.docs_out
+        self.bytes_in += other.bytes_in
+        self.bytes_out += other.bytes_out
+        self.errored += other.errored
+        self.seconds += other.seconds
+        for reason, n in other.removed.items():
+            self.remove(reason, n)
+
+    def check(self) -> None:
+        if self.docs_in != self.docs_out + self.docs_removed + self.errored:
+            raise ConservationError(
+                f"step {self.name!r}: in={self.docs_in} != out={self.docs_out} + "
+                f"removed={self.docs_removed} + errored={self.errored}"
+            )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["removed"] = dict(sorted(self.removed.items()))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StepStats:
+        return cls(**{k: (dict(v) if k == "removed" else v) for k, v in d.items()})
+
+
+@dataclass
+class RunStats:
+    """Stats of a run: one :class:`StepStats` per step, in pipeline order."""
+
+    steps: list[StepStats]
+    units: int = 0
+    wall_seconds: float = 0.0
+
+    @classmethod
+    def empty(cls, names: Iterable[str]) -> RunStats:
+        return cls([StepStats(n) for n in names])
+
+    def merge(self, other: RunStats) -> None:
+        if [s.name for s in self.steps] != [s.name for s in other.steps]:
+            raise ValueError("cannot merge stats of different pipelines")
+        for mine, theirs in zip(self.steps, other.steps):
+            mine.merge(theirs)
+        self.units += other.units
+
+    def check(self) -> None:
+        for s in self.steps:
+            s.check()
+
+    def to_dict(self) -> dict:
+        first, last = (self.steps[0], self.steps[-1]) if self.steps else (None, None)
+        return {
+            "units": self.units,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "docs_read": first.docs_out if first else 0,
+            "docs_written": last.docs_out if last else 0,
+            "docs_per_second": round(first.docs_in / self.wall_seconds, 1)
+            if first and self.wall_seconds
+            else None,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunStats:
+        return cls(
+            [StepStats.from_dict(s) for s in d["steps"]],
+            units=d.get("units", 0),
+            wall_seconds=d.get("wall_seconds", 0.0),
+        )

@@ -1,0 +1,121 @@
+"""The ``corpusforge`` command line."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from pydantic.fields import PydanticUndefined
+from rich.console import Console
+from rich.text import Text
+
+from corpusforge.accounting import RunStats
+from corpusforge.config import load_pipeline
+from corpusforge.io.readers import plan
+from corpusforge.report import RunProgress, reasons_text, summary_table
+from corpusforge.run import STATS_FILE, OutputExistsError, run_pipeline
+from corpusforge.runner import StepFailed
+from corpusforge.yamlsource import ConfigError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Build LLM pre-training corpora from the open web.")
+console = Console()
+err_console = Console(stderr=True)
+
+CONFIG_ERROR_EXIT = 2
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _load(path: Path):
+    """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
+    try:
+        pipeline, doc = load_pipeline(str(path))
+        units = plan(pipeline, doc.lines, doc.file)
+    except ConfigError as e:
+        err_console.print(Text(e.render(), style="red"))
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    return pipeline, units
+
+
+@app.command()
+def run(
+    pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")],
+    executor: Annotated[Optional[ExecutorName], typer.Option(help="override the pipeline's executor")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="worker processes / Ray tasks")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local instance)")] = None,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing output folder")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json."""
+    pipeline, units = _load(pipeline_file)
+    try:
+        with RunProgress(console, enabled=not quiet) as progress:
+            stats = run_pipeline(
+                pipeline, executor=executor.value if executor else None, workers=workers,
+                ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,
+                on_start=progress.start, on_done=progress.unit_done,
+            )
+    except OutputExistsError as e:
+        err_console.print(Text(str(e), style="red"))
+        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except StepFailed as e:
+        err_console.print(Text(f"run stopped (on_error: fail): {e}", style="red"))
+        raise typer.Exit(1) from None
+    console.print(summary_table(stats, pipeline.name))
+    console.print(reasons_text(stats), end="")
+    console.print(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})")
+
+
+@app.command()
+def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
+    """Check a pipeline (keys, types, steps, inputs) without running it. Exit code 2 if invalid."""
+    pipeline, units = _load(pipeline_file)
+    console.print(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work unit(s), "
+                  f"{len(pipeline.steps)} step(s) -> {pipeline.output.path}")
+
+
+@app.command()
+def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
+    """Pretty-print the stats of a finished run."""
+    file = path / STATS_FILE if path.is_dir() else path
+    try:
+        data = orjson.loads(file.read_bytes())
+        run_stats = RunStats.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        err_console.print(Text(f"cannot read stats from {file}: {e}", style="red"))
+        raise typer.Exit(1) from None
+    console.print(summary_table(run_stats, str(path)))
+    console.print(reasons_text(run_stats), end="")
+
+
+@app.command()
+def steps() -> None:
+    """List the registered steps with their parameters and defaults."""
+    from corpusforge.steps.registry import registered_steps
+
+    for name, cls in registered_steps().items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        console.print(Text.assemble((name, "bold cyan"), f"  {cls.__module__}.{cls.__qualname__}"))
+        if doc:
+            console.print(Text(f"  {doc}"))
+        for pname, field in cls.Config.model_fields.items():
+            default = "required" if field.default is PydanticUndefined else json.dumps(field.default, default=str)
+            console.print(Text(f"    {pname}: {_type_name(field.annotation)} = {default}"))
+        console.print()
+
+
+def _type_name(annotation) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,238 @@
+"""The pipeline model: what a YAML file (or Python code) describes.
+
+A pipeline is data — inputs, steps, output, batching, executor — validated up front
+so that a bad config is refused before any work starts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from corpusforge.steps.registry import UnknownStepError, get_step_class
+from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def parse_size(value: Any) -> int:
+    """``64MB``, ``1GiB``, ``500k`` or a plain integer, in bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 64MB")
+    if isinstance(value, int | float):
+        return int(value)
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"expected a size such as 64MB or 1GiB, got {value!r}")
+    number, unit = float(m.group(1)), (m.group(2) or "").lower()
+    base = _UNITS.get(unit[:1], 1)
+    if "i" in unit:
+        base = {1: 1, 10**3: 2**10, 10**6: 2**20, 10**9: 2**30, 10**12: 2**40}[base]
+    return int(number * base)
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldMapping(Model):
+    """Which keys of a record hold the text, id and url; which others to keep as columns.
+
+    Dotted names reach into nested objects (``meta.pile_set_name``); a kept key
+    becomes a string column named after its last part.
+    """
+
+    text: str = "text"
+    id: str | None = "id"
+    url: str | None = "url"
+    metadata: list[str] = []
+
+
+class JsonlInput(FieldMapping):
+    type: Literal["jsonl"]
+    #: a path, URL or glob (fsspec), or a list of them; .gz/.zst/.bz2/.xz decompress by extension
+    path: str | list[str]
+    #: value of the ``source`` column (defaults to the input's position: ``input0``)
+    source: str | None = None
+    #: uncompressed files larger than this are split into several work units at line boundaries
+    unit_bytes: ByteSize = 64 * 2**20
+    #: a document larger than this becomes an error record instead of a batch
+    max_doc_bytes: ByteSize = 64 * 2**20
+
+
+class ParquetInput(FieldMapping):
+    type: Literal["parquet"]
+    path: str | list[str]
+    source: str | None = None
+    #: row groups are packed into work units of about this many (uncompressed) bytes
+    unit_bytes: ByteSize = 256 * 2**20
+    max_doc_bytes: ByteSize = 64 * 2**20
+
+
+class HFInput(FieldMapping):
+    """A Hugging Face ``datasets`` dataset, read with ``streaming=True``."""
+
+    type: Literal["hf"]
+    #: dataset name or builder (``json``, ``parquet``, ``allenai/c4`` ...)
+    path: str
+    config_name: str | None = None
+    data_files: str | list[str] | dict[str, str | list[str]] | None = None
+    split: str = "train"
+    #: the stream is split into this many work units (``split_dataset_by_node``)
+    num_shards: int = Field(1, ge=1)
+    source: str | None = None
+    max_doc_bytes: ByteSize = 64 * 2**20
+
+
+class DemoInput(Model):
+    """A built-in deterministic corpus: Japanese, English and code, with duplicates and junk."""
+
+    type: Literal["demo"]
+    docs: int = Field(2000, ge=1)
+    units: int = Field(4, ge=1)
+    seed: int = 0
+    source: str | None = None
+
+
+InputConfig = Annotated[
+    JsonlInput | ParquetInput | HFInput | DemoInput, Field(discriminator="type")
+]
+
+
+class OutputConfig(Model):
+    path: str
+    format: Literal["parquet", "jsonl"] = "parquet"
+    #: parquet: codec; jsonl: file compression (zstd -> .jsonl.zst, gzip -> .jsonl.gz)
+    compression: Literal["zstd", "gzip", "none"] = "zstd"
+    #: a shard is closed and a new one started past this size
+    max_shard_bytes: ByteSize = 256 * 2**20
+    #: write documents into ``<column>=<value>/`` subfolders (e.g. ``lang``)
+    partition_by: str | None = None
+    #: write removed documents, with the step and reason, under ``_rejects/``
+    rejects: bool = True
+    #: keep the text of removed documents in the rejects sink
+    rejects_text: bool = True
+
+
+class BatchConfig(Model):
+    max_docs: int = Field(4096, ge=1)
+    max_bytes: ByteSize = 32 * 2**20
+
+
+class ExecutorConfig(Model):
+    type: Literal["local", "ray"] = "local"
+    #: worker processes (local) or concurrent tasks (ray); default: CPU count
+    workers: int | None = Field(None, ge=1)
+    #: Ray cluster address; none starts a local Ray instance
+    ray_address: str | None = None
+
+
+class StepSpec(Model):
+    """One entry of ``steps:``: a step reference, an optional label and its parameters."""
+
+    step: str
+    label: str | None = None
+    params: dict[str, Any] = {}
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.step
+
+
+class Pipeline(Model):
+    name: str = "pipeline"
+    inputs: list[InputConfig] = Field(min_length=1)
+    steps: list[StepSpec] = []
+    output: OutputConfig
+    batch: BatchConfig = BatchConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    #: skip: a failing record goes to the errors sink and the run goes on; fail: stop the run
+    on_error: Literal["skip", "fail"] = "skip"
+
+    def source_name(self, index: int) -> str:
+        return self.inputs[index].source or f"input{index}"
+
+    def step_names(self) -> list[str]:
+        """Unique display names of the steps (``length``, ``length#2`` ...)."""
+        names: list[str] = []
+        for spec in self.steps:
+            base, n = spec.display_name, 1
+            name = base
+            while name in names:
+                n += 1
+                name = f"{base}#{n}"
+            names.append(name)
+        return names
+
+    def build_steps(self) -> list:
+        return [get_step_class(s.step)(**s.params) for s in self.steps]
+
+
+def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
+    """Turn ``{step: length, min_chars: 50}`` into a StepSpec dict, checking its params."""
+    if not isinstance(raw, dict):
+        issues.append(doc.issue(path, "a step is a mapping with a `step:` key"))
+        return None
+    if "step" not in raw:
+        issues.append(doc.issue(path, "missing `step:` (the step's registered name or module.Class)"))
+        return None
+    ref, label = raw["step"], raw.get("label")
+    params = {k: v for k, v in raw.items() if k not in ("step", "label")}
+    try:
+        cls = get_step_class(str(ref))
+    except UnknownStepError as e:
+        issues.append(doc.issue((*path, "step"), str(e)))
+        return None
+    try:
+        cls.Config(**params)
+    except ValidationError as e:
+        for err in e.errors():
+            issues.append(doc.issue((*path, *err["loc"]), err["msg"]))
+        return None
+    return {"step": ref, "label": label, "params": params}
+
+
+def parse_pipeline(doc: YamlDoc) -> Pipeline:
+    """Validate a loaded YAML document into a :class:`Pipeline`, or raise ConfigError."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ConfigError([doc.issue((), "a pipeline is a YAML mapping")], doc.file)
+    issues: list[ConfigIssue] = []
+    data = dict(data)
+    raw_steps = data.get("steps") or []
+    if not isinstance(raw_steps, list):
+        issues.append(doc.issue(("steps",), "`steps` is a list"))
+        raw_steps = []
+    data["steps"] = [_step_entry(s, ("steps", i), doc, issues) for i, s in enumerate(raw_steps)]
+    try:
+        pipeline = Pipeline.model_validate(data)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = err["loc"]
+            if loc and loc[0] == "steps":
+                continue  # step entries were checked above with better locations
+            # drop the discriminator tag pydantic inserts into union locations
+            loc = tuple(p for p in loc if not (isinstance(p, str) and p in _INPUT_TAGS and loc[0] == "inputs"))
+            issues.append(doc.issue(loc, err["msg"]))
+        pipeline = None
+    if issues or pipeline is None:
+        raise ConfigError(issues, doc.file)
+    return pipeline
+
+
+_INPUT_TAGS = {"jsonl", "parquet", "hf", "demo"}
+
+
+def load_pipeline(path: str) -> tuple[Pipeline, YamlDoc]:
+    doc = load_yaml_file(path)
+    return parse_pipeline(doc), doc
+
+
+def pipeline_from_yaml(text: str) -> Pipeline:
+    return parse_pipeline(load_yaml(text))

@@ -1,0 +1,35 @@
+"""Bounding batches by document count and by text bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.config import BatchConfig
+from corpusforge.schema import TEXT
+
+
+def bounded(table: pa.Table, cfg: BatchConfig) -> Iterator[pa.Table]:
+    """Zero-copy slices of at most ``max_docs`` rows and about ``max_bytes`` of text.
+
+    A single document larger than ``max_bytes`` is a batch of its own.
+    """
+    n = table.num_rows
+    if n == 0:
+        return
+    sizes = pc.binary_length(table.column(TEXT)).to_numpy(zero_copy_only=False)
+    if n <= cfg.max_docs and int(sizes.sum()) <= cfg.max_bytes:
+        yield table
+        return
+    cum = np.cumsum(sizes, dtype=np.int64)
+    start = 0
+    while start < n:
+        base = cum[start - 1] if start else 0
+        # rows whose cumulative bytes stay within the budget; always at least one
+        by_bytes = int(np.searchsorted(cum, base + cfg.max_bytes, side="right")) - start
+        length = max(1, min(cfg.max_docs, by_bytes, n - start))
+        yield table.slice(start, length)
+        start += length

@@ -1,0 +1,59 @@
+"""File access through fsspec: globs over any filesystem, compression by extension."""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+import fsspec
+from fsspec.core import url_to_fs
+
+COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".bz2": "bz2", ".xz": "xz"}
+
+
+def compression_of(path: str) -> str | None:
+    return COMPRESSED.get(os.path.splitext(path)[1].lower())
+
+
+def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
+    """Expand paths, folders and globs into sorted ``(path, name)`` pairs.
+
+    ``name`` is the file's path relative to the pattern's fixed prefix (the folder
+    before the first wildcard, or the file's own folder): it goes into document ids
+    and error records, so it must not depend on the working directory or machine.
+    """
+    out: dict[str, str] = {}
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        fs, root = url_to_fs(pattern)
+        if any(c in root for c in "*?["):
+            base = root[: min(root.find(c) for c in "*?[" if c in root)].rpartition("/")[0]
+            found = [p for p in fs.glob(root) if fs.isfile(p)]
+        elif fs.isdir(root):
+            base = root.rstrip("/")
+            found = [p for p in fs.find(root) if not os.path.basename(p).startswith((".", "_"))]
+        else:
+            base = root.rpartition("/")[0]
+            found = [root] if fs.exists(root) else []
+        base = fs._strip_protocol(base) if base else base
+        for p in sorted(found):
+            name = p[len(base) :].lstrip("/") if base and p.startswith(base) else os.path.basename(p)
+            out.setdefault(_unstrip(fs, p, pattern), name)
+    return list(out.items())
+
+
+def _unstrip(fs: fsspec.AbstractFileSystem, path: str, pattern: str) -> str:
+    # glob() returns protocol-less paths; keep the protocol so workers can reopen them
+    if "://" in pattern and "://" not in path:
+        return fs.unstrip_protocol(path)
+    return path
+
+
+def open_binary(path: str, decompress: bool = True) -> IO[bytes]:
+    """Open for reading; decompress by extension unless told otherwise."""
+    compression = compression_of(path) if decompress else None
+    return fsspec.open(path, "rb", compression=compression).open()
+
+
+def size_of(path: str) -> int:
+    fs, root = url_to_fs(path)
+    return int(fs.size(root))

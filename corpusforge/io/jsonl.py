@@ -1,0 +1,175 @@
+"""JSONL reader: byte-range work units cut at line boundaries, columnar parsing with a
+row-wise fallback that isolates bad lines."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.json as pj
+
+from corpusforge.config import BatchConfig, JsonlInput
+from corpusforge.errors import ErrorRecord, snippet
+from corpusforge.io.fields import explicit_schema, records_to_batch, split_table
+from corpusforge.io.files import compression_of, expand, open_binary, size_of
+from corpusforge.io.units import WorkUnit
+
+READ_CHUNK = 8 * 2**20
+
+
+def plan(cfg: JsonlInput, input_index: int) -> list[WorkUnit]:
+    """One unit per compressed file; uncompressed files are cut into ``unit_bytes`` ranges."""
+    units: list[WorkUnit] = []
+    for path, name in expand(cfg.path):
+        size = -1 if compression_of(path) else size_of(path)
+        if size <= cfg.unit_bytes:
+            units.append(WorkUnit(0, input_index, path, name, 0, -1))
+            continue
+        for start in range(0, size, cfg.unit_bytes):
+            units.append(WorkUnit(0, input_index, path, name, start, min(start + cfg.unit_bytes, size)))
+    return units
+
+
+def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig) -> Iterator[pa.Table | ErrorRecord]:
+    """Documents whose line *starts* in the unit's byte range, in file order."""
+    schema = explicit_schema(cfg)
+    for block, offset in _blocks(unit, cfg, batch, errors := []):
+        yield from errors
+        errors.clear()
+        yield from _parse_block(block, offset, cfg, schema, source, unit.name)
+    yield from errors
+
+
+def _blocks(
+    unit: WorkUnit, cfg: JsonlInput, batch: BatchConfig, errors: list[ErrorRecord]
+) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines (at most about ``batch.max_bytes``) with their start offsets.
+
+    A read error (truncated gzip/zstd, I/O) becomes an error record at the offset where
+    the stream broke; the lines before it are still yielded.
+    """
+    block_bytes = max(1, min(batch.max_bytes, READ_CHUNK))
+    end = unit.end if unit.end >= 0 else None
+    with open_binary(unit.path) as f:
+        pos = unit.start
+        if pos > 0:
+            f.seek(pos - 1)
+            if f.read(1) != b"\n":
+                pos += len(f.readline())  # the partial line belongs to the previous unit
+        pending = b""
+        pending_start = pos
+        skipping_huge = False
+        while end is None or pending_start < end:
+            try:
+                chunk = f.read(block_bytes)
+            except Exception as e:  # noqa: BLE001 - any decoder or I/O failure ends the file here
+                errors.append(ErrorRecord.from_exception(
+                    "read", e, file=unit.name, position=pending_start + len(pending),
+                    snippet="stream ended early; lines after this offset are lost"))
+                chunk = b""
+                if pending:
+                    # the last line was cut by the broken stream: report it too
+                    errors.append(ErrorRecord("read", "TruncatedRecord", "line cut by a broken stream",
+                                              unit.name, pending_start, snippet=snippet(pending)))
+                    pending = b""
+                break
+            if not chunk:
+                break
+            if skipping_huge:
+                nl = chunk.find(b"\n")
+                if nl < 0:
+                    pending_start += len(chunk)
+                    continue
+                pending_start += nl + 1
+                chunk = chunk[nl + 1 :]
+                skipping_huge = False
+            data = pending + chunk
+            last_nl = data.rfind(b"\n")
+            if last_nl < 0:
+                if len(data) > cfg.max_doc_bytes:
+                    errors.append(ErrorRecord(
+                        "read", "DocumentTooLarge",
+                        f"line longer than max_doc_bytes={cfg.max_doc_bytes}", unit.name,
+                        pending_start, snippet=snippet(data)))
+                    skipping_huge, pending = True, b""
+                    pending_start += len(data)
+                else:
+                    pending = data
+                continue
+            whole, pending = data[: last_nl + 1], data[last_nl + 1 :]
+            if end is not None and pending_start + len(whole) > end:
+                whole = _cut_at(whole, end - pending_start)
+                pending = b""
+                yield whole, pending_start
+                return
+            yield whole, pending_start
+            pending_start += len(whole)
+        if pending and (end is None or pending_start < end):
+            yield pending, pending_start  # last line without a trailing newline
+
+
+def _cut_at(block: bytes, limit: int) -> bytes:
+    """Keep the lines that start before ``limit``."""
+    if limit <= 0:
+        return b""
+    nl = block.find(b"\n", limit - 1)
+    return block if nl < 0 else block[: nl + 1]
+
+
+def _line_starts(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+    buf = np.frombuffer(block, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(block)]))
+    keep = ends > starts  # empty lines carry no record
+    return starts[keep], ends[keep]
+
+
+def _parse_block(
+    block: bytes, offset: int, cfg: JsonlInput, schema: pa.Schema, source: str, name: str
+) -> Iterator[pa.Table | ErrorRecord]:
+    if not block:
+        return
+    starts, ends = _line_starts(block)
+    if not len(starts):
+        return
+    if int((ends - starts).max()) <= cfg.max_doc_bytes:
+        try:
+            table = pj.read_json(
+                io.BytesIO(block),
+                read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1),
+                parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = None
+        if table is not None and table.num_rows == len(starts):
+            yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes)
+            return
+    yield from _parse_rows(block, starts, ends, offset, cfg, source, name)
+
+
+def _parse_rows(
+    block: bytes, starts: np.ndarray, ends: np.ndarray, offset: int, cfg: JsonlInput, source: str, name: str
+) -> Iterator[pa.Table | ErrorRecord]:
+    """Row-wise fallback: one bad line is one error record; the others go on."""
+    records: list[dict] = []
+    positions: list[int] = []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        line = block[s:e]
+        if not line.strip():
+            continue
+        if e - s > cfg.max_doc_bytes:
+            yield ErrorRecord("read", "DocumentTooLarge",
+                              f"line of {e - s} bytes exceeds max_doc_bytes={cfg.max_doc_bytes}",
+                              name, offset + s, snippet=snippet(line))
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield ErrorRecord("read", "MalformedJSON", str(exc), name, offset + s, snippet=snippet(line))
+            continue
+        positions.append(offset + s)
+    yield from records_to_batch(records, positions, cfg, source, name, cfg.max_doc_bytes)

@@ -1,0 +1,44 @@
+"""Planning work units for a pipeline's inputs and reading them, whatever the input type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pyarrow as pa
+
+from corpusforge.config import Pipeline
+from corpusforge.errors import ErrorRecord
+from corpusforge.io import demo, hf, jsonl, parquet
+from corpusforge.io.units import WorkUnit
+from corpusforge.yamlsource import ConfigError, ConfigIssue
+
+_READERS = {"jsonl": jsonl, "parquet": parquet, "hf": hf, "demo": demo}
+
+
+def plan(pipeline: Pipeline, lines: dict | None = None, file: str | None = None) -> list[WorkUnit]:
+    """All work units of a run, numbered in input order.
+
+    An input that matches no file refuses the run before any work starts.
+    """
+    units: list[WorkUnit] = []
+    issues: list[ConfigIssue] = []
+    for i, cfg in enumerate(pipeline.inputs):
+        try:
+            found = _READERS[cfg.type].plan(cfg, i)
+        except (OSError, ValueError) as e:
+            issues.append(ConfigIssue(("inputs", i, "path"), f"cannot list input: {e}",
+                                      (lines or {}).get(("inputs", i, "path"))))
+            continue
+        if not found:
+            issues.append(ConfigIssue(("inputs", i, "path"), f"no file matches {getattr(cfg, 'path', '')!r}",
+                                      (lines or {}).get(("inputs", i, "path"))))
+        units.extend(found)
+    if issues:
+        raise ConfigError(issues, file)
+    return [replace(u, index=n) for n, u in enumerate(units)]
+
+
+def read_unit(pipeline: Pipeline, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord]:
+    cfg = pipeline.inputs[unit.input_index]
+    return _READERS[cfg.type].read(unit, cfg, pipeline.source_name(unit.input_index), pipeline.batch)

@@ -1,0 +1,162 @@
+"""Writers: Parquet (zstd) and JSONL shards rolled by size, optionally partitioned by a
+column, written to temporary names and renamed into place when a work unit commits."""
+
+from __future__ import annotations
+
+import re
+from typing import IO
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from fsspec.core import url_to_fs
+
+from corpusforge.errors import ErrorRecord
+
+TMP_SUFFIX = ".tmp"
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+def join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *[p.strip("/") for p in parts if p]])
+
+
+def partition_dir(column: str, value: object) -> str:
+    text = "__null__" if value is None else _UNSAFE.sub("_", str(value)) or "_"
+    return f"{column}={text}"
+
+
+class _Shard:
+    """One open output file."""
+
+    def __init__(self, fs, final: str, fmt: str, compression: str, schema: pa.Schema) -> None:
+        self.fs, self.final, self.fmt, self.schema = fs, final, fmt, schema
+        self.tmp = final + TMP_SUFFIX
+        fs.makedirs(final.rpartition("/")[0], exist_ok=True)
+        if fmt == "parquet":
+            self.raw: IO[bytes] = fs.open(self.tmp, "wb")
+            self.pq = pq.ParquetWriter(
+                self.raw, schema, compression=None if compression == "none" else compression
+            )
+            self.out = self.raw
+        else:
+            codec = {"zstd": "zstd", "gzip": "gzip", "none": None}[compression]
+            self.raw = fs.open(self.tmp, "wb")
+            self.out = _compressed(self.raw, codec)
+        self.bytes = 0
+
+    def write(self, table: pa.Table) -> None:
+        if self.fmt == "parquet":
+            if table.schema != self.schema:
+                table = table.cast(self.schema)
+            self.pq.write_table(table)
+            self.bytes = self.raw.tell()
+        else:
+            lines = b"".join(orjson.dumps(row) + b"\n" for row in table.to_pylist())
+            self.out.write(lines)
+            self.bytes += len(lines)
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            self.pq.close()
+        elif self.out is not self.raw:
+            self.out.close()
+        self.raw.close()
+
+
+def _compressed(raw: IO[bytes], codec: str | None) -> IO[bytes]:
+    if codec == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
+    if codec == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # mtime=0: identical bytes per run
+    return raw
+
+
+class ShardedWriter:
+    """The shards one work unit writes into one sink."""
+
+    def __init__(
+        self,
+        root: str,
+        unit_index: int,
+        fmt: str = "parquet",
+        compression: str = "zstd",
+        max_shard_bytes: int = 256 * 2**20,
+        partition_by: str | None = None,
+    ) -> None:
+        self.fs, self.root = url_to_fs(root)
+        self.unit_index, self.fmt, self.compression = unit_index, fmt, compression
+        self.max_shard_bytes, self.partition_by = max_shard_bytes, partition_by
+        self.open: dict[str, _Shard] = {}
+        self.counters: dict[str, int] = {}
+        self.done: list[_Shard] = []
+
+    def _ext(self) -> str:
+        if self.fmt == "parquet":
+            return ".parquet"
+        return {"zstd": ".jsonl.zst", "gzip": ".jsonl.gz", "none": ".jsonl"}[self.compression]
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if not self.partition_by:
+            self._write_to("", table)
+            return
+        if self.partition_by not in table.column_names:
+            raise KeyError(f"partition_by column {self.partition_by!r} is not in the output")
+        keys = table.column(self.partition_by)
+        for value in pc.unique(keys).to_pylist():
+            mask = pc.is_null(keys) if value is None else pc.equal(keys, value)
+            self._write_to(partition_dir(self.partition_by, value), table.filter(mask))
+
+    def _write_to(self, sub: str, table: pa.Table) -> None:
+        shard = self.open.get(sub)
+        if shard is None:
+            n = self.counters.get(sub, 0)
+            self.counters[sub] = n + 1
+            name = f"part-{self.unit_index:05d}-{n:04d}{self._ext()}"
+            shard = _Shard(self.fs, join(self.root, sub, name), self.fmt, self.compression, table.schema)
+            self.open[sub] = shard
+        shard.write(table)
+        if shard.bytes >= self.max_shard_bytes:
+            shard.close()
+            self.done.append(shard)
+            del self.open[sub]
+
+    def commit(self) -> list[str]:
+        """Close everything and rename temporary files into place; returns the final paths."""
+        for shard in self.open.values():
+            shard.close()
+            self.done.append(shard)
+        self.open.clear()
+        for shard in self.done:
+            self.fs.mv(shard.tmp, shard.final)
+        return [s.final for s in self.done]
+
+
+class ErrorWriter:
+    """Error records of one work unit, as JSON lines."""
+
+    def __init__(self, root: str, unit_index: int) -> None:
+        self.fs, base = url_to_fs(root)
+        self.final = join(base, "_errors", f"part-{unit_index:05d}.jsonl")
+        self.tmp = self.final + TMP_SUFFIX
+        self.f: IO[bytes] | None = None
+
+    def write(self, rec: ErrorRecord) -> None:
+        if self.f is None:
+            self.fs.makedirs(self.final.rpartition("/")[0], exist_ok=True)
+            self.f = self.fs.open(self.tmp, "wb")
+        self.f.write(orjson.dumps(rec.to_dict()) + b"\n")
+
+    def commit(self) -> list[str]:
+        if self.f is None:
+            return []
+        self.f.close()
+        self.fs.mv(self.tmp, self.final)
+        return [self.final]

@@ -1,0 +1,72 @@
+"""Human-readable run reports: the summary table and a live progress bar."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from corpusforge.accounting import RunStats
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def summary_table(stats: RunStats, title: str = "corpusforge run") -> Table:
+    """Per step: docs and bytes in/out, removals by reason, errors, throughput."""
+    table = Table(title=f"{title}: {stats.units} work units in {stats.wall_seconds:.1f}s",
+                  pad_edge=False, collapse_padding=True)
+    for col in ["step", "in", "out", "removed", "errored", "bytes in", "bytes out", "docs/s"]:
+        table.add_column(col, justify="left" if col == "step" else "right", no_wrap=True)
+    for s in stats.steps:
+        rate = f"{s.docs_in / s.seconds:,.0f}" if s.seconds > 0 else "-"
+        table.add_row(Text(s.name), f"{s.docs_in:,}", f"{s.docs_out:,}", f"{s.docs_removed:,}",
+                      f"{s.errored:,}", human_bytes(s.bytes_in), human_bytes(s.bytes_out), rate)
+    return table
+
+
+def reasons_text(stats: RunStats) -> Text:
+    """Removal reasons per step, most frequent first (shown literally, never as markup)."""
+    out = Text()
+    for s in stats.steps:
+        if s.removed:
+            reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(s.removed.items(), key=lambda kv: -kv[1]))
+            out.append(f"removed by {s.name}: ", style="bold")
+            out.append(reasons + "\n")
+    return out
+
+
+class RunProgress:
+    """A progress bar over work units with the running docs/s rate."""
+
+    def __init__(self, console: Console, enabled: bool = True) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("units"), TextColumn("{task.fields[docs]:,} docs"),
+            TextColumn("{task.fields[rate]} docs/s"), TimeElapsedColumn(),
+            console=console, disable=not enabled, transient=False,
+        )
+        self.task = None
+        self.docs = 0
+
+    def __enter__(self) -> RunProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def start(self, total: int, already_done: int) -> None:
+        self.task = self.progress.add_task("running", total=total, completed=already_done, docs=0, rate="-")
+
+    def unit_done(self, _unit, stats: RunStats) -> None:
+        self.docs += stats.steps[0].docs_in
+        elapsed = self.progress.tasks[0].elapsed or 0
+        rate = f"{self.docs / elapsed:,.0f}" if elapsed > 0 else "-"
+        self.progress.update(self.task, advance=1, docs=self.docs, rate=rate)

@@ -1,0 +1,69 @@
+"""The document schema every reader produces and every step receives.
+
+A batch is a ``pyarrow.Table`` with at least these columns. Steps add columns;
+internal provenance columns (prefixed ``__``) travel with the batch so that an
+error or a reject can name the file and record it came from, and are dropped by
+the writers.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ID, TEXT, SOURCE, URL = "id", "text", "source", "url"
+#: Provenance: the file a document was read from and its position there
+#: (byte offset for JSONL, row index for Parquet and datasets, record number for demo).
+FILE, POS = "__file", "__pos"
+
+DOC_SCHEMA = pa.schema(
+    [
+        pa.field(ID, pa.string(), nullable=False),
+        pa.field(TEXT, pa.string(), nullable=False),
+        pa.field(SOURCE, pa.string(), nullable=False),
+        pa.field(URL, pa.string()),
+    ]
+)
+
+
+def make_batch(
+    ids: pa.Array | list,
+    texts: pa.Array | list,
+    source: str,
+    file: str,
+    positions: pa.Array | list,
+    urls: pa.Array | list | None = None,
+    extra: dict[str, pa.Array] | None = None,
+) -> pa.Table:
+    """Assemble a document batch with provenance columns."""
+    n = len(texts)
+    cols: dict[str, pa.Array] = {
+        ID: pa.array(ids, pa.string()),
+        TEXT: pa.array(texts, pa.string()),
+        SOURCE: pa.repeat(pa.scalar(source, pa.string()), n),
+        URL: pa.array(urls if urls is not None else [None] * n, pa.string()),
+    }
+    for name, arr in (extra or {}).items():
+        cols[name] = arr
+    cols[FILE] = pa.repeat(pa.scalar(file, pa.string()), n)
+    cols[POS] = pa.array(positions, pa.int64())
+    return pa.table(cols)
+
+
+def derived_ids(source: str, file: str, positions: pa.Array) -> pa.Array:
+    """Stable ids for documents whose source has none: ``source:file:position``."""
+    prefix = f"{source}:{file}:"
+    return pc.binary_join_element_wise(prefix, pc.cast(positions, pa.string()), "")
+
+
+def text_bytes(batch: pa.Table) -> int:
+    """UTF-8 bytes of the text column (what throughput and accounting count)."""
+    if batch.num_rows == 0:
+        return 0
+    return int(pc.sum(pc.binary_length(batch.column(TEXT))).as_py() or 0)
+
+
+def public_columns(batch: pa.Table) -> pa.Table:
+    """Drop the internal provenance columns before writing."""
+    internal = [n for n in batch.column_names if n.startswith("__")]
+    return batch.drop_columns(internal) if internal else batch

@@ -1,0 +1,173 @@
+"""The step contract: a small class over an Arrow batch, configured by a typed model.
+
+Two kinds:
+
+* :class:`MapStep` — ``process(batch) -> batch`` with the same rows (columns may change).
+* :class:`Filter` — ``signals(batch)`` computes signal columns, ``decide(batch, signals)``
+  turns them into a keep mask and a reason per removed document. ``mode: annotate``
+  keeps every row with its signals and decision; ``mode: filter`` drops.
+
+Steps know nothing of executors. The same object works in a pipeline, on a bare
+``pyarrow.Table``, in ``ray.data.Dataset.map_batches(step, batch_format="pyarrow")``
+and in ``datasets.Dataset.map(step.for_datasets(), batched=True)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict
+
+KEEP, REASON = "keep", "reason"
+
+
+class StepConfig(BaseModel):
+    """Base of every step's config: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class StepResult:
+    """What a step did to one batch: the rows that go on, and those it removed."""
+
+    out: pa.Table
+    #: removed rows with a ``reason`` column, or None when nothing was removed
+    removed: pa.Table | None = None
+
+
+class Step(ABC):
+    """A unit of per-document work over an Arrow batch."""
+
+    #: name in the step registry (``step: <name>`` in YAML)
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[StepConfig]] = StepConfig
+
+    def __init__(self, config: StepConfig | None = None, **params: Any) -> None:
+        if config is not None and params:
+            raise TypeError("pass either a config object or keyword parameters, not both")
+        self.config = config if config is not None else self.Config(**params)
+        self._ready = False
+
+    def setup(self) -> None:
+        """Load heavy resources (models, word lists). Runs once per worker, lazily."""
+
+    def ensure_setup(self) -> None:
+        if not self._ready:
+            self.setup()
+            self._ready = True
+
+    @abstractmethod
+    def apply(self, batch: pa.Table) -> StepResult:
+        """Run the step over one batch."""
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """The rows that go on: fits ``ray.data.Dataset.map_batches(batch_format="pyarrow")``."""
+        self.ensure_setup()
+        return self.apply(batch).out
+
+    def for_datasets(self) -> Callable[[dict[str, list]], dict[str, list]]:
+        """A function for ``datasets.Dataset.map(fn, batched=True)``.
+
+        In filter mode it returns fewer rows than it gets, which ``datasets``
+        allows when the function returns every column.
+        """
+
+        def fn(columns: dict[str, list]) -> dict[str, list]:
+            return self(pa.table(columns)).to_pydict()
+
+        return fn
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+
+class MapStep(Step):
+    """A step that transforms each document; it never removes rows."""
+
+    @abstractmethod
+    def process(self, batch: pa.Table) -> pa.Table:
+        """Return the batch transformed, with the same number of rows in the same order."""
+
+    def apply(self, batch: pa.Table) -> StepResult:
+        self.ensure_setup()
+        out = self.process(batch)
+        if out.num_rows != batch.num_rows:
+            raise ValueError(
+                f"map step {self.name or type(self).__name__} returned {out.num_rows} rows "
+                f"for {batch.num_rows}; use a Filter to remove documents"
+            )
+        return StepResult(out)
+
+
+class FilterConfig(StepConfig):
+    mode: Literal["filter", "annotate"] = "filter"
+    #: keep the signal columns on the documents that pass (filter mode)
+    keep_signals: bool = False
+
+
+class Filter(Step):
+    """Score, then decide. Subclasses implement :meth:`signals` and :meth:`decide`."""
+
+    Config: ClassVar[type[StepConfig]] = FilterConfig
+
+    @abstractmethod
+    def signals(self, batch: pa.Table) -> dict[str, pa.Array | np.ndarray]:
+        """Signal columns for the batch, one value per document."""
+
+    @abstractmethod
+    def decide(
+        self, batch: pa.Table, signals: dict[str, pa.Array | np.ndarray]
+    ) -> tuple[np.ndarray, pa.Array]:
+        """A boolean keep mask and a reason per document (null where kept)."""
+
+    def score(self, batch: pa.Table) -> pa.Table:
+        """The batch with signal columns plus ``keep`` and ``reason``; no row is dropped."""
+        self.ensure_setup()
+        sig = self.signals(batch)
+        keep, reason = self.decide(batch, sig)
+        out = batch
+        for name, values in sig.items():
+            out = _set_column(out, name, pa.array(values))
+        out = _set_column(out, KEEP, pa.array(np.asarray(keep, dtype=bool)))
+        return _set_column(out, REASON, reason)
+
+    def apply(self, batch: pa.Table) -> StepResult:
+        scored = self.score(batch)
+        label = self.name or type(self).__name__
+        if self.config.mode == "annotate":
+            out = scored.rename_columns(
+                [f"{label}_{c}" if c in (KEEP, REASON) else c for c in scored.column_names]
+            )
+            return StepResult(out)
+        keep = scored.column(KEEP)
+        kept_cols = scored.column_names if self.config.keep_signals else batch.column_names
+        kept = scored.filter(keep).select(kept_cols)
+        dropped = scored.filter(pc.invert(keep))
+        removed = dropped.select([*batch.column_names, REASON]) if dropped.num_rows else None
+        return StepResult(kept, removed)
+
+    @staticmethod
+    def first_failure(rules: Sequence[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, pa.Array]:
+        """Combine ``(reason, fails)`` rules: a document's reason is its first failing rule."""
+        idx = np.full(n, -1, dtype=np.int32)
+        for i in range(len(rules) - 1, -1, -1):
+            idx[np.asarray(rules[i][1], dtype=bool)] = i
+        keep = idx < 0
+        indices = pa.array(idx, mask=keep)
+        dictionary = pa.array([r for r, _ in rules], pa.string())
+        reasons = pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+        return keep, reasons
+
+
+def _set_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    i = table.schema.get_field_index(name)
+    if i >= 0:
+        return table.set_column(i, name, values)
+    return table.append_column(name, values)
