@@ -62,20 +62,27 @@ def _blocks(
         pending = b""
         pending_start = pos
         skipping_huge = False
+        # compressed streams are read in small pieces so that a truncated file loses
+        # at most one piece of the lines before the break
+        piece = 2**16 if compression_of(unit.path) else block_bytes
         while end is None or pending_start < end:
             try:
-                chunk = f.read(block_bytes)
-            except Exception as e:  # noqa: BLE001 - any decoder or I/O failure ends the file here
+                chunk = _read_upto(f, block_bytes, piece)
+            except _PartialRead as e:
                 errors.append(ErrorRecord.from_exception(
-                    "read", e, file=unit.name, position=pending_start + len(pending),
+                    "read", e.cause, file=unit.name, position=pending_start + len(pending) + len(e.data),
                     snippet="stream ended early; lines after this offset are lost"))
-                chunk = b""
-                if pending:
+                data = pending + e.data
+                last_nl = data.rfind(b"\n")
+                if last_nl >= 0:
+                    yield data[: last_nl + 1], pending_start
+                    pending_start += last_nl + 1
+                    data = data[last_nl + 1 :]
+                if data:
                     # the last line was cut by the broken stream: report it too
                     errors.append(ErrorRecord("read", "TruncatedRecord", "line cut by a broken stream",
-                                              unit.name, pending_start, snippet=snippet(pending)))
-                    pending = b""
-                break
+                                              unit.name, pending_start, snippet=snippet(data)))
+                return
             if not chunk:
                 break
             if skipping_huge:
@@ -109,6 +116,33 @@ def _blocks(
             pending_start += len(whole)
         if pending and (end is None or pending_start < end):
             yield pending, pending_start  # last line without a trailing newline
+
+
+class _PartialRead(Exception):
+    def __init__(self, data: bytes, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.data, self.cause = data, cause
+
+
+def _read_upto(f, size: int, piece: int) -> bytes:
+    """Read about ``size`` bytes in ``piece``-sized reads; on a stream error keep what was read."""
+    if piece >= size:
+        try:
+            return f.read(size)
+        except Exception as e:  # noqa: BLE001 - any decoder or I/O failure ends the file here
+            raise _PartialRead(b"", e) from e
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            part = f.read(piece)
+        except Exception as e:  # noqa: BLE001
+            raise _PartialRead(b"".join(parts), e) from e
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
 
 
 def _cut_at(block: bytes, limit: int) -> bytes:

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from corpusforge.config import BatchConfig, DemoInput, HFInput, JsonlInput, ParquetInput
+from corpusforge.errors import ErrorRecord
+from corpusforge.io import demo, hf, jsonl, parquet
+
+BATCH = BatchConfig()
+JA = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+EN = "The quick brown fox jumps over the lazy dog."
+
+
+def records(n: int) -> list[dict]:
+    return [{"text": f"{JA if i % 2 else EN} #{i}", "id": f"doc-{i}", "url": f"https://x.jp/{i}",
+             "meta": {"pile_set_name": "Pile-CC" if i % 3 else "Books3", "n": i}} for i in range(n)]
+
+
+def write_jsonl(path: Path, recs: list[dict], opener=open) -> Path:
+    with opener(path, "wt", encoding="utf-8") as f:
+        for r in recs:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+def read_all(mod, cfg, source="src", batch=BATCH) -> tuple[pa.Table | None, list[ErrorRecord]]:
+    tables, errors = [], []
+    for unit in mod.plan(cfg, 0):
+        for item in mod.read(unit, cfg, source, batch):
+            (errors if isinstance(item, ErrorRecord) else tables).append(item)
+    return (pa.concat_tables(tables) if tables else None), errors
+
+
+def test_jsonl_field_mapping_nested_metadata_and_japanese(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", records(10))
+    cfg = JsonlInput(type="jsonl", path=str(tmp_path / "a.jsonl"), metadata=["meta.pile_set_name"])
+    table, errors = read_all(jsonl, cfg)
+    assert not errors
+    assert table.column("id").to_pylist() == [f"doc-{i}" for i in range(10)]
+    assert table.column("text")[1].as_py().startswith("吾輩は猫である")
+    assert table.column("pile_set_name").to_pylist()[:4] == ["Books3", "Pile-CC", "Pile-CC", "Books3"]
+    assert table.column("source").to_pylist() == ["src"] * 10
+
+
+@pytest.mark.parametrize("unit_bytes", [1, 37, 200, 1000, 10**6])
+def test_jsonl_byte_range_units_cover_every_line_once(tmp_path, unit_bytes):
+    recs = records(40)
+    for r in recs:
+        del r["id"]  # ids derived from the byte offset
+    write_jsonl(tmp_path / "a.jsonl", recs)
+    cfg = JsonlInput(type="jsonl", path=str(tmp_path / "a.jsonl"), unit_bytes=unit_bytes)
+    units = jsonl.plan(cfg, 0)
+    assert len(units) >= (2 if unit_bytes < 1000 else 1)
+    table, errors = read_all(jsonl, cfg)
+    assert not errors
+    assert table.column("text").to_pylist() == [r["text"] for r in recs]
+    offsets = table.column("__pos").to_pylist()
+    raw = (tmp_path / "a.jsonl").read_bytes()
+    assert all(raw[o - 1 : o] in (b"", b"\n") for o in offsets)
+    assert table.column("id")[0].as_py() == "src:a.jsonl:0"
+
+
+def test_jsonl_malformed_line_and_invalid_utf8_become_error_records(tmp_path):
+    good = [json.dumps({"text": t}, ensure_ascii=False).encode() for t in (JA, EN, "三番目")]
+    data = good[0] + b"\n" + b'{"text": "broken' + b"\n" + good[1] + b"\n" + b'{"text": "bad \xff\xfe bytes"}\n' + good[2] + b"\n"
+    (tmp_path / "a.jsonl").write_bytes(data)
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(tmp_path / "a.jsonl")))
+    assert table.column("text").to_pylist() == [JA, EN, "三番目"]
+    assert [e.error for e in errors] == ["MalformedJSON", "MalformedJSON"]
+    assert errors[0].position == data.index(b'{"text": "broken')
+    assert errors[1].position == data.index(b'{"text": "bad')
+    assert "UTF-8" in errors[1].message or "utf-8" in errors[1].message.lower()
+    assert errors[0].file == "a.jsonl"
+
+
+def test_jsonl_missing_text_field_and_non_string_text(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"text": EN}, {"body": "no text"}, {"text": 5}, {"text": JA}])
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(tmp_path / "a.jsonl")))
+    assert table.column("text").to_pylist() == [EN, JA]
+    assert len(errors) == 2 and all(e.error == "BadRecord" for e in errors)
+
+
+def test_empty_file_yields_nothing(tmp_path):
+    (tmp_path / "e.jsonl").write_bytes(b"")
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(tmp_path / "e.jsonl")))
+    assert table is None and errors == []
+
+
+@pytest.mark.parametrize("ext", ["gz", "zst"])
+def test_truncated_compressed_file_keeps_what_came_before(tmp_path, ext):
+    # incompressible enough that half the file holds several read pieces
+    recs = [{"text": f"{JA} {i} " + hashlib.sha256(str(i).encode()).hexdigest() * 4} for i in range(3000)]
+    raw = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in recs)
+    packed = gzip.compress(raw) if ext == "gz" else zstandard.ZstdCompressor().compress(raw)
+    path = tmp_path / f"t.jsonl.{ext}"
+    path.write_bytes(packed[: len(packed) // 2])
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(path)))
+    assert 0 < table.num_rows < 3000
+    assert table.column("text").to_pylist() == [r["text"] for r in recs[: table.num_rows]]
+    assert errors and errors[0].file == path.name
+    assert errors[0].position is not None and errors[0].position > 0
+
+
+def test_compressed_files_read_whole(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl.gz", records(5), opener=gzip.open)
+    with zstandard.open(tmp_path / "b.jsonl.zst", "wt", encoding="utf-8") as f:
+        for r in records(4):
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(tmp_path / "*.jsonl.*")))
+    assert not errors and table.num_rows == 9
+
+
+def test_huge_document_is_an_error_record_unless_allowed(tmp_path):
+    big = "あ" * (35 * 2**20)  # 105 MB of UTF-8 in one line
+    path = tmp_path / "big.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"text": EN}) + "\n")
+        f.write('{"text": "' + big + '"}\n')
+        f.write(json.dumps({"text": JA}, ensure_ascii=False) + "\n")
+    del big
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(path)))
+    assert table.column("text").to_pylist() == [EN, JA]
+    assert [e.error for e in errors] == ["DocumentTooLarge"]
+    assert errors[0].position == len(json.dumps({"text": EN})) + 1
+    table, errors = read_all(jsonl, JsonlInput(type="jsonl", path=str(path), max_doc_bytes="200MB"))
+    assert not errors and table.num_rows == 3
+    assert pa.compute.utf8_length(table.column("text"))[1].as_py() == 35 * 2**20
+
+
+def test_parquet_row_group_units_and_column_mapping(tmp_path):
+    n = 1000
+    t = pa.table({"content": [f"{JA} {i}" for i in range(n)], "doc_id": [f"d{i}" for i in range(n)],
+                  "lang": ["ja"] * n})
+    pq.write_table(t, tmp_path / "a.parquet", row_group_size=100)
+    cfg = ParquetInput(type="parquet", path=str(tmp_path / "a.parquet"), text="content", id="doc_id",
+                       url=None, metadata=["lang"], unit_bytes=1)
+    assert len(parquet.plan(cfg, 0)) == 10
+    table, errors = read_all(parquet, cfg, batch=BatchConfig(max_docs=64))
+    assert not errors
+    assert table.column("id").to_pylist() == [f"d{i}" for i in range(n)]
+    assert table.column("__pos").to_pylist() == list(range(n))
+    assert set(table.column("lang").to_pylist()) == {"ja"}
+
+
+def test_parquet_missing_text_column_errors_every_row(tmp_path):
+    pq.write_table(pa.table({"body": ["a", "b", "c"]}), tmp_path / "a.parquet")
+    table, errors = read_all(parquet, ParquetInput(type="parquet", path=str(tmp_path / "a.parquet")))
+    assert table is None
+    assert [(e.error, e.n_docs) for e in errors] == [("MissingColumn", 3)]
+
+
+def test_parquet_corrupt_file_is_an_error_record(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    table, errors = read_all(parquet, ParquetInput(type="parquet", path=str(tmp_path / "bad.parquet")))
+    assert table is None and len(errors) == 1
+
+
+def test_hf_datasets_streaming_split_across_units_on_local_files(tmp_path):
+    for k in range(2):
+        write_jsonl(tmp_path / f"part{k}.jsonl", records(10)[k * 5 : (k + 1) * 5])
+    cfg = HFInput(type="hf", path="json", data_files=[str(tmp_path / "part0.jsonl"), str(tmp_path / "part1.jsonl")],
+                  num_shards=2, metadata=["meta.pile_set_name"])
+    table, errors = read_all(hf, cfg)
+    assert not errors
+    assert sorted(table.column("id").to_pylist()) == sorted(f"doc-{i}" for i in range(10))
+    assert set(table.column("pile_set_name").to_pylist()) == {"Books3", "Pile-CC"}
+    # each of the two units read one file
+    first = next(i for i in hf.read(hf.plan(cfg, 0)[0], cfg, "s", BATCH) if isinstance(i, pa.Table))
+    assert first.num_rows == 5
+
+
+def test_demo_is_deterministic_and_mixed():
+    cfg = DemoInput(type="demo", docs=300, units=3)
+    a, _ = read_all(demo, cfg)
+    b, _ = read_all(demo, DemoInput(type="demo", docs=300, units=7))
+    assert a.column("text").to_pylist() == b.column("text").to_pylist()
+    texts = a.column("text").to_pylist()
+    assert any("では" in t for t in texts) and any(t.startswith("At ") for t in texts)
+    assert any(t.startswith("def ") for t in texts)
+    assert len(set(texts)) < len(texts)  # exact duplicates planted

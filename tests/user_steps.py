@@ -1,0 +1,70 @@
+"""Steps a user might write, used by the tests through their dotted import path."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.steps import Filter, FilterConfig, MapStep, StepConfig
+
+
+class UpperConfig(StepConfig):
+    suffix: str = ""
+
+
+class Upper(MapStep):
+    """Upper-case the text (ASCII letters) and append a suffix."""
+
+    Config = UpperConfig
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        text = pc.binary_join_element_wise(pc.utf8_upper(batch.column("text")), self.config.suffix, "")
+        return batch.set_column(batch.schema.get_field_index("text"), "text", text)
+
+
+class HasDigitConfig(FilterConfig):
+    min_digits: int = 1
+
+
+class HasDigit(Filter):
+    """Keep documents with at least ``min_digits`` ASCII digits."""
+
+    Config = HasDigitConfig
+
+    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        return {"n_digits": pc.count_substring_regex(batch.column("text"), r"[0-9]").to_numpy(zero_copy_only=False)}
+
+    def decide(self, batch, signals):
+        return self.first_failure([("few_digits", signals["n_digits"] < self.config.min_digits)], batch.num_rows)
+
+
+class ExplodeConfig(StepConfig):
+    marker: str = "EXPLODE"
+
+
+class Explode(MapStep):
+    """Raise on any batch that holds a document containing ``marker``."""
+
+    Config = ExplodeConfig
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        if pc.any(pc.match_substring(batch.column("text"), self.config.marker)).as_py():
+            raise ValueError("boom: a document this step cannot handle")
+        return batch
+
+
+class SlowConfig(StepConfig):
+    seconds: float = 0.2
+
+
+class Slow(MapStep):
+    """Sleep per batch, so that a test can kill a run half-way."""
+
+    Config = SlowConfig
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        time.sleep(self.config.seconds)
+        return batch
