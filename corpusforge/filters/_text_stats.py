@@ -1,0 +1,285 @@
+"""Vectorized text kernels shared by the filters.
+
+Everything here works on a whole text column at once: regex counts through
+``pyarrow.compute`` (RE2), line/word splitting through list arrays and their parent
+indices, and duplicate / n-gram statistics through 64-bit hashes sorted with numpy.
+No function loops over documents in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.schema import TEXT
+
+#: character classes used by the Japanese filters (RE2 syntax)
+HIRAGANA = r"\p{Hiragana}"
+KATAKANA = r"[\p{Katakana}ー]"
+KANJI = r"\p{Han}"
+JAPANESE = r"[\p{Hiragana}\p{Katakana}\p{Han}ー]"
+
+_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant for mixing (golden ratio)
+_DOC_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def text_array(batch: pa.Table | pa.Array | pa.ChunkedArray, column: str = TEXT) -> pa.Array:
+    """The text column as one contiguous ``large_string``-or-``string`` array (nulls -> "")."""
+    col = batch.column(column) if isinstance(batch, pa.Table) else batch
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if col.null_count:
+        col = pc.fill_null(col, "")
+    return col
+
+
+def np_int(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An integer Arrow array as int64 numpy (nulls -> 0)."""
+    if arr.null_count:
+        arr = pc.fill_null(arr, 0)
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def count(text: pa.Array, pattern: str) -> np.ndarray:
+    """Non-overlapping matches of an RE2 pattern per document."""
+    return np_int(pc.count_substring_regex(text, pattern=pattern))
+
+
+def n_chars(text: pa.Array) -> np.ndarray:
+    return np_int(pc.utf8_length(text))
+
+
+def safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with 0 where den == 0."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.zeros(np.broadcast(num, den).shape, dtype=np.float64)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+@dataclass
+class Pieces:
+    """Documents split into pieces (lines, words, sentences): a flat array plus owners."""
+
+    values: pa.Array
+    #: index of the document each piece belongs to
+    parent: np.ndarray
+    #: number of documents
+    n: int
+
+    def per_doc(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Sum a per-piece value (default 1) per document."""
+        w = None if values is None else np.asarray(values, dtype=np.float64)
+        return np.bincount(self.parent, weights=w, minlength=self.n)[: self.n]
+
+    def count_per_doc(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.parent[np.asarray(mask, dtype=bool)], minlength=self.n)[: self.n]
+
+    def lengths(self) -> np.ndarray:
+        return n_chars(self.values)
+
+    def select(self, mask: np.ndarray) -> Pieces:
+        mask = np.asarray(mask, dtype=bool)
+        return Pieces(self.values.filter(pa.array(mask)), self.parent[mask], self.n)
+
+    def join(self, sep: str) -> pa.Array:
+        """Re-assemble one string per document from the pieces (in order)."""
+        counts = np.bincount(self.parent, minlength=self.n)[: self.n]
+        offsets = np.zeros(self.n + 1, dtype=np.int32)
+        np.cumsum(counts, out=offsets[1:])
+        values = self.values
+        if len(values) == 0:
+            values = pa.array([], pa.string())
+        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
+        return pc.binary_join(lists, sep)
+
+
+def _split(lists: pa.Array, n: int) -> Pieces:
+    flat = pc.list_flatten(lists)
+    parent = np_int(pc.list_parent_indices(lists)) if len(flat) else np.zeros(0, np.int64)
+    return Pieces(flat, parent, n)
+
+
+def split(text: pa.Array, pattern: str = "\n") -> Pieces:
+    """Split on a literal separator (``str.split`` semantics: empty pieces kept)."""
+    return _split(pc.split_pattern(text, pattern=pattern), len(text))
+
+
+def split_regex(text: pa.Array, pattern: str) -> Pieces:
+    return _split(pc.split_pattern_regex(text, pattern=pattern), len(text))
+
+
+def words(text: pa.Array) -> Pieces:
+    """Whitespace-separated words (``str.split()`` semantics)."""
+    return _split(pc.utf8_split_whitespace(text), len(text))
+
+
+def nonempty(pieces: Pieces) -> Pieces:
+    """Drop pieces that are empty or only whitespace."""
+    return pieces.select(np_int(pc.utf8_length(pc.utf8_trim_whitespace(pieces.values))) > 0)
+
+
+# --- hashing -------------------------------------------------------------------------
+
+
+def string_ids(values: pa.Array) -> np.ndarray:
+    """Batch-wide integer id per distinct string (equal strings, equal ids)."""
+    if len(values) == 0:
+        return np.zeros(0, np.uint64)
+    enc = pc.dictionary_encode(values)
+    return np_int(enc.indices).astype(np.uint64)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A cheap 64-bit finalizer so that sums of ids do not collide structurally."""
+    h = h ^ (h >> np.uint64(31))
+    h = h * _MUL
+    return h ^ (h >> np.uint64(29))
+
+
+def ngram_hashes(ids: np.ndarray, parent: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of every window of ``n`` consecutive elements inside one document.
+
+    Returns ``(starts, hashes)``: the index of each window's first element, and a hash
+    that also encodes the document, so equal windows in different documents differ.
+    """
+    m = len(ids)
+    if m < n:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    starts = np.arange(m - n + 1)
+    valid = parent[: m - n + 1] == parent[n - 1 :]
+    starts = starts[valid]
+    with np.errstate(over="ignore"):
+        h = np.zeros(len(starts), np.uint64)
+        for k in range(n):  # n <= 10: a loop over window offsets, not over documents
+            h = _mix(h * _MUL + ids[starts + k] + np.uint64(k + 1))
+        h ^= _mix(parent[starts].astype(np.uint64) * _DOC_MIX + np.uint64(1))
+    return starts, h
+
+
+@dataclass
+class Groups:
+    """Equal-key groups over hashed elements (keys already encode the document)."""
+
+    order: np.ndarray  # element indices sorted by key (stable: first occurrence first)
+    group: np.ndarray  # group number of each element, in original order
+    size: np.ndarray  # elements per group
+    first: np.ndarray  # bool per element: first occurrence of its key
+
+
+def group(keys: np.ndarray) -> Groups:
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    boundary = np.empty(len(sk), dtype=bool)
+    if len(sk):
+        boundary[0] = True
+        boundary[1:] = sk[1:] != sk[:-1]
+    gid_sorted = np.cumsum(boundary) - 1
+    group_ids = np.empty(len(keys), np.int64)
+    group_ids[order] = gid_sorted
+    size = np.bincount(gid_sorted) if len(sk) else np.zeros(0, np.int64)
+    first = np.zeros(len(keys), dtype=bool)
+    first[order[boundary]] = True
+    return Groups(order, group_ids, size, first)
+
+
+def duplicate_stats(pieces: Pieces, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: number of repeated pieces and their characters (first occurrence excluded)."""
+    if len(pieces.values) == 0:
+        z = np.zeros(pieces.n)
+        return z, z
+    ids = string_ids(pieces.values)
+    with np.errstate(over="ignore"):
+        keys = _mix(ids * _MUL + pieces.parent.astype(np.uint64) * _DOC_MIX)
+    g = group(keys)
+    dup = ~g.first
+    lens = pieces.lengths() if lengths is None else lengths
+    return pieces.count_per_doc(dup).astype(np.float64), pieces.per_doc(np.where(dup, lens, 0))
+
+
+def top_ngram_chars(
+    starts: np.ndarray, hashes: np.ndarray, parent: np.ndarray, gram_chars: np.ndarray, n_docs: int
+) -> np.ndarray:
+    """Per document: characters covered by its most frequent n-gram (count x length).
+
+    Ties between equally frequent n-grams are broken by the longer one. An n-gram that
+    occurs once is not repetition, so a document without any repeated n-gram scores 0.
+    """
+    out = np.zeros(n_docs)
+    if len(hashes) == 0:
+        return out
+    g = group(hashes)
+    doc = parent[starts]
+    cnt = g.size[g.group]
+    # one representative per group (its first occurrence)
+    rep = g.first
+    d, c, chars = doc[rep], cnt[rep], gram_chars[rep]
+    # best count per document, then the longest n-gram among those with that count
+    best = np.zeros(n_docs, np.int64)
+    np.maximum.at(best, d, c)
+    on_best = (c == best[d]) & (c >= 2)
+    np.maximum.at(out, d[on_best], (c * chars)[on_best].astype(np.float64))
+    return out
+
+
+def dup_ngram_covered(
+    starts: np.ndarray, hashes: np.ndarray, n_elems: int, n: int
+) -> np.ndarray:
+    """Bool per element: covered by a repeated (not first) occurrence of some n-gram.
+
+    Overlapping duplicate windows count each element once, as Gopher describes.
+    """
+    covered = np.zeros(n_elems, dtype=bool)
+    if len(hashes) == 0:
+        return covered
+    g = group(hashes)
+    dup_starts = starts[~g.first]
+    if len(dup_starts) == 0:
+        return covered
+    diff = np.zeros(n_elems + 1, np.int64)
+    np.add.at(diff, dup_starts, 1)
+    np.add.at(diff, dup_starts + n, -1)
+    return np.cumsum(diff[:-1]) > 0
+
+
+# --- characters ------------------------------------------------------------------------
+
+
+def codepoints(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """All characters of the batch as uint32 code points, plus the owning document of each.
+
+    The UTF-8 data buffer is decoded once for the whole batch (one call, not one per doc).
+    """
+    n = len(text)
+    lens = n_chars(text)
+    if n == 0 or lens.sum() == 0:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    off_type = np.int32 if pa.types.is_string(text.type) else np.int64
+    _, offsets_buf, data_buf = text.buffers()[:3]
+    offsets = np.frombuffer(offsets_buf, dtype=off_type)[text.offset : text.offset + n + 1]
+    raw = memoryview(data_buf)[int(offsets[0]) : int(offsets[-1])]
+    cps = np.frombuffer(bytes(raw).decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+    parent = np.repeat(np.arange(n, dtype=np.int64), lens)
+    return cps, parent
+
+
+#: line breaks as ``str.splitlines`` knows them
+LINE_BREAKS = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x{85}\x{2028}\x{2029}]"
+
+
+def lines(text: pa.Array) -> Pieces:
+    """Lines with ``str.splitlines`` semantics (no empty piece after a final newline)."""
+    p = split_regex(text, LINE_BREAKS)
+    if len(p.values) == 0:
+        return p
+    counts = np.bincount(p.parent, minlength=p.n)[: p.n]
+    last = np.cumsum(counts) - 1
+    last = last[counts > 0]
+    empty_last = n_chars(p.values.take(pa.array(last))) == 0
+    drop = np.zeros(len(p.values), dtype=bool)
+    drop[last[empty_last]] = True
+    return p.select(~drop)

@@ -1,0 +1,167 @@
+"""Word lists and URL blocklists.
+
+* :class:`NgWords` counts hits of keyword lists (files under ``filters/wordlists/`` or any
+  path) with one RE2 alternation per batch, and rejects on a hit count or on the fraction
+  of characters inside matches.
+* :class:`UrlFilter` matches the URL's host against domain blocklists (a listed domain
+  blocks its subdomains too) and an optional TLD allow-list.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.filters import _text_stats as ts
+from corpusforge.presets import find_resource, load_words
+from corpusforge.steps.base import Filter, FilterConfig
+from corpusforge.steps.registry import register
+
+
+def _re2_escape(word: str) -> str:
+    # Python's re.escape output is valid RE2 for literal text
+    return re.escape(word)
+
+
+def keyword_pattern(words: list[str], whole_words: bool, ignore_case: bool) -> str:
+    # longest first so that a longer keyword wins over its prefix at the same position
+    alts = "|".join(_re2_escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+    pat = rf"\b(?:{alts})\b" if whole_words else f"(?:{alts})"
+    return ("(?i)" if ignore_case else "") + pat
+
+
+class NgWordsConfig(FilterConfig):
+    #: shipped list names (``ja/adult``) or paths to text files, one keyword per line
+    lists: list[str] = []
+    #: extra keywords given inline
+    words: list[str] = []
+    #: reject when the number of hits is greater than this
+    max_hits: int | None = None
+    #: reject when the fraction of characters inside hits is at least this
+    max_char_frac: float | None = None
+    #: match whole words only (for space-separated languages)
+    whole_words: bool = False
+    ignore_case: bool = False
+    #: prefix of the signal columns (``<signal>_hits``, ``<signal>_char_frac``)
+    signal: str = "ng"
+
+
+@register
+class NgWords(Filter):
+    """Keyword hit counts against NG-word lists, with a hit-count or character-fraction bound."""
+
+    name = "ng_words"
+    Config = NgWordsConfig
+
+    def setup(self) -> None:
+        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        words = list(cfg.words)
+        for ref in cfg.lists:
+            words += load_words(ref)
+        self._pattern = keyword_pattern(words, cfg.whole_words, cfg.ignore_case) if words else None
+
+    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        text = ts.text_array(batch)
+        if self._pattern is None:
+            z = np.zeros(len(text))
+            return {f"{cfg.signal}_hits": z.astype(np.int64), f"{cfg.signal}_char_frac": z}
+        hits = ts.count(text, self._pattern)
+        out = {f"{cfg.signal}_hits": hits}
+        if cfg.max_char_frac is not None:
+            total = ts.n_chars(text)
+            rest = ts.n_chars(pc.replace_substring_regex(text, pattern=self._pattern, replacement=""))
+            out[f"{cfg.signal}_char_frac"] = ts.safe_div(total - rest, total)
+        return out
+
+    def decide(self, batch, s):
+        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        n = batch.num_rows
+        rules = []
+        if cfg.max_hits is not None:
+            rules.append((f"{cfg.signal}_hits", s[f"{cfg.signal}_hits"] > cfg.max_hits))
+        if cfg.max_char_frac is not None:
+            rules.append((f"{cfg.signal}_char_frac", s[f"{cfg.signal}_char_frac"] >= cfg.max_char_frac))
+        return self.first_failure(rules or [("never", np.zeros(n, bool))], n)
+
+
+HOST = r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*://)?(?:[^@/?#]*@)?(?P<host>[^/:?#]*)"
+
+
+def url_hosts(urls: pa.Array) -> pa.Array:
+    """Lower-cased host of each URL (null where the URL is null)."""
+    host = pc.struct_field(pc.extract_regex(urls, pattern=HOST), [0])
+    return pc.utf8_rtrim(pc.utf8_lower(host), characters=".")
+
+
+class UrlFilterConfig(FilterConfig):
+    url_column: str = "url"
+    #: blocked domains; a domain also blocks its subdomains
+    domains: list[str] = []
+    #: files with one domain per line (``#`` comments), shipped names or paths
+    domain_lists: list[str] = []
+    #: keep only these top-level domains (``com``, ``jp`` ...); none allows every TLD
+    allowed_tlds: list[str] | None = None
+    #: what to do with documents that have no URL
+    missing_url: Literal["keep", "drop"] = "keep"
+    #: how many labels deep subdomains are matched (a.b.c.example.com has depth 4)
+    max_depth: int = 8
+
+
+@register
+class UrlFilter(Filter):
+    """Domain blocklist with subdomain matching, and a TLD allow-list."""
+
+    name = "url_filter"
+    Config = UrlFilterConfig
+
+    def setup(self) -> None:
+        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        domains = {d.strip().lower().rstrip(".") for d in cfg.domains}
+        for ref in cfg.domain_lists:
+            path = find_resource(ref, ".txt", "blocklists")
+            for line in path.read_text(encoding="utf-8").splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    domains.add(line.lower().rstrip("."))
+        self._domains = pa.array(sorted(domains), pa.string())
+        self._tlds = (
+            pa.array(sorted({t.lower().lstrip(".") for t in cfg.allowed_tlds}), pa.string())
+            if cfg.allowed_tlds is not None else None
+        )
+
+    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        if cfg.url_column not in batch.column_names:
+            raise KeyError(f"url_filter needs a {cfg.url_column!r} column; the batch has {batch.column_names}")
+        urls = batch.column(cfg.url_column)
+        urls = urls.combine_chunks() if isinstance(urls, pa.ChunkedArray) else urls
+        host = url_hosts(urls)
+        missing = np.asarray(pc.is_null(host).to_numpy(zero_copy_only=False), bool) | (
+            ts.np_int(pc.utf8_length(pc.fill_null(host, ""))) == 0
+        )
+        blocked = np.zeros(len(host), dtype=bool)
+        if len(self._domains):
+            cur = pc.fill_null(host, "")
+            # a loop over subdomain depth, not over documents
+            for _ in range(cfg.max_depth):
+                blocked |= np.asarray(pc.is_in(cur, self._domains).to_numpy(zero_copy_only=False), bool)
+                cur = pc.replace_substring_regex(cur, pattern=r"^[^.]*\.", replacement="", max_replacements=1)
+        tld_ok = np.ones(len(host), dtype=bool)
+        if self._tlds is not None:
+            tld = pc.struct_field(pc.extract_regex(pc.fill_null(host, ""), pattern=r"(?P<tld>[^.]*)$"), [0])
+            tld_ok = np.asarray(pc.is_in(tld, self._tlds).to_numpy(zero_copy_only=False), bool)
+        return {"url_missing": missing, "url_blocked": blocked & ~missing, "tld_allowed": tld_ok | missing}
+
+    def decide(self, batch, s):
+        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        rules = [
+            ("missing_url", s["url_missing"] & (cfg.missing_url == "drop")),
+            ("blocked_domain", s["url_blocked"]),
+            ("tld_not_allowed", ~s["tld_allowed"]),
+        ]
+        return self.first_failure(rules, batch.num_rows)
