@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -68,3 +69,22 @@ class Slow(MapStep):
     def process(self, batch: pa.Table) -> pa.Table:
         time.sleep(self.config.seconds)
         return batch
+
+
+class DieOnceConfig(StepConfig):
+    flag_file: str
+
+
+class DieOnce(MapStep):
+    """Kill its own worker process the first time it runs (to test task retries)."""
+
+    Config = DieOnceConfig
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        flag = self.config.flag_file
+        try:
+            fd = os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return batch
+        os.close(fd)
+        os._exit(1)

@@ -72,15 +72,18 @@ class Step(ABC):
         self.ensure_setup()
         return self.apply(batch).out
 
-    def for_datasets(self) -> Callable[[dict[str, list]], dict[str, list]]:
+    def for_datasets(self) -> Callable[[Any], Any]:
         """A function for ``datasets.Dataset.map(fn, batched=True)``.
 
         In filter mode it returns fewer rows than it gets, which ``datasets``
         allows when the function returns every column.
         """
 
-        def fn(columns: dict[str, list]) -> dict[str, list]:
-            return self(pa.table(columns)).to_pydict()
+        def fn(columns: Any) -> Any:
+            if isinstance(columns, pa.Table):  # a dataset formatted as "arrow"
+                return self(columns)
+            # datasets passes a LazyBatch mapping of column -> list
+            return self(pa.table({k: columns[k] for k in columns})).to_pydict()
 
         return fn
 

@@ -1,0 +1,80 @@
+"""Kill -9 in the middle of a run, restart with --resume: identical output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+PIPELINE = """\
+inputs:
+  - {{type: demo, docs: 2400, units: 12}}
+steps:
+  - {{step: normalize}}
+  - {{step: tests_user_steps.Slow, seconds: 0.1}}
+  - {{step: length, min_chars: 40}}
+output: {{path: {out}, max_shard_bytes: 50kB}}
+batch: {{max_docs: 50}}
+"""
+
+
+def cli(*args: str, cwd: Path, **kw) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(cwd), str(ROOT)]))
+    return subprocess.Popen([sys.executable, "-m", "corpusforge.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **kw)
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and "_state" not in p.parts and p.name != "stats.json"}
+
+
+def counts(out: Path) -> list[dict]:
+    steps = json.loads((out / "stats.json").read_text())["steps"]
+    return [{k: v for k, v in s.items() if k != "seconds"} for s in steps]
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_identical_output(tmp_path):
+    # the step module must be importable by the CLI subprocess and its workers
+    (tmp_path / "tests_user_steps.py").write_text((ROOT / "tests" / "user_steps.py").read_text())
+    for name in ("full", "killed"):
+        (tmp_path / f"{name}.yaml").write_text(PIPELINE.format(out=tmp_path / name))
+
+    full = cli("run", "full.yaml", "--workers", "2", "--quiet", cwd=tmp_path)
+    assert full.wait(timeout=300) == 0, full.stdout.read().decode()
+
+    victim = cli("run", "killed.yaml", "--workers", "2", "--quiet", cwd=tmp_path)
+    state = tmp_path / "killed" / "_state"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = len(list(state.glob("unit-*.json"))) if state.exists() else 0
+        if done >= 3:
+            break
+        assert victim.poll() is None, victim.stdout.read().decode()
+        time.sleep(0.02)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    done = len(list(state.glob("unit-*.json")))
+    assert 3 <= done < 12, "the run must be killed half-way"
+    assert not (tmp_path / "killed" / "stats.json").exists()
+
+    again = cli("run", "killed.yaml", "--workers", "2", "--quiet", cwd=tmp_path)
+    assert again.wait(timeout=300) != 0  # refuses to touch a non-empty output without --resume
+    resumed = cli("run", "killed.yaml", "--workers", "2", "--quiet", "--resume", cwd=tmp_path)
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read().decode()
+
+    a, b = snapshot(tmp_path / "full"), snapshot(tmp_path / "killed")
+    assert sorted(a) == sorted(b)
+    assert not any(name.endswith(".tmp") for name in b)
+    for name in a:
+        assert a[name] == b[name], name
+    assert counts(tmp_path / "full") == counts(tmp_path / "killed")

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from corpusforge.cli import app
+from corpusforge.config import load_pipeline, pipeline_from_yaml
+from corpusforge.run import OutputExistsError, run_pipeline
+from corpusforge.runner import StepFailed
+
+from conftest import ROOT, read_output
+
+runner = CliRunner()
+JA = "吾輩は猫である。名前はまだ無い。"
+
+
+def pipeline(tmp_path: Path, body: str, out: str = "out"):
+    text = textwrap.dedent(body).replace("OUT", str(tmp_path / out)).replace("TMP", str(tmp_path))
+    return pipeline_from_yaml(text)
+
+
+def write_jsonl(path: Path, rows: list) -> None:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+                    encoding="utf-8")
+
+
+def test_sample_pipeline_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["run", str(ROOT / "pipelines" / "sample.yaml"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert "removed by" in r.output and "docs/s" in r.output
+    stats = json.loads((tmp_path / "out/sample/stats.json").read_text())
+    names = [s["name"] for s in stats["steps"]]
+    assert names[0] == "read" and len(names) >= 3
+    for s in stats["steps"]:
+        assert s["docs_in"] == s["docs_out"] + sum(s["removed"].values()) + s["errored"], s
+    out = read_output(tmp_path / "out/sample")
+    assert out.num_rows == stats["docs_written"] > 0
+    assert {"id", "text", "source", "url"} <= set(out.column_names)
+    assert not any(c.startswith("__") for c in out.column_names)
+    rej_files = list((tmp_path / "out/sample/_rejects").rglob("*.parquet"))
+    assert rej_files
+    rej = pq.read_table(rej_files[0])
+    assert {"id", "step", "reason", "file", "position", "text"} <= set(rej.column_names)
+    r = runner.invoke(app, ["stats", str(tmp_path / "out/sample")])
+    assert r.exit_code == 0 and "read" in r.output
+
+
+def test_conservation_and_rejects_with_errors_across_steps(tmp_path):
+    rows = [{"text": JA + "123"}, {"text": "short"}, {"text": "EXPLODE here 42 and more"}, '{"text": broken',
+            {"text": "English text with digits 7 in it."}, {"text": "no digits at all, long enough"}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl, source: t}]
+        steps:
+          - {step: length, min_chars: 8}
+          - {step: user_steps.Explode}
+          - {step: user_steps.HasDigit, label: digits}
+          - {step: user_steps.Upper, suffix: "!"}
+        output: {path: OUT}
+        """)
+    stats = run_pipeline(p, workers=1)
+    by = {s.name: s for s in stats.steps}
+    assert (by["read"].docs_in, by["read"].docs_out, by["read"].errored) == (6, 5, 1)
+    assert by["length"].removed == {"too_short": 1}
+    assert (by["user_steps.Explode"].docs_in, by["user_steps.Explode"].errored) == (4, 1)
+    assert by["digits"].removed == {"few_digits": 1}
+    for s in stats.steps:
+        s.check()
+    out = read_output(tmp_path / "out")
+    assert out.column("text").to_pylist() == [JA + "123!", "ENGLISH TEXT WITH DIGITS 7 IN IT.!"]
+    errors = [orjson.loads(x) for x in (tmp_path / "out/_errors/part-00000.jsonl").read_bytes().splitlines()]
+    assert [e["step"] for e in errors] == ["read", "user_steps.Explode"]
+    assert errors[1]["file"] == "in.jsonl" and errors[1]["position"] > 0 and "EXPLODE" in errors[1]["snippet"]
+    assert errors[1]["error"] == "ValueError"
+    rejected = read_output(tmp_path / "out/_rejects")
+    assert sorted(rejected.column("reason").to_pylist()) == ["few_digits", "too_short"]
+
+
+def test_on_error_fail_stops_the_run(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "fine"}, {"text": "EXPLODE"}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        steps: [{step: user_steps.Explode}]
+        output: {path: OUT}
+        on_error: fail
+        """)
+    with pytest.raises(StepFailed, match="boom"):
+        run_pipeline(p, workers=1)
+
+
+def test_annotate_mode_keeps_everything_with_signals(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "ab"}, {"text": JA}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        steps: [{step: length, min_chars: 5, mode: annotate}]
+        output: {path: OUT}
+        """)
+    stats = run_pipeline(p, workers=1)
+    assert stats.steps[1].docs_out == 2 and not stats.steps[1].removed
+    out = read_output(tmp_path / "out")
+    assert out.column("length_keep").to_pylist() == [False, True]
+    assert out.column("length_reason").to_pylist() == ["too_short", None]
+    assert out.column("n_chars").to_pylist() == [2, len(JA)]
+
+
+def test_output_independent_of_worker_count_and_refuses_to_overwrite(tmp_path):
+    body = """
+        inputs: [{type: demo, docs: 600, units: 4}]
+        steps: [{step: normalize}, {step: length, min_chars: 40}]
+        output: {path: OUT, max_shard_bytes: 20kB}
+        batch: {max_docs: 20}
+        """
+    one = run_pipeline(pipeline(tmp_path, body, "one"), workers=1)
+    two = run_pipeline(pipeline(tmp_path, body, "two"), workers=2)
+    files_one = sorted(p.relative_to(tmp_path / "one").as_posix() for p in (tmp_path / "one").rglob("*.parquet"))
+    files_two = sorted(p.relative_to(tmp_path / "two").as_posix() for p in (tmp_path / "two").rglob("*.parquet"))
+    assert files_one == files_two and len([f for f in files_one if not f.startswith("_")]) > 4  # rolled shards
+    for f in files_one:
+        assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes(), f
+    assert [s.to_dict() | {"seconds": 0} for s in one.steps] == [s.to_dict() | {"seconds": 0} for s in two.steps]
+    with pytest.raises(OutputExistsError):
+        run_pipeline(pipeline(tmp_path, body, "one"), workers=1)
+
+
+def test_partitioned_jsonl_output(tmp_path):
+    import zstandard
+
+    write_jsonl(tmp_path / "in.jsonl", [{"text": JA, "lang": "ja"}, {"text": "hello world", "lang": "en"},
+                                        {"text": "no lang"}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl, metadata: [lang]}]
+        output: {path: OUT, format: jsonl, partition_by: lang}
+        """)
+    run_pipeline(p, workers=1)
+    parts = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jsonl.zst"))
+    assert parts == ["lang=__null__/part-00000-0000.jsonl.zst", "lang=en/part-00000-0000.jsonl.zst",
+                     "lang=ja/part-00000-0000.jsonl.zst"]
+    ja = zstandard.decompress((tmp_path / "out" / parts[2]).read_bytes(), max_output_size=2**20)
+    assert json.loads(ja)["text"] == JA
+
+
+def test_ray_style_and_datasets_style_use_of_a_step():
+    import pyarrow as pa
+    from datasets import Dataset
+
+    from corpusforge.filters import LengthFilter
+
+    f = LengthFilter(min_chars=5)
+    assert f(pa.table({"text": ["ab", JA]})).column("text").to_pylist() == [JA]
+    ds = Dataset.from_dict({"text": ["ab", JA, "hello there"]}).map(f.for_datasets(), batched=True)
+    assert ds["text"] == [JA, "hello there"]
+
+
+def test_load_pipeline_from_file_keeps_lines(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(f"inputs:\n  - type: demo\noutput:\n  path: {tmp_path}/o\n")
+    pipe, doc = load_pipeline(str(p))
+    assert doc.lines[("output", "path")] == 4 and pipe.output.path.endswith("/o")
