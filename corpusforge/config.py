@@ -145,10 +145,24 @@ class StepSpec(Model):
         return self.label or self.step
 
 
+class StageSpec(Model):
+    """One entry of ``stages:``: ``{dedup: {...}}`` or ``{stage: dedup, label: ..., ...}``."""
+
+    stage: str
+    label: str | None = None
+    params: dict[str, Any] = {}
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.stage
+
+
 class Pipeline(Model):
     name: str = "pipeline"
     inputs: list[InputConfig] = Field(min_length=1)
     steps: list[StepSpec] = []
+    #: global stages, run after the per-shard steps over all shards (see docs/architecture.md)
+    stages: list[StageSpec] = []
     output: OutputConfig
     batch: BatchConfig = BatchConfig()
     executor: ExecutorConfig = ExecutorConfig()
@@ -172,6 +186,23 @@ class Pipeline(Model):
 
     def build_steps(self) -> list:
         return [get_step_class(s.step)(**s.params) for s in self.steps]
+
+    def stage_names(self) -> list[str]:
+        """Unique display names of the stages."""
+        names: list[str] = []
+        for spec in self.stages:
+            base, n = spec.display_name, 1
+            name = base
+            while name in names:
+                n += 1
+                name = f"{base}#{n}"
+            names.append(name)
+        return names
+
+    def build_stages(self) -> list:
+        from corpusforge.stages.registry import get_stage_class
+
+        return [get_stage_class(s.stage)(**s.params) for s in self.stages]
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
@@ -198,6 +229,39 @@ def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) 
     return {"step": ref, "label": label, "params": params}
 
 
+def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
+    """Turn ``{dedup: {...}}`` or ``{stage: dedup, ...}`` into a StageSpec dict, checking params."""
+    from corpusforge.stages.registry import UnknownStageError, get_stage_class
+
+    if isinstance(raw, dict) and "stage" not in raw and len(raw) == 1:
+        ref, params = next(iter(raw.items()))
+        label, ppath = None, (*path, ref)
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            issues.append(doc.issue(ppath, "a stage's parameters are a mapping"))
+            return None
+        rpath = ppath
+    elif isinstance(raw, dict) and "stage" in raw:
+        ref, label, ppath, rpath = raw["stage"], raw.get("label"), path, (*path, "stage")
+        params = {k: v for k, v in raw.items() if k not in ("stage", "label")}
+    else:
+        issues.append(doc.issue(path, "a stage is `{name: {params}}` or a mapping with a `stage:` key"))
+        return None
+    try:
+        cls = get_stage_class(str(ref))
+    except UnknownStageError as e:
+        issues.append(doc.issue(rpath, str(e)))
+        return None
+    try:
+        cls.Config(**params)
+    except ValidationError as e:
+        for err in e.errors():
+            issues.append(doc.issue((*ppath, *err["loc"]), err["msg"]))
+        return None
+    return {"stage": ref, "label": label, "params": params}
+
+
 def parse_pipeline(doc: YamlDoc) -> Pipeline:
     """Validate a loaded YAML document into a :class:`Pipeline`, or raise ConfigError."""
     data = doc.data
@@ -210,13 +274,18 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         issues.append(doc.issue(("steps",), "`steps` is a list"))
         raw_steps = []
     data["steps"] = [_step_entry(s, ("steps", i), doc, issues) for i, s in enumerate(raw_steps)]
+    raw_stages = data.get("stages") or []
+    if not isinstance(raw_stages, list):
+        issues.append(doc.issue(("stages",), "`stages` is a list"))
+        raw_stages = []
+    data["stages"] = [_stage_entry(s, ("stages", i), doc, issues) for i, s in enumerate(raw_stages)]
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
             loc = err["loc"]
-            if loc and loc[0] == "steps":
-                continue  # step entries were checked above with better locations
+            if loc and loc[0] in ("steps", "stages"):
+                continue  # step and stage entries were checked above with better locations
             # drop the discriminator tag pydantic inserts into union locations
             loc = tuple(p for p in loc if not (isinstance(p, str) and p in _INPUT_TAGS and loc[0] == "inputs"))
             issues.append(doc.issue(loc, err["msg"]))

@@ -42,6 +42,8 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
         "batch": pipeline.batch.model_dump(),
         "units": [asdict(u) for u in units],
     }
+    if pipeline.stages:  # only when present: fingerprints of stage-less runs stay as they were
+        body["stages"] = [s.model_dump() for s in pipeline.stages]
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -87,6 +89,12 @@ def run_pipeline(
     on_done: Callable[[WorkUnit, RunStats], None] | None = None,
 ) -> RunStats:
     """Run a pipeline to completion and return its merged stats (also written to stats.json)."""
+    if pipeline.stages:
+        from corpusforge.stages.run import run_staged
+
+        return run_staged(pipeline, executor=executor, workers=workers, ray_address=ray_address,
+                          resume=resume, overwrite=overwrite, units=units, on_start=on_start,
+                          on_done=on_done)
     started = time.perf_counter()
     units = plan(pipeline) if units is None else units
     prepare_output(pipeline, units, resume, overwrite)
