@@ -117,5 +117,9 @@ def _type_name(annotation) -> str:
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
+from corpusforge import cli_tokens  # noqa: E402  (token commands live in their own module)
+
+app.command("count")(cli_tokens.count)
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,107 @@
+"""Tokenize + count throughput vs raw SentencePiece batch encoding, same texts, same process.
+
+    python benchmarks/tokenization.py [--threads 2] [--repeat 5] [--scale 3]
+
+Texts: Japanese (Aozora 吾輩は猫である in paragraphs of 20 lines, ABEJA Common Crawl documents),
+English (Botchan, dolma Common Crawl samples) and code (The Stack-like source files), all from
+``../shared/data``. Tokenizer: the real LLM-jp ``code10K_en20K_ja30K.ver2.2.model``.
+
+* ``raw``: ``sp.encode(texts, num_threads=T)`` on a Python list already in memory (the peer).
+* ``corpusforge``: the ``tokenize`` step on an Arrow table (text column -> ``n_tokens``), then
+  token totals per source and language (Arrow group-by) — i.e. tokenize *and* count, starting
+  from Arrow, including the conversion of the text column to Python strings.
+* ``corpusforge+ids``: the same with a ``list<uint32>`` token-id column and a token-id histogram.
+
+Rounds alternate between the contenders; the ratio of the medians is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import sentencepiece as spm
+
+from corpusforge.tokenize.count import TokenHistogram, token_totals
+from corpusforge.tokenize.step import Tokenize
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+MODEL = DATA / "tokenizers" / "llm-jp-tokenizer" / "code10K_en20K_ja30K.ver2.2.model"
+
+
+def gz(path: Path) -> str:
+    return gzip.decompress(path.read_bytes()).decode("utf-8")
+
+
+def load_texts() -> pa.Table:
+    rows: list[tuple[str, str, str]] = []
+    neko = gz(DATA / "ja/aozora_neko/wagahaiwa_nekodearu.txt.gz")
+    lines = [x for x in neko.split("\n") if x.strip()]
+    rows += [("aozora", "ja", "\n".join(lines[i : i + 20])) for i in range(0, len(lines), 20)]
+    abeja = json.loads(gz(DATA / "ja/abeja_cc_ja_keyphrase/dataset.json.gz"))
+    rows += [("abeja-cc", "ja", d["text"]) for group in abeja.values() for d in group]
+    botchan = gz(DATA / "en/botchan.txt.gz")
+    paras = [x for x in botchan.split("\n\n") if x.strip()]
+    rows += [("botchan", "en", "\n\n".join(paras[i : i + 10])) for i in range(0, len(paras), 10)]
+    for f in sorted((DATA / "en/dolma_cc_samples").glob("data__multiple_files__*.jsonl.gz")):
+        rows += [("dolma-cc", "en", json.loads(x)["text"]) for x in gz(f).split("\n") if x]
+    rows += [("stack", "code", json.loads(x)["text"]) for x in gz(DATA / "code/code_samples.jsonl.gz").split("\n") if x]
+    source, lang, text = zip(*rows)
+    return pa.table({"id": [str(i) for i in range(len(rows))], "text": list(text),
+                     "source": list(source), "lang": list(lang)})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scale", type=int, default=3, help="repeat the texts this many times")
+    args = ap.parse_args()
+
+    base = load_texts()
+    table = pa.concat_tables([base] * args.scale)
+    texts = table.column("text").to_pylist()
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    sp = spm.SentencePieceProcessor(model_file=str(MODEL))
+    plain = Tokenize(tokenizer=str(MODEL), threads=args.threads)
+    with_ids = Tokenize(tokenizer=str(MODEL), threads=args.threads, ids=True)
+    plain.ensure_setup()
+    with_ids.ensure_setup()
+
+    def raw() -> int:
+        return sum(map(len, sp.encode(texts, num_threads=args.threads)))
+
+    def ours() -> int:
+        out = plain(table)
+        return int(pa.compute.sum(token_totals(out).column("tokens")).as_py())
+
+    def ours_ids() -> int:
+        out = with_ids(table)
+        hist = TokenHistogram.of(pa.compute.list_flatten(out.column("token_ids")))
+        token_totals(out)
+        return hist.total
+
+    contenders = {"raw": raw, "corpusforge": ours, "corpusforge+ids": ours_ids}
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    counts: dict[str, int] = {}
+    for _ in range(args.repeat):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            counts[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+    assert len(set(counts.values())) == 1, f"token counts differ: {counts}"
+    print(f"{table.num_rows} docs, {mb:.1f} MB, {counts['raw']:,} tokens, threads={args.threads}, "
+          f"median of {args.repeat} alternating rounds")
+    ref = statistics.median(times["raw"])
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:16s} {med:7.3f} s  {mb / med:6.2f} MB/s  ratio vs raw {ref / med:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Token counting: totals per source and language (Arrow group-bys) and token-id histograms.
+
+Both are mergeable, so workers count their own files and the results are summed:
+group-by totals are concatenated and grouped again, histograms are added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.schema import SOURCE, TEXT
+from corpusforge.tokenize.corpus import corpus_files, read_file
+from corpusforge.tokenize.loader import TokenizerSpec, load_tokenizer
+from corpusforge.tokenize.step import N_TOKENS
+
+LANG = "lang"
+DEFAULT_KEYS = (SOURCE, LANG)
+_SUMS = ("docs", "tokens", "chars", "bytes")
+
+
+def token_totals(table: pa.Table, by: Sequence[str] = DEFAULT_KEYS, tokens: str = N_TOKENS) -> pa.Table:
+    """Documents, tokens, characters and UTF-8 bytes per group.
+
+    Group keys missing from the table become nulls, so corpora without a ``lang``
+    column still count per source.
+    """
+    n = table.num_rows
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for key in by:
+        cols[key] = table.column(key).cast(pa.string()) if key in table.column_names else pa.nulls(n, pa.string())
+    cols["docs"] = pa.repeat(pa.scalar(1, pa.int64()), n)
+    cols["tokens"] = table.column(tokens).cast(pa.int64())
+    text = pc.fill_null(table.column(TEXT), "") if TEXT in table.column_names else pa.repeat(pa.scalar(""), n)
+    cols["chars"] = pc.utf8_length(text).cast(pa.int64())
+    cols["bytes"] = pc.binary_length(text).cast(pa.int64())
+    return _group(pa.table(cols), list(by))
+
+
+def merge_totals(parts: Iterable[pa.Table], by: Sequence[str] = DEFAULT_KEYS) -> pa.Table:
+    """Sum per-worker totals into one table, sorted by the group keys."""
+    tables = [t for t in parts if t.num_rows]
+    if not tables:
+        return pa.table({**{k: pa.array([], pa.string()) for k in by}, **{s: pa.array([], pa.int64()) for s in _SUMS}})
+    return _group(pa.concat_tables(tables), list(by))
+
+
+def _group(table: pa.Table, by: list[str]) -> pa.Table:
+    out = table.group_by(by, use_threads=False).aggregate([(s, "sum") for s in _SUMS])
+    out = out.rename_columns([c.removesuffix("_sum") for c in out.column_names])
+    return out.select([*by, *_SUMS]).sort_by([(k, "ascending") for k in by])
+
+
+@dataclass
+class TokenHistogram:
+    """How often each token id occurs: ``np.bincount`` over flattened ids, mergeable by ``+``."""
+
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, ids: np.ndarray | pa.Array, vocab_size: int = 0) -> TokenHistogram:
+        if isinstance(ids, pa.ChunkedArray | pa.Array):
+            ids = ids.to_numpy(zero_copy_only=False)
+        return cls(np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocab_size).astype(np.int64))
+
+    def __add__(self, other: TokenHistogram) -> TokenHistogram:
+        a, b = self.counts, other.counts
+        if len(a) < len(b):
+            a, b = b, a
+        out = a.copy()
+        out[: len(b)] += b
+        return TokenHistogram(out)
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def to_table(self, pieces: list[str] | None = None) -> pa.Table:
+        ids = np.nonzero(self.counts)[0]
+        cols = {"id": pa.array(ids.astype(np.uint32)), "count": pa.array(self.counts[ids])}
+        if pieces is not None:
+            cols["piece"] = pa.array([pieces[i] for i in ids], pa.string())
+        return pa.table(cols)
+
+
+@dataclass
+class CountResult:
+    totals: pa.Table
+    histogram: TokenHistogram | None
+    files: int
+    errors: list[tuple[str, str]]
+
+
+def count_file(path: str, name: str, tokenizer: TokenizerSpec | None, by: Sequence[str],
+               histogram: bool, threads: int = 0) -> CountResult:
+    """Count one file: tokenize its text (or use its ``n_tokens`` column when no tokenizer is given)."""
+    tok = load_tokenizer(tokenizer) if tokenizer is not None else None
+    totals, hist = [], TokenHistogram()
+    try:
+        for batch in read_file(path, name):
+            if tok is not None:
+                offsets, flat = tok.encode(pc.fill_null(batch.column(TEXT), "").to_pylist(), threads)
+                batch = batch.append_column("__tokens", pa.array(np.diff(offsets)))
+                totals.append(token_totals(batch, by, "__tokens"))
+                if histogram:
+                    hist = hist + TokenHistogram.of(flat, tok.vocab_size)
+            elif N_TOKENS in batch.column_names:
+                totals.append(token_totals(batch, by))
+            else:
+                raise ValueError(f"no tokenizer given and no {N_TOKENS!r} column")
+    except (OSError, ValueError, pa.ArrowException) as e:
+        return CountResult(merge_totals([], by), None, 1, [(path, f"{type(e).__name__}: {e}")])
+    return CountResult(merge_totals(totals, by), hist if histogram and tok else None, 1, [])
+
+
+def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | None = None,
+                 by: Sequence[str] = DEFAULT_KEYS, histogram: bool = False, workers: int = 1,
+                 threads: int = 0) -> CountResult:
+    """Count a whole Parquet/JSONL corpus, files spread over ``workers`` processes."""
+    spec = TokenizerSpec.from_ref(tokenizer) if tokenizer is not None else None
+    files = corpus_files(path)
+    if not files:
+        raise FileNotFoundError(f"no .parquet or .jsonl files under {path}")
+    args = [(p, n, spec, tuple(by), histogram, threads) for p, n in files]
+    if workers > 1 and len(files) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(count_file, *zip(*args)))
+    else:
+        results = [count_file(*a) for a in args]
+    hists = [r.histogram for r in results if r.histogram is not None]
+    return CountResult(
+        totals=merge_totals((r.totals for r in results), by),
+        histogram=sum(hists[1:], hists[0]) if hists else None,
+        files=len(files),
+        errors=[e for r in results for e in r.errors],
+    )
