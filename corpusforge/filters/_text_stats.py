@@ -283,3 +283,19 @@ def lines(text: pa.Array) -> Pieces:
     drop = np.zeros(len(p.values), dtype=bool)
     drop[last[empty_last]] = True
     return p.select(~drop)
+
+
+#: one token per run of a script (kanji, hiragana, katakana, Latin/digits) or per other char
+SCRIPT_RUN = r"(\p{Han}+|\p{Hiragana}+|[\p{Katakana}ー]+|[\p{Latin}0-9]+|\s+|.)"
+_CUT = "\ufdd0"  # a noncharacter: never in text, used as a split marker
+
+
+def script_tokens(text: pa.Array) -> Pieces:
+    """Word-like tokens for unsegmented text: runs of one script (濃淡 / の / モザイク).
+
+    A cheap, dictionary-free stand-in for a morphological analyser: repetition measured on
+    these tokens behaves like word n-grams, where raw character n-grams over-count.
+    """
+    marked = pc.replace_substring_regex(text, pattern=SCRIPT_RUN, replacement=r"\1" + _CUT)
+    p = split(marked, _CUT)
+    return p.select(np_int(pc.utf8_length(pc.utf8_trim_whitespace(p.values))) > 0)

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
-from corpusforge.schema import TEXT
-from corpusforge.steps.base import KEEP, REASON, Filter, FilterConfig, _set_column
+from corpusforge.filters._rewrite import RewriteFilter
+from corpusforge.steps.base import FilterConfig
 from corpusforge.steps.registry import register
 
 POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
@@ -41,13 +41,13 @@ class C4Config(FilterConfig):
 
 
 @register
-class C4Quality(Filter):
+class C4Quality(RewriteFilter):
     """C4 line cleanup plus document rules; kept documents carry the cleaned text."""
 
     name = "c4"
     Config = C4Config
 
-    def _compute(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
+    def rewrite(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
         cfg: C4Config = self.config  # type: ignore[assignment]
         text = ts.text_array(batch)
         ln = ts.lines(text)
@@ -86,9 +86,6 @@ class C4Quality(Filter):
         }
         return cleaned, sig
 
-    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        return self._compute(batch)[1]
-
     def decide(self, batch, s):
         cfg: C4Config = self.config  # type: ignore[assignment]
         rules = [
@@ -97,14 +94,3 @@ class C4Quality(Filter):
             ("too_few_sentences", s["c4_sentences"] < cfg.min_sentences),
         ]
         return self.first_failure(rules, batch.num_rows)
-
-    def score(self, batch: pa.Table) -> pa.Table:
-        """Signals, decision, and the cleaned text in place of the original."""
-        self.ensure_setup()
-        cleaned, sig = self._compute(batch)
-        keep, reason = self.decide(batch, sig)
-        out = batch.set_column(batch.schema.get_field_index(TEXT), TEXT, cleaned)
-        for name, values in sig.items():
-            out = _set_column(out, name, pa.array(values))
-        out = _set_column(out, KEEP, pa.array(np.asarray(keep, dtype=bool)))
-        return _set_column(out, REASON, reason)

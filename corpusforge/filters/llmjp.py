@@ -1,0 +1,192 @@
+"""The LLM-jp corpus v1 Japanese chain (mC4-ja / Common Crawl), default and strict variants.
+
+:class:`JapaneseQuality` applies the document rules 1-7 in one pass over the batch;
+:class:`JapaneseLines` is rule 8, the line extraction that rewrites the text.
+
+Only the zlib rule loops per document: ``zlib.compress`` is one C call per document over a
+zero-copy slice of the batch's UTF-8 buffer (no str objects are created); compression has
+no batched form, and the loop overhead is small next to the compression itself.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.filters import _text_stats as ts
+from corpusforge.filters._rewrite import RewriteFilter
+from corpusforge.filters.blocklist import keyword_pattern, url_hosts
+from corpusforge.presets import load_words
+from corpusforge.steps.base import Filter, FilterConfig
+from corpusforge.steps.registry import register
+
+LLMJP_TLDS = ["biz", "cc", "com", "info", "jp", "me", "net", "org", "site", "tokyo", "tv", "work", "xyz"]
+#: thresholds that differ between the default and the strict variant
+VARIANTS = {
+    "default": {"max_ng_hits": 3, "kuten_chars": 250, "min_zlib_ratio": 0.30},
+    "strict": {"max_ng_hits": 2, "kuten_chars": 80, "min_zlib_ratio": 0.375},
+}
+KANA = r"[\p{Hiragana}\p{Katakana}]"
+
+
+def zlib_ratios(text: pa.Array, level: int = 9) -> np.ndarray:
+    """Compressed / raw UTF-8 bytes per document (0 for empty documents)."""
+    n = len(text)
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    off_type = np.int32 if pa.types.is_string(text.type) else np.int64
+    offsets = np.frombuffer(text.buffers()[1], dtype=off_type)[text.offset : text.offset + n + 1]
+    data = memoryview(text.buffers()[2]) if text.buffers()[2] is not None else memoryview(b"")
+    starts, ends = offsets[:-1].tolist(), offsets[1:].tolist()
+    compress = zlib.compress
+    for i in range(n):  # per document: zlib has no batch API (see module docstring)
+        size = ends[i] - starts[i]
+        if size:
+            out[i] = len(compress(data[starts[i] : ends[i]], level)) / size
+    return out
+
+
+class JapaneseQualityConfig(FilterConfig):
+    variant: Literal["default", "strict"] = "default"
+    #: rule 1: TLD allow-list and blocked domains (null: no URL check)
+    allowed_tlds: list[str] | None = LLMJP_TLDS
+    blocked_domains: list[str] = ["ja.wikipedia.org"]
+    url_column: str = "url"
+    #: documents without a URL pass the URL rules (set false to drop them)
+    keep_missing_url: bool = True
+    #: rule 3: a hiragana/katakana character within the first N characters
+    head_chars: int = 50
+    #: rule 4: advertisement keywords, at most this many hits
+    ads_lists: list[str] = ["ja/ads"]
+    max_ads_hits: int | None = 10
+    #: rule 5: adult/discrimination/violence keywords (variant: > 3 hits, strict > 2)
+    ng_lists: list[str] = ["ja/adult", "ja/discrimination", "ja/violence"]
+    max_ng_hits: int | None = None
+    #: rule 6: at least one '。' per this many characters (variant: 250, strict 80)
+    kuten_chars: float | None = None
+    #: rule 7: zlib compression ratio bounds (variant lower bound: 0.30, strict 0.375)
+    min_zlib_ratio: float | None = None
+    max_zlib_ratio: float | None = 0.70
+    zlib_level: int = 9
+
+    def resolved(self, key: str):
+        value = getattr(self, key)
+        return VARIANTS[self.variant][key] if value is None else value
+
+
+@register
+class JapaneseQuality(Filter):
+    """LLM-jp v1 document rules: TLD, non-empty, kana head, ads, NG words, rare kuten, zlib."""
+
+    name = "ja_quality"
+    Config = JapaneseQualityConfig
+
+    def setup(self) -> None:
+        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        ads = [w for ref in cfg.ads_lists for w in load_words(ref)]
+        ng = [w for ref in cfg.ng_lists for w in load_words(ref)]
+        self._ads = keyword_pattern(ads, False, False) if ads else None
+        self._ng = keyword_pattern(ng, False, False) if ng else None
+        self._tlds = pa.array(cfg.allowed_tlds) if cfg.allowed_tlds is not None else None
+        self._blocked = pa.array([d.lower() for d in cfg.blocked_domains], pa.string())
+
+    def _url_signals(self, batch: pa.Table, n: int) -> tuple[np.ndarray, np.ndarray]:
+        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        if cfg.url_column not in batch.column_names:
+            return np.full(n, cfg.keep_missing_url), np.zeros(n, bool)
+        host = url_hosts(ts.text_array(batch, cfg.url_column))
+        missing = ts.n_chars(host) == 0
+        tld = pc.struct_field(pc.extract_regex(host, pattern=r"(?P<tld>[^.]*)$"), [0])
+        tld_ok = np.ones(n, bool) if self._tlds is None else np.asarray(
+            pc.is_in(tld, self._tlds).to_numpy(zero_copy_only=False), bool)
+        blocked = np.asarray(pc.is_in(host, self._blocked).to_numpy(zero_copy_only=False), bool)
+        tld_ok = np.where(missing, cfg.keep_missing_url, tld_ok)
+        return tld_ok, blocked & ~missing
+
+    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        text = ts.text_array(batch)
+        n = len(text)
+        tld_ok, blocked = self._url_signals(batch, n)
+        chars = ts.n_chars(text)
+        head = pc.utf8_slice_codeunits(text, 0, cfg.head_chars)
+        zero = np.zeros(n, np.int64)
+        return {
+            "tld_ok": tld_ok,
+            "blocked_domain": blocked,
+            "n_chars": chars,
+            "kana_in_head": ts.count(head, KANA) > 0,
+            "ads_hits": ts.count(text, self._ads) if self._ads else zero,
+            "ng_hits": ts.count(text, self._ng) if self._ng else zero,
+            "kuten": ts.count(text, "。"),
+            "zlib_ratio": zlib_ratios(text, cfg.zlib_level),
+        }
+
+    def decide(self, batch, s):
+        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        n = batch.num_rows
+        off = np.zeros(n, bool)
+        kuten_chars = cfg.resolved("kuten_chars")
+        max_ng = cfg.resolved("max_ng_hits")
+        zmin, zmax = cfg.resolved("min_zlib_ratio"), cfg.max_zlib_ratio
+        nonempty = s["n_chars"] > 0
+        rules = [
+            ("tld_not_allowed", ~s["tld_ok"]),
+            ("blocked_domain", s["blocked_domain"]),
+            ("empty", ~nonempty),
+            ("no_kana_in_head", ~s["kana_in_head"]),
+            ("ads_keywords", s["ads_hits"] > cfg.max_ads_hits if cfg.max_ads_hits is not None else off),
+            ("ng_keywords", s["ng_hits"] > max_ng if max_ng is not None else off),
+            ("rare_kuten", s["kuten"] < s["n_chars"] / kuten_chars if kuten_chars else off),
+            ("zlib_ratio_low", (s["zlib_ratio"] < zmin) & nonempty if zmin is not None else off),
+            ("zlib_ratio_high", s["zlib_ratio"] > zmax if zmax is not None else off),
+        ]
+        return self.first_failure(rules, n)
+
+
+class JapaneseLinesConfig(FilterConfig):
+    #: a kept line contains one of these characters
+    line_pattern: str = r"[\p{Hiragana}\p{Katakana}ー]"
+    remove_urls: bool = True
+    #: runs of this many ASCII characters or more are removed (0: keep them)
+    ascii_run: int = 100
+    #: kept lines are joined with this (LLM-jp v1 joins with nothing)
+    joiner: str = ""
+
+
+URL_PATTERN = r"(?:https?|ftp)://[\x21-\x7e]+|www\.[\x21-\x7e]+"
+
+
+@register
+class JapaneseLines(RewriteFilter):
+    """LLM-jp v1 rule 8: keep lines with kana or ー, strip URLs and long ASCII runs, join."""
+
+    name = "ja_lines"
+    Config = JapaneseLinesConfig
+
+    def rewrite(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
+        cfg: JapaneseLinesConfig = self.config  # type: ignore[assignment]
+        text = ts.text_array(batch)
+        before = ts.n_chars(text)
+        if cfg.remove_urls:
+            text = pc.replace_substring_regex(text, pattern=URL_PATTERN, replacement="")
+        if cfg.ascii_run:
+            text = pc.replace_substring_regex(text, pattern=rf"[\x20-\x7e\t]{{{cfg.ascii_run},}}", replacement="")
+        ln = ts.split_regex(text, ts.LINE_BREAKS)
+        has = np.asarray(pc.match_substring_regex(ln.values, cfg.line_pattern).to_numpy(zero_copy_only=False), bool)
+        kept = ln.select(has)
+        out = kept.join(cfg.joiner)
+        after = ts.n_chars(out)
+        return out, {
+            "ja_lines_kept": kept.per_doc().astype(np.int64),
+            "ja_lines_total": ln.per_doc().astype(np.int64),
+            "ja_chars_removed_frac": ts.safe_div(before - after, before),
+        }
+
+    def decide(self, batch, s):
+        return self.first_failure([("no_japanese_lines", s["ja_lines_kept"] == 0)], batch.num_rows)

@@ -1,0 +1,118 @@
+"""Repetition measures over characters and words, whole-batch.
+
+* character n-gram statistics for unsegmented text (Japanese): top n-gram and duplicate
+  n-gram character fractions (used by the Swallow rules), computed from the batch's code
+  points with hashed windows;
+* HojiChar-style ratios (after BigScience's cleaning): :class:`CharRepetition` is the share
+  of character n-gram occurrences taken by the sqrt(#distinct) most frequent ones;
+  :class:`WordRepetition` is the share of word n-gram occurrences whose n-gram repeats.
+  Words are whitespace tokens: for Japanese, which has none, use the character measure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from corpusforge.filters import _text_stats as ts
+from corpusforge.steps.base import Filter, FilterConfig
+from corpusforge.steps.registry import register
+
+
+def char_ngram_signals(
+    text: pa.Array, top: list[int], dup: list[int], total: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Character n-gram fractions: ``top_{n}_char_gram_frac`` and ``dup_{n}_char_gram_frac``."""
+    cps, parent = ts.codepoints(text)
+    ids = cps.astype(np.uint64)
+    n_docs = len(text)
+    total = ts.n_chars(text) if total is None else total
+    out: dict[str, np.ndarray] = {}
+    for n in top:
+        starts, h = ts.ngram_hashes(ids, parent, n)
+        top_chars = ts.top_ngram_chars(starts, h, parent, np.full(len(starts), n), n_docs)
+        # overlapping occurrences (ああああ) can exceed the text length: clip to 1
+        out[f"top_{n}_char_gram_frac"] = np.minimum(ts.safe_div(top_chars, total), 1.0)
+    for n in dup:
+        starts, h = ts.ngram_hashes(ids, parent, n)
+        covered = ts.dup_ngram_covered(starts, h, len(ids), n)
+        per_doc = np.bincount(parent[covered], minlength=n_docs)[:n_docs]
+        out[f"dup_{n}_char_gram_frac"] = ts.safe_div(per_doc, total)
+    return out
+
+
+def top_sqrt_ratio(ids: np.ndarray, parent: np.ndarray, n: int, n_docs: int) -> np.ndarray:
+    """Share of n-gram occurrences held by the min(sqrt(#distinct), #repeated) most frequent."""
+    out = np.zeros(n_docs)
+    starts, h = ts.ngram_hashes(ids, parent, n)
+    if len(h) == 0:
+        return out
+    g = ts.group(h)
+    rep = g.first
+    doc, cnt = parent[starts][rep], g.size[g.group][rep]
+    distinct = np.bincount(doc, minlength=n_docs)[:n_docs]
+    singles = np.bincount(doc[cnt == 1], minlength=n_docs)[:n_docs]
+    k = np.minimum(np.floor(np.sqrt(distinct)).astype(np.int64), distinct - singles)
+    # rank n-grams within their document by descending count
+    order = np.lexsort((-cnt, doc))
+    doc_s, cnt_s = doc[order], cnt[order]
+    first_of_doc = np.searchsorted(doc_s, doc_s, side="left")
+    rank = np.arange(len(doc_s)) - first_of_doc
+    top = np.bincount(doc_s[rank < k[doc_s]], weights=cnt_s[rank < k[doc_s]], minlength=n_docs)[:n_docs]
+    totals = np.bincount(parent[starts], minlength=n_docs)[:n_docs]
+    return ts.safe_div(top, totals)
+
+
+class CharRepetitionConfig(FilterConfig):
+    n: int = 5
+    #: reject at or above this ratio
+    threshold: float = 0.33
+
+
+@register
+class CharRepetition(Filter):
+    """Character n-gram repetition ratio (HojiChar ``CharRepetitionRatioFilter`` semantics)."""
+
+    name = "char_repetition"
+    Config = CharRepetitionConfig
+
+    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        text = ts.text_array(batch)
+        cps, parent = ts.codepoints(text)
+        n = self.config.n  # type: ignore[attr-defined]
+        return {"char_rep_ratio": top_sqrt_ratio(cps.astype(np.uint64), parent, n, len(text))}
+
+    def decide(self, batch, s):
+        thr = self.config.threshold  # type: ignore[attr-defined]
+        return self.first_failure([("char_repetition", s["char_rep_ratio"] >= thr)], batch.num_rows)
+
+
+class WordRepetitionConfig(FilterConfig):
+    n: int = 7
+    threshold: float = 0.40
+
+
+@register
+class WordRepetition(Filter):
+    """Share of word n-gram occurrences whose n-gram occurs more than once (whitespace words)."""
+
+    name = "word_repetition"
+    Config = WordRepetitionConfig
+
+    def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        text = ts.text_array(batch)
+        w = ts.words(text)
+        n = self.config.n  # type: ignore[attr-defined]
+        starts, h = ts.ngram_hashes(ts.string_ids(w.values), w.parent, n)
+        if len(h) == 0:
+            return {"word_rep_ratio": np.zeros(len(text))}
+        g = ts.group(h)
+        repeated = g.size[g.group] > 1
+        doc = w.parent[starts]
+        num = np.bincount(doc[repeated], minlength=w.n)[: w.n]
+        den = np.bincount(doc, minlength=w.n)[: w.n]
+        return {"word_rep_ratio": ts.safe_div(num, den)}
+
+    def decide(self, batch, s):
+        thr = self.config.threshold  # type: ignore[attr-defined]
+        return self.first_failure([("word_repetition", s["word_rep_ratio"] >= thr)], batch.num_rows)
