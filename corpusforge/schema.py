@@ -37,17 +37,24 @@ def make_batch(
 ) -> pa.Table:
     """Assemble a document batch with provenance columns."""
     n = len(texts)
-    cols: dict[str, pa.Array] = {
-        ID: pa.array(ids, pa.string()),
-        TEXT: pa.array(texts, pa.string()),
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {
+        ID: _array(ids, pa.string()),
+        TEXT: _array(texts, pa.string()),
         SOURCE: pa.repeat(pa.scalar(source, pa.string()), n),
-        URL: pa.array(urls if urls is not None else [None] * n, pa.string()),
+        URL: _array(urls, pa.string()) if urls is not None else pa.nulls(n, pa.string()),
     }
     for name, arr in (extra or {}).items():
         cols[name] = arr
     cols[FILE] = pa.repeat(pa.scalar(file, pa.string()), n)
-    cols[POS] = pa.array(positions, pa.int64())
+    cols[POS] = _array(positions, pa.int64())
     return pa.table(cols)
+
+
+def _array(values, type_: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """Arrow data as is (cast if needed, never through Python objects); lists converted."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values if values.type == type_ else values.cast(type_)
+    return pa.array(values, type_)
 
 
 def derived_ids(source: str, file: str, positions: pa.Array) -> pa.Array:

@@ -3,7 +3,6 @@ row-wise fallback that isolates bad lines."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import numpy as np
@@ -93,7 +92,7 @@ def _blocks(
                 pending_start += nl + 1
                 chunk = chunk[nl + 1 :]
                 skipping_huge = False
-            data = pending + chunk
+            data = pending + chunk if pending else chunk
             last_nl = data.rfind(b"\n")
             if last_nl < 0:
                 if len(data) > cfg.max_doc_bytes:
@@ -106,7 +105,8 @@ def _blocks(
                 else:
                     pending = data
                 continue
-            whole, pending = data[: last_nl + 1], data[last_nl + 1 :]
+            # a memoryview: the block is handed to the parser without another copy
+            whole, pending = memoryview(data)[: last_nl + 1], data[last_nl + 1 :]
             if end is not None and pending_start + len(whole) > end:
                 whole = _cut_at(whole, end - pending_start)
                 pending = b""
@@ -145,15 +145,16 @@ def _read_upto(f, size: int, piece: int) -> bytes:
     return b"".join(parts)
 
 
-def _cut_at(block: bytes, limit: int) -> bytes:
+def _cut_at(block: bytes | memoryview, limit: int) -> bytes | memoryview:
     """Keep the lines that start before ``limit``."""
     if limit <= 0:
         return b""
-    nl = block.find(b"\n", limit - 1)
+    nl = bytes(block[limit - 1 :]).find(b"\n")
+    nl = nl if nl < 0 else nl + limit - 1
     return block if nl < 0 else block[: nl + 1]
 
 
-def _line_starts(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
     buf = np.frombuffer(block, dtype=np.uint8)
     nl = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], nl + 1))
@@ -173,7 +174,7 @@ def _parse_block(
     if int((ends - starts).max()) <= cfg.max_doc_bytes:
         try:
             table = pj.read_json(
-                io.BytesIO(block),
+                pa.BufferReader(pa.py_buffer(block)),
                 read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1),
                 parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
             )
@@ -192,7 +193,7 @@ def _parse_rows(
     records: list[dict] = []
     positions: list[int] = []
     for s, e in zip(starts.tolist(), ends.tolist()):
-        line = block[s:e]
+        line = bytes(block[s:e])
         if not line.strip():
             continue
         if e - s > cfg.max_doc_bytes:

@@ -1,0 +1,119 @@
+"""Framework overhead: JSONL -> no-op step -> Parquet, corpusforge vs bare pyarrow.
+
+Both sides run in this process on the same file, one thread each, alternating, best
+of N. Then peak RSS of corpusforge on 1x and 4x the input, each in a fresh process,
+to show that a map stage streams.
+
+    python benchmarks/io_overhead.py [--mb 64] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+
+from corpusforge.config import pipeline_from_yaml
+from corpusforge.io.demo import document
+from corpusforge.run import run_pipeline
+
+
+def make_input(path: Path, megabytes: int) -> int:
+    """Mixed Japanese/English/code documents, unique ids, about ``megabytes`` MB."""
+    target, written, k = megabytes * 10**6, 0, 0
+    with open(path, "w", encoding="utf-8") as f:
+        while written < target:
+            text, url = document(7, k)
+            line = json.dumps({"id": f"d{k}", "text": text, "url": url}, ensure_ascii=False) + "\n"
+            f.write(line)
+            written += len(line.encode())
+            k += 1
+    return k
+
+
+def bare_pyarrow(src: Path, dst: Path) -> int:
+    """The floor: pyarrow's streaming JSON reader straight into a zstd Parquet writer."""
+    schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("url", pa.string())])
+    reader = pj.open_json(src, read_options=pj.ReadOptions(use_threads=False, block_size=8 * 2**20),
+                          parse_options=pj.ParseOptions(explicit_schema=schema))
+    n = 0
+    with pq.ParquetWriter(dst, schema, compression="zstd") as w:
+        for rb in reader:
+            w.write_batch(rb)
+            n += rb.num_rows
+    return n
+
+
+def corpusforge(src: Path, out: Path) -> int:
+    pipe = pipeline_from_yaml(f"""
+inputs: [{{type: jsonl, path: {src}, unit_bytes: 1TB}}]
+steps: [{{step: noop}}]
+output: {{path: {out}, rejects: false}}
+batch: {{max_bytes: 8MB, max_docs: 100000}}
+""")
+    stats = run_pipeline(pipe, workers=1, overwrite=True)
+    return stats.steps[-1].docs_out
+
+
+def rss_child(src: Path) -> None:
+    """Peak RSS of one corpusforge run on ``src``, in a fresh process (input made by the parent)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        corpusforge(src, Path(tmp) / "out")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"peak_rss_mb": peak / 1024, "before_run_mb": base / 1024}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="cf-io-"))
+    try:
+        src = tmp / "in.jsonl"
+        docs = make_input(src, args.mb)
+        size = src.stat().st_size
+        best = {"pyarrow": float("inf"), "corpusforge": float("inf")}
+        for _ in range(args.repeat):
+            for name, fn in (("pyarrow", lambda: bare_pyarrow(src, tmp / "bare.parquet")),
+                             ("corpusforge", lambda: corpusforge(src, tmp / "cf"))):
+                t0 = time.perf_counter()
+                n = fn()
+                best[name] = min(best[name], time.perf_counter() - t0)
+                assert n == docs, (name, n, docs)
+        print(f"input: {size / 1e6:.1f} MB JSONL, {docs:,} docs; best of {args.repeat}, one thread each")
+        for name, secs in best.items():
+            print(f"  {name:12s} {secs:6.2f} s  {size / 1e6 / secs:7.1f} MB/s")
+        print(f"  ratio corpusforge / pyarrow throughput: {best['pyarrow'] / best['corpusforge']:.2f}x (target >= 0.9x)")
+        big = tmp / "in4x.jsonl"
+        with open(big, "wb") as f:
+            for _ in range(4):
+                f.write(src.read_bytes())
+        for path in (src, big):
+            res = subprocess.run([sys.executable, __file__, "--rss-child", str(path)], capture_output=True,
+                                 text=True, check=True, env=dict(os.environ))
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            print(f"  corpusforge peak RSS, {path.stat().st_size / 1e6:5.0f} MB input: {r['peak_rss_mb']:.0f} MB "
+                  f"(after imports, before the run: {r['before_run_mb']:.0f} MB)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
