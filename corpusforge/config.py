@@ -11,6 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from corpusforge.io.web_inputs import (
+    WEB_INPUT_TAGS,
+    CommonCrawlInput,
+    MC4Input,
+    PileInput,
+    StackInput,
+    WarcInput,
+)
 from corpusforge.steps.registry import UnknownStepError, get_step_class
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
 
@@ -101,7 +109,9 @@ class DemoInput(Model):
 
 
 InputConfig = Annotated[
-    JsonlInput | ParquetInput | HFInput | DemoInput, Field(discriminator="type")
+    JsonlInput | ParquetInput | HFInput | DemoInput | WarcInput | CommonCrawlInput | MC4Input
+    | PileInput | StackInput,
+    Field(discriminator="type"),
 ]
 
 
@@ -295,7 +305,7 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
     return pipeline
 
 
-_INPUT_TAGS = {"jsonl", "parquet", "hf", "demo"}
+_INPUT_TAGS = {"jsonl", "parquet", "hf", "demo"} | WEB_INPUT_TAGS
 
 
 def load_pipeline(path: str) -> tuple[Pipeline, YamlDoc]:

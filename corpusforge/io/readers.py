@@ -9,11 +9,12 @@ import pyarrow as pa
 
 from corpusforge.config import Pipeline
 from corpusforge.errors import ErrorRecord
-from corpusforge.io import demo, hf, jsonl, parquet
+from corpusforge.io import commoncrawl, demo, hf, jsonl, parquet, presets, warc
 from corpusforge.io.units import WorkUnit
 from corpusforge.yamlsource import ConfigError, ConfigIssue
 
-_READERS = {"jsonl": jsonl, "parquet": parquet, "hf": hf, "demo": demo}
+_READERS = {"jsonl": jsonl, "parquet": parquet, "hf": hf, "demo": demo, "warc": warc,
+            "commoncrawl": commoncrawl, "mc4": presets, "pile": presets, "stack": presets}
 
 
 def plan(pipeline: Pipeline, lines: dict | None = None, file: str | None = None) -> list[WorkUnit]:

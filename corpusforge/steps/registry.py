@@ -13,7 +13,8 @@ from corpusforge.steps.base import Step
 
 _REGISTRY: dict[str, type[Step]] = {}
 #: modules whose import registers the built-in steps
-_BUILTIN_MODULES = ("corpusforge.steps.builtin", "corpusforge.filters")
+_BUILTIN_MODULES = ("corpusforge.steps.builtin", "corpusforge.filters", "corpusforge.extract",
+                    "corpusforge.langid")
 _loaded = False
 
 

@@ -1,0 +1,109 @@
+"""A long-lived extraction subprocess with a per-page timeout, restarted when it hangs or dies."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+#: seconds the worker may take to start (imports trafilatura and lxml)
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class PageResult:
+    text: str | None = None
+    codec: str | None = None
+    #: exception class name when the page failed (ExtractionTimeout, ExtractorCrashed, ...)
+    error: str | None = None
+    message: str | None = None
+
+
+class ExtractorProcess:
+    """Sends pages to ``corpusforge.extract.worker`` and collects one result per page."""
+
+    def __init__(self, options: dict, timeout: float, memory_limit: int | None) -> None:
+        self.options, self.timeout, self.memory_limit = options, timeout, memory_limit
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "corpusforge.extract.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(),
+        )
+        self.send = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
+        self.recv = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+        self.send.send_bytes(pickle.dumps((self.options, self.memory_limit)))
+        if not self.recv.poll(START_TIMEOUT) or self.recv.recv() != "ready":
+            self.close()
+            raise RuntimeError("the extraction worker did not start")
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        for conn in (self.send, self.recv):
+            conn.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def _kill(self) -> None:
+        self.close()
+        self.restarts += 1
+
+    def run(self, tasks: list[tuple[bytes, str | None, str | None]]) -> list[PageResult]:
+        """One result per task, in order; a page that times out or kills the worker fails alone."""
+        results: list[PageResult] = [PageResult() for _ in tasks]
+        i = 0
+        while i < len(tasks):
+            if self.proc is None:
+                self._start()
+            base = i
+            try:
+                self.send.send(tasks[base:])
+            except (BrokenPipeError, OSError):
+                self._kill()
+                continue
+            while i < len(tasks):
+                if not self.recv.poll(self.timeout):
+                    results[i] = PageResult(error="ExtractionTimeout",
+                                            message=f"extraction took longer than {self.timeout}s")
+                    self._kill()
+                    i += 1
+                    break
+                try:
+                    j, text, codec, err = self.recv.recv()
+                except (EOFError, OSError):
+                    code = self.proc.wait() if self.proc else None
+                    results[i] = PageResult(error="ExtractorCrashed",
+                                            message=f"the extraction worker died (exit code {code})")
+                    self._kill()
+                    i += 1
+                    break
+                if err is None:
+                    results[base + j] = PageResult(text=text, codec=codec)
+                else:
+                    name, _, msg = err.partition(": ")
+                    results[base + j] = PageResult(error=name, message=msg)
+                i = base + j + 1
+        return results
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+
+def _child_env() -> dict[str, str]:
+    # the worker must import this very package, also when it runs from a source tree
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env

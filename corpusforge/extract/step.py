@@ -1,0 +1,169 @@
+"""``extract_html``: HTML payloads to main text with trafilatura, in an isolated subprocess.
+
+Rows without an ``html`` payload (WET text, JSONL documents) pass through untouched.
+Rows with one are removed with a reason when the response is not a 200 (``http_status``),
+not HTML (``content_type``), or has no main text (``no_text``). A page that times out,
+kills the worker or raises becomes an error record: the step raises for the batch, the
+runner bisects it down to the failing page, and the results already computed for the
+other pages are served from a small memo so no page is extracted twice.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.config import ByteSize
+from corpusforge.extract.pool import ExtractorProcess, PageResult
+from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
+from corpusforge.schema import FILE, ID, POS, TEXT, URL
+from corpusforge.steps.base import REASON, Filter, Step, StepConfig, StepResult
+from corpusforge.steps.registry import register
+
+HTML_TYPES = ["text/html", "application/xhtml+xml"]
+
+
+class ExtractionError(RuntimeError):
+    """One or more pages of the batch failed; the runner isolates them."""
+
+
+class ExtractConfig(StepConfig):
+    #: trafilatura: keep less, but cleaner text
+    favor_precision: bool = False
+    #: trafilatura: keep more text when in doubt
+    favor_recall: bool = False
+    include_comments: bool = False
+    include_tables: bool = True
+    #: trafilatura's fast mode: no fallback extractors
+    fast: bool = False
+    deduplicate: bool = False
+    #: responses with another content type are removed (``content_type``); a missing header passes
+    content_types: list[str] = HTML_TYPES
+    #: responses with another HTTP status are removed (``http_status``)
+    statuses: list[int] = [200]
+    #: seconds one page may take before it becomes an error record
+    timeout: float = 30.0
+    #: address-space limit of the extraction process (none: no limit)
+    memory_limit: ByteSize | None = 4 * 2**30
+    #: subprocess: isolated with timeout and memory limit; inline: in this process (no timeout)
+    isolation: Literal["subprocess", "inline"] = "subprocess"
+    #: drop the raw ``html`` column once the text is extracted
+    drop_html: bool = True
+
+
+@register
+class ExtractHtml(Step):
+    """Main text of HTML pages (trafilatura), charset from header, meta tag or detection."""
+
+    name = "extract_html"
+    Config = ExtractConfig
+
+    def setup(self) -> None:
+        self._proc: ExtractorProcess | None = None
+        self._memo: dict[tuple, PageResult] = {}
+
+    def _options(self) -> dict:
+        c: ExtractConfig = self.config  # type: ignore[assignment]
+        return dict(favor_precision=c.favor_precision, favor_recall=c.favor_recall,
+                    include_comments=c.include_comments, include_tables=c.include_tables,
+                    fast=c.fast, deduplicate=c.deduplicate)
+
+    def _extract(self, tasks: list[tuple[bytes, str | None, str | None]]) -> list[PageResult]:
+        c: ExtractConfig = self.config  # type: ignore[assignment]
+        if c.isolation == "inline":
+            from corpusforge.extract.worker import extract_page
+
+            out = []
+            for raw, charset, url in tasks:
+                try:
+                    out.append(PageResult(*extract_page(raw, charset, url, self._options())))
+                except Exception as e:  # noqa: BLE001 - reported per page like the subprocess does
+                    out.append(PageResult(error=type(e).__name__, message=str(e)))
+            return out
+        if self._proc is None:
+            self._proc = ExtractorProcess(self._options(), c.timeout, c.memory_limit)
+        return self._proc.run(tasks)
+
+    def apply(self, batch: pa.Table) -> StepResult:
+        self.ensure_setup()
+        c: ExtractConfig = self.config  # type: ignore[assignment]
+        n = batch.num_rows
+        if HTML not in batch.column_names or n == 0:
+            return StepResult(batch)
+        html = batch.column(HTML)
+        pending = html.is_valid().to_numpy(zero_copy_only=False)
+        bad_status = pending & _not_in(batch, HTTP_STATUS, c.statuses)
+        bad_type = pending & ~bad_status & _not_in(batch, CONTENT_TYPE, [t.lower() for t in c.content_types])
+        todo = np.flatnonzero(pending & ~bad_status & ~bad_type)
+
+        keys = _keys(batch, todo)
+        missing = [k for k, key in enumerate(keys) if key not in self._memo]
+        if missing:
+            charset = _col(batch, CHARSET)
+            url = _col(batch, URL)
+            rows = todo[missing]
+            payloads = html.take(pa.array(rows)).to_pylist()
+            tasks = [(raw, charset[i], url[i]) for raw, i in zip(payloads, rows.tolist())]
+            for k, res in zip(missing, self._extract(tasks)):
+                self._memo[keys[k]] = res
+        results = [self._memo[key] for key in keys]
+        failed = [(key, r) for key, r in zip(keys, results) if r.error is not None]
+        if failed:
+            key, r = failed[0]
+            raise ExtractionError(f"{len(failed)} page(s) failed; first {key[0]}: {r.error}: {r.message}")
+        for key in keys:
+            del self._memo[key]
+
+        texts = batch.column(TEXT).to_pylist() if len(todo) else None
+        codecs = _col(batch, CHARSET)
+        no_text = np.zeros(n, dtype=bool)
+        for i, r in zip(todo.tolist(), results):
+            texts[i] = r.text
+            codecs[i] = r.codec
+            no_text[i] = not r.text.strip()
+        out = batch
+        if len(todo):
+            out = out.set_column(out.schema.get_field_index(TEXT), TEXT, pa.array(texts, pa.string()))
+            cs = pa.array(codecs, pa.string())
+            ci = out.schema.get_field_index(CHARSET)
+            out = out.set_column(ci, CHARSET, cs) if ci >= 0 else out.append_column(CHARSET, cs)
+        if c.drop_html:
+            out = out.drop_columns([HTML])
+        keep, reason = Filter.first_failure(
+            [("http_status", bad_status), ("content_type", bad_type), ("no_text", no_text)], n)
+        if keep.all():
+            return StepResult(out)
+        mask = pa.array(keep)
+        removed = out.filter(pc.invert(mask)).append_column(REASON, reason.filter(pc.invert(mask)))
+        return StepResult(out.filter(mask), removed)
+
+    def close(self) -> None:
+        if getattr(self, "_proc", None) is not None:
+            self._proc.close()
+            self._proc = None
+
+
+def _col(batch: pa.Table, name: str) -> list:
+    return batch.column(name).to_pylist() if name in batch.column_names else [None] * batch.num_rows
+
+
+def _not_in(batch: pa.Table, name: str, allowed: list) -> np.ndarray:
+    """True where the column holds a value outside ``allowed``; a null (unknown) passes."""
+    if name not in batch.column_names:
+        return np.zeros(batch.num_rows, dtype=bool)
+    col = batch.column(name)
+    inside = pc.is_in(col, value_set=pa.array(allowed, col.type))
+    return pc.fill_null(pc.invert(inside), False).to_numpy(zero_copy_only=False)
+
+
+def _keys(batch: pa.Table, rows: np.ndarray) -> list[tuple]:
+    """A page's identity for the memo: id plus provenance (ids alone may repeat)."""
+    if not len(rows):
+        return []
+    idx = pa.array(rows)
+    cols = [batch.column(c).take(idx).to_pylist() if c in batch.column_names else [None] * len(rows)
+            for c in (ID, FILE, POS)]
+    return list(zip(*cols))

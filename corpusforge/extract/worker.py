@@ -1,0 +1,65 @@
+"""The extraction subprocess: decode + trafilatura, one page at a time, results streamed back.
+
+Run as ``python -m corpusforge.extract.worker``: requests arrive pickled on stdin,
+results leave on stdout, so the parent can kill a page that hangs and start a fresh
+worker. The address-space limit turns a page that blows up memory into a MemoryError
+here (reported for that page) or, at worst, into this process dying, never the parent.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from multiprocessing.connection import Connection
+
+
+def extract_page(raw: bytes, charset: str | None, url: str | None, options: dict) -> tuple[str, str]:
+    """``(text, codec)`` of one page; empty text when trafilatura finds no main content."""
+    import trafilatura
+
+    from corpusforge.extract.charset import decode_html
+
+    html, codec, _ = decode_html(raw, charset)
+    text = trafilatura.extract(html, url=url, output_format="txt", **options)
+    return text or "", codec
+
+
+def serve(inp: Connection, out: Connection, options: dict) -> None:
+    """Answer ``[(raw, charset, url), ...]`` with ``(i, text, codec, error)`` per page."""
+    while True:
+        try:
+            tasks = inp.recv()
+        except EOFError:
+            return
+        if tasks is None:
+            return
+        for i, (raw, charset, url) in enumerate(tasks):
+            try:
+                text, codec = extract_page(raw, charset, url, options)
+                out.send((i, text, codec, None))
+            except MemoryError:
+                out.send((i, None, None, "MemoryError: page exceeded the extractor's memory limit"))
+            except Exception as e:  # noqa: BLE001 - reported for this page; the worker goes on
+                out.send((i, None, None, f"{type(e).__name__}: {e}"[:2000]))
+
+
+def main() -> None:
+    import pickle
+
+    # our stdout is the result channel: keep stray prints of libraries off it
+    inp, out = Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    options, memory_limit = pickle.loads(inp.recv_bytes())
+    if memory_limit:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    import trafilatura  # noqa: F401 - paid once at start, not on the first page
+
+    out.send("ready")
+    serve(inp, out, options)
+
+
+if __name__ == "__main__":
+    main()
