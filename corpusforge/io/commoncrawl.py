@@ -24,7 +24,12 @@ def listing(cfg: CommonCrawlInput) -> list[str]:
         with open_retrying(cfg.listing_url(), cfg.retries, cfg.backoff) as f:
             return gzip.decompress(f.read())
 
-    data = with_retries(fetch, cfg.retries, cfg.backoff, cfg.listing_url())
+    try:
+        data = with_retries(fetch, cfg.retries, cfg.backoff, cfg.listing_url())
+    except OSError:
+        raise
+    except Exception as e:  # noqa: BLE001 - HTTP client errors: the run is refused up front
+        raise OSError(f"cannot fetch {cfg.listing_url()}: {type(e).__name__}: {e}") from e
     return [line for line in data.decode("utf-8").splitlines() if line.strip()]
 
 

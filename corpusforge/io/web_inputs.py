@@ -128,8 +128,10 @@ class MC4Input(_Mapping):
     path: str | list[str] | None = None
     #: ``datasets`` name when ``path`` is not given
     dataset: str = "allenai/c4"
-    #: the language config of mC4 (``ja``, ``en`` ...)
-    language: str = "ja"
+    #: the language config of mC4 (``ja``, ``en`` ...); none for builders without configs
+    language: str | None = "ja"
+    #: ``data_files`` for the ``datasets`` loader (e.g. ``dataset: json`` over local files)
+    data_files: str | list[str] | dict[str, str | list[str]] | None = None
     split: str = "train"
     num_shards: int = Field(1, ge=1)
     id: str | None = None
@@ -145,7 +147,8 @@ class MC4Input(_Mapping):
                       source=self.source, max_doc_bytes=self.max_doc_bytes)
         if self.path is not None:
             return JsonlInput(type="jsonl", path=self.path, unit_bytes=self.unit_bytes, **common)
-        return HFInput(type="hf", path=self.dataset, config_name=self.language, split=self.split,
+        return HFInput(type="hf", path=self.dataset, config_name=self.language,
+                       data_files=self.data_files, split=self.split,
                        num_shards=self.num_shards, **common)
 
 

@@ -59,8 +59,9 @@ EXTENSIONS: dict[str, str] = {
 
 
 class CodeRouteConfig(FilterConfig):
-    #: the sources that hold code (values of the ``source`` column)
-    sources: list[str]
+    #: the sources that hold code (values of the ``source`` column); none: any document whose
+    #: path has an allow-listed extension is code, and the others pass through
+    sources: list[str] | None = None
     #: the column holding the file path (The Stack: max_stars_repo_path); falls back to url
     path_column: str = "path"
     #: extension (or file name) -> language; default: the 67-extension allow-list
@@ -78,7 +79,6 @@ class CodeRoute(SignalFilter):
     def signals(self, batch: pa.Table) -> dict[str, pa.Array]:
         cfg: CodeRouteConfig = self.config  # type: ignore[assignment]
         n = batch.num_rows
-        is_code = pc.fill_null(pc.is_in(batch.column(SOURCE), value_set=pa.array(cfg.sources)), False)
         col = cfg.path_column if cfg.path_column in batch.column_names else URL
         paths = batch.column(col) if col in batch.column_names else pa.nulls(n, pa.string())
         paths = pc.cast(paths, pa.string())
@@ -89,6 +89,10 @@ class CodeRoute(SignalFilter):
         keys = pa.array(list(cfg.extensions), pa.string())
         values = pa.array(list(cfg.extensions.values()), pa.string())
         code_lang = pc.take(values, pc.index_in(ext, value_set=keys))
+        if cfg.sources is None:
+            is_code = code_lang.is_valid()
+        else:
+            is_code = pc.fill_null(pc.is_in(batch.column(SOURCE), value_set=pa.array(cfg.sources)), False)
         code_lang = pc.if_else(is_code, code_lang, pa.nulls(n, pa.string()))
         preset = batch.column(LANG) if LANG in batch.column_names else pa.nulls(n, pa.string())
         lang = pc.if_else(is_code, pa.scalar("code"), preset)
