@@ -272,6 +272,18 @@ def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue])
     return {"stage": ref, "label": label, "params": params}
 
 
+def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> list:
+    """Expand ``{use: preset}`` into the preset's steps; errors point at the ``use:`` line."""
+    from corpusforge.presets import PresetError, expand_preset
+
+    try:
+        entries = expand_preset(raw)
+    except PresetError as e:
+        issues.append(doc.issue((*path, "use"), str(e)))
+        return []
+    return [_step_entry(e, path, doc, issues) for e in entries]
+
+
 def parse_pipeline(doc: YamlDoc) -> Pipeline:
     """Validate a loaded YAML document into a :class:`Pipeline`, or raise ConfigError."""
     data = doc.data
@@ -283,7 +295,12 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
     if not isinstance(raw_steps, list):
         issues.append(doc.issue(("steps",), "`steps` is a list"))
         raw_steps = []
-    data["steps"] = [_step_entry(s, ("steps", i), doc, issues) for i, s in enumerate(raw_steps)]
+    data["steps"] = []
+    for i, s in enumerate(raw_steps):
+        if isinstance(s, dict) and "use" in s:
+            data["steps"] += _use_entry(s, ("steps", i), doc, issues)
+        else:
+            data["steps"].append(_step_entry(s, ("steps", i), doc, issues))
     raw_stages = data.get("stages") or []
     if not isinstance(raw_stages, list):
         issues.append(doc.issue(("stages",), "`stages` is a list"))

@@ -60,3 +60,72 @@ def load_words(ref: str) -> list[str]:
         if word and not word.startswith("#"):
             out.append(word)
     return out
+
+
+def load_preset(name: str) -> dict:
+    """The parsed preset file: ``{description, steps: [{step: ..., params...}, ...]}``."""
+    import yaml
+
+    path = preset_path(name)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise PresetError(f"preset {path} must be a mapping with a `steps:` list")
+    return data
+
+
+def expand_preset(entry: dict) -> list[dict]:
+    """Turn ``{use: ja-web, overrides: {ja_quality: {variant: strict}}}`` into step entries.
+
+    Each preset step gets the label ``<preset>:<label or step>`` unless it has one; overrides
+    are keyed by the step's label or name inside the preset. Parameters are validated here so
+    that an error names the preset and the step.
+    """
+    from corpusforge.steps.registry import UnknownStepError, get_step_class
+
+    unknown = set(entry) - {"use", "overrides"}
+    if unknown:
+        raise PresetError(f"a `use:` entry takes only `overrides:`, not {sorted(unknown)}")
+    name = str(entry["use"])
+    overrides = entry.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise PresetError("`overrides` maps a step of the preset to parameters to change")
+    data = load_preset(name)
+    short = Path(name).stem
+    out: list[dict] = []
+    used: set[str] = set()
+    for i, raw in enumerate(data["steps"]):
+        if not isinstance(raw, dict) or "step" not in raw:
+            raise PresetError(f"preset {name!r} step {i} needs a `step:` key")
+        key = raw.get("label") or raw["step"]
+        params = {k: v for k, v in raw.items() if k not in ("step", "label")}
+        if key in overrides:
+            if not isinstance(overrides[key], dict):
+                raise PresetError(f"overrides.{key} must be a mapping of parameters")
+            params.update(overrides[key])
+            used.add(key)
+        try:
+            cls = get_step_class(str(raw["step"]))
+            cls.Config(**params)
+        except UnknownStepError as e:
+            raise PresetError(f"preset {name!r} step {key!r}: {e}") from None
+        except ValueError as e:  # pydantic ValidationError
+            first = e.errors()[0] if hasattr(e, "errors") else {"loc": (), "msg": str(e)}
+            loc = ".".join(str(p) for p in first["loc"])
+            raise PresetError(f"preset {name!r} step {key!r}: {loc}: {first['msg']}") from None
+        out.append({"step": raw["step"], "label": f"{short}:{key}", **params})
+    missing = set(overrides) - used
+    if missing:
+        steps = [s.get("label") or s["step"] for s in data["steps"]]
+        raise PresetError(f"overrides name steps not in preset {name!r}: {sorted(missing)} (steps: {steps})")
+    return out
+
+
+def build_preset(name: str, **overrides: dict) -> list:
+    """The preset's steps as ready-to-use objects, for library use."""
+    from corpusforge.steps.registry import get_step_class
+
+    steps = []
+    for e in expand_preset({"use": name, "overrides": overrides}):
+        params = {k: v for k, v in e.items() if k not in ("step", "label")}
+        steps.append(get_step_class(e["step"])(**params))
+    return steps
