@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -36,6 +38,9 @@ class ExecutorName(str, Enum):
 
 def _load(path: Path):
     """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
+    # user steps named by module path resolve from the working directory, as with `python -m`
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         pipeline, doc = load_pipeline(str(path))
         units = plan(pipeline, doc.lines, doc.file)
