@@ -126,5 +126,9 @@ from corpusforge import cli_tokens  # noqa: E402  (token commands live in their 
 
 app.command("count")(cli_tokens.count)
 
+from corpusforge.cli_filters import filters as _filters  # noqa: E402
+
+app.command("filters")(_filters)
+
 if __name__ == "__main__":
     app()

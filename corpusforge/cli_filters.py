@@ -1,0 +1,90 @@
+"""``corpusforge filters``: the filter catalogue and the shipped presets, with defaults."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from pydantic.fields import PydanticUndefined
+from rich.console import Console
+from rich.text import Text
+
+console = Console()
+
+
+def _default(field) -> object:
+    if field.default_factory is not None:
+        return field.default_factory()
+    return "required" if field.default is PydanticUndefined else field.default
+
+
+def _type_name(annotation) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def catalogue() -> dict:
+    """Every filter-library step and every preset, as plain data."""
+    from corpusforge.presets import available, load_preset, preset_path
+    from corpusforge.steps.registry import registered_steps
+
+    steps = {}
+    for name, cls in registered_steps().items():
+        if not cls.__module__.startswith("corpusforge.filters"):
+            continue
+        steps[name] = {
+            "class": f"corpusforge.filters.{cls.__qualname__}",
+            "kind": "filter" if hasattr(cls, "decide") else "map",
+            "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+            "params": {
+                p: {"type": _type_name(f.annotation), "default": _default(f)}
+                for p, f in cls.Config.model_fields.items()
+            },
+        }
+    presets = {}
+    for name in available(".yaml"):
+        data = load_preset(name)
+        presets[name] = {
+            "path": str(preset_path(name)),
+            "description": data.get("description", ""),
+            "steps": data["steps"],
+        }
+    return {"filters": steps, "presets": presets}
+
+
+def filters(
+    name: Annotated[Optional[str], typer.Argument(help="show one filter or preset")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List every filter and preset with its parameters and defaults."""
+    cat = catalogue()
+    if name is not None:
+        cat = {
+            "filters": {k: v for k, v in cat["filters"].items() if k == name},
+            "presets": {k: v for k, v in cat["presets"].items() if k == name},
+        }
+        if not cat["filters"] and not cat["presets"]:
+            console.print(Text(f"no filter or preset named {name!r}", style="red"))
+            raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(cat, ensure_ascii=False, indent=2, default=str))
+        return
+    if cat["filters"]:
+        console.print(Text("Filters", style="bold underline"))
+    for fname, info in cat["filters"].items():
+        console.print(Text.assemble((fname, "bold cyan"), f"  [{info['kind']}]  {info['class']}"))
+        if info["doc"]:
+            console.print(Text(f"  {info['doc']}"))
+        for p, spec in info["params"].items():
+            default = json.dumps(spec["default"], ensure_ascii=False, default=str)
+            console.print(Text(f"    {p}: {spec['type']} = {default}"))
+        console.print()
+    if cat["presets"]:
+        console.print(Text("Presets (use: NAME)", style="bold underline"))
+    for pname, info in cat["presets"].items():
+        console.print(Text.assemble((pname, "bold magenta"), f"  {info['description']}  ({info['path']})"))
+        for step in info["steps"]:
+            params = {k: v for k, v in step.items() if k not in ("step", "label")}
+            shown = json.dumps(params, ensure_ascii=False) if params else "(defaults)"
+            console.print(Text(f"    - {step['step']}: {shown}"))
+        console.print()
