@@ -1,0 +1,63 @@
+"""Writing training-ready output: Parquet shards, LLM-jp JSONL, Megatron indexed datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.io.megatron import MegatronWriter
+from corpusforge.io.writers import ShardedWriter, join
+from corpusforge.schema import TEXT, public_columns
+from corpusforge.tokenize.loader import load_tokenizer
+
+TOKEN_IDS = "token_ids"
+
+
+def llmjp_rows(table: pa.Table) -> pa.Table:
+    """The LLM-jp corpus layout: ``{"text": ..., "meta": {every other column}}``."""
+    others = [c for c in table.column_names if c not in (TEXT, TOKEN_IDS)]
+    meta = pa.StructArray.from_arrays([table.column(c).combine_chunks() for c in others], names=others) \
+        if others else pa.array([{}] * table.num_rows)
+    return pa.table({TEXT: table.column(TEXT), "meta": meta})
+
+
+def token_arrays(table: pa.Table, tokenizer, append_eod: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, flat ids)``: the ``token_ids`` column when present, else the text tokenized."""
+    if TOKEN_IDS in table.column_names:
+        ids = table.column(TOKEN_IDS).combine_chunks()
+        offsets = ids.offsets.to_numpy().astype(np.int64)
+        flat = ids.values.to_numpy()[offsets[0]:offsets[-1]]
+        return offsets - offsets[0], flat
+    tok = load_tokenizer(tokenizer)
+    offsets, flat = tok.encode(pc.fill_null(table.column(TEXT), "").to_pylist())
+    if append_eod:
+        flat = np.insert(flat, offsets[1:], np.uint32(tok.eos_id))
+        offsets = offsets + np.arange(len(offsets), dtype=np.int64)
+    return offsets, flat
+
+
+def write_outputs(table: pa.Table, root: str, name: str, index: int, outputs: list[str], *,
+                  tokenizer=None, append_eod: bool = True, parquet_ids: bool = False,
+                  compression: str = "zstd", max_shard_bytes: int = 256 * 2**20) -> list[str]:
+    """Write one (already ordered) table in every requested format under ``root``.
+
+    ``name`` is the split folder (``train``, ``validation/ja_wiki``); ``index`` numbers the shard.
+    """
+    table = public_columns(table)
+    files: list[str] = []
+    if "parquet" in outputs:
+        w = ShardedWriter(join(root, name), index, "parquet", compression, max_shard_bytes)
+        w.write(table if parquet_ids or TOKEN_IDS not in table.column_names else table.drop_columns([TOKEN_IDS]))
+        files += w.commit()
+    if "jsonl" in outputs:
+        w = ShardedWriter(join(root, "jsonl", name), index, "jsonl", compression, max_shard_bytes)
+        w.write(llmjp_rows(table))
+        files += w.commit()
+    if "megatron" in outputs:
+        vocab = load_tokenizer(tokenizer).vocab_size
+        mw = MegatronWriter(join(root, "megatron", name, f"part-{index:05d}"), vocab)
+        if table.num_rows:
+            mw.add(*token_arrays(table, tokenizer, append_eod))
+        files += list(mw.commit())
+    return files
