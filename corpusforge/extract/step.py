@@ -46,7 +46,7 @@ class ExtractConfig(StepConfig):
     statuses: list[int] = [200]
     #: seconds one page may take before it becomes an error record
     timeout: float = 30.0
-    #: address-space limit of the extraction process (none: no limit)
+    #: memory one page may add to the extraction process (an address-space limit; none: no limit)
     memory_limit: ByteSize | None = 4 * 2**30
     #: subprocess: isolated with timeout and memory limit; inline: in this process (no timeout)
     isolation: Literal["subprocess", "inline"] = "subprocess"
@@ -155,8 +155,8 @@ def _not_in(batch: pa.Table, name: str, allowed: list) -> np.ndarray:
     if name not in batch.column_names:
         return np.zeros(batch.num_rows, dtype=bool)
     col = batch.column(name)
-    inside = pc.is_in(col, value_set=pa.array(allowed, col.type))
-    return pc.fill_null(pc.invert(inside), False).to_numpy(zero_copy_only=False)
+    outside = pc.invert(pc.is_in(col, value_set=pa.array(allowed, col.type)))
+    return pc.and_(outside, pc.is_valid(col)).to_numpy(zero_copy_only=False)
 
 
 def _keys(batch: pa.Table, rows: np.ndarray) -> list[tuple]:

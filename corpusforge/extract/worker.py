@@ -43,6 +43,11 @@ def serve(inp: Connection, out: Connection, options: dict) -> None:
                 out.send((i, None, None, f"{type(e).__name__}: {e}"[:2000]))
 
 
+def _address_space() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def main() -> None:
     import pickle
 
@@ -51,12 +56,14 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     options, memory_limit = pickle.loads(inp.recv_bytes())
+    import trafilatura  # noqa: F401 - paid once at start, not on the first page
+
     if memory_limit:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    import trafilatura  # noqa: F401 - paid once at start, not on the first page
-
+        # the limit is what a page may add to the loaded extractor's address space
+        cap = _address_space() + memory_limit
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     out.send("ready")
     serve(inp, out, options)
 
