@@ -77,7 +77,7 @@ class UnitRunner:
         read_stats = stats.steps[0]
 
         t0 = time.perf_counter()
-        for item in read_unit(p, unit):
+        for item in self._read_guarded(unit):
             read_stats.seconds += time.perf_counter() - t0
             if isinstance(item, ErrorRecord):
                 read_stats.docs_in += item.n_docs
@@ -96,6 +96,17 @@ class UnitRunner:
         stats.wall_seconds = time.perf_counter() - started
         _write_marker(out.path, unit, stats, files)
         return stats
+
+    def _read_guarded(self, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord]:
+        """The unit's batches; a reader that raises (unreachable file, server without range
+        requests, a bug) ends the unit with an error record instead of ending the run."""
+        try:
+            yield from read_unit(self.pipeline, unit)
+        except Exception as e:  # noqa: BLE001 - re-raised per on_error
+            if self.pipeline.on_error == "fail":
+                raise StepFailed(f"reading {unit.name!r} failed: {type(e).__name__}: {e}") from e
+            yield ErrorRecord.from_exception(READ, e, file=unit.name, position=unit.start or None,
+                                             snippet="the rest of this work unit could not be read")
 
     def _through_steps(self, batch: pa.Table, step_stats: list[StepStats], main: ShardedWriter,
                        rejects: ShardedWriter | None, errors: ErrorWriter) -> None:

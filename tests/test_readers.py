@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import http.server
 import json
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -186,3 +189,44 @@ def test_demo_is_deterministic_and_mixed():
     assert any("では" in t for t in texts) and any(t.startswith("At ") for t in texts)
     assert any(t.startswith("def ") for t in texts)
     assert len(set(texts)) < len(texts)  # exact duplicates planted
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file server that honours ``Range: bytes=a-b`` like object stores do."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        rng = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not rng or not path.is_file():
+            return super().do_GET()
+        data = path.read_bytes()
+        start, _, stop = rng.removeprefix("bytes=").partition("-")
+        a, b = int(start), min(int(stop) if stop else len(data) - 1, len(data) - 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {a}-{b}/{len(data)}")
+        self.send_header("Content-Length", str(b - a + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self.wfile.write(data[a : b + 1])
+
+
+def test_jsonl_over_http_with_byte_range_units(tmp_path):
+
+    recs = records(30)
+    write_jsonl(tmp_path / "a.jsonl", recs)
+    write_jsonl(tmp_path / "b.jsonl.gz", recs[:5], opener=gzip.open)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        cfg = JsonlInput(type="jsonl", path=[f"{base}/a.jsonl", f"{base}/b.jsonl.gz"], unit_bytes=500)
+        units = jsonl.plan(cfg, 0)
+        assert len(units) > 3 and units[0].name == "a.jsonl"
+        table, errors = read_all(jsonl, cfg)
+    finally:
+        server.shutdown()
+    assert not errors
+    assert table.column("id").to_pylist() == [r["id"] for r in recs] + [r["id"] for r in recs[:5]]

@@ -163,3 +163,26 @@ def test_load_pipeline_from_file_keeps_lines(tmp_path):
     p.write_text(f"inputs:\n  - type: demo\noutput:\n  path: {tmp_path}/o\n")
     pipe, doc = load_pipeline(str(p))
     assert doc.lines[("output", "path")] == 4 and pipe.output.path.endswith("/o")
+
+
+def test_a_reader_failure_is_an_error_record_not_a_crash(tmp_path, monkeypatch):
+    from corpusforge.io import jsonl
+
+    write_jsonl(tmp_path / "a.jsonl", [{"text": JA}])
+    write_jsonl(tmp_path / "b.jsonl", [{"text": "second file"}])
+    real = jsonl._blocks
+
+    def flaky(unit, *args):
+        if unit.name == "a.jsonl":
+            raise ConnectionError("server went away")
+        return real(unit, *args)
+
+    monkeypatch.setattr(jsonl, "_blocks", flaky)
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: "TMP/*.jsonl"}]
+        output: {path: OUT}
+        """)
+    stats = run_pipeline(p, workers=1)
+    assert (stats.steps[0].docs_out, stats.steps[0].errored) == (1, 1)
+    err = orjson.loads((tmp_path / "out/_errors/part-00000.jsonl").read_bytes())
+    assert (err["error"], err["file"]) == ("ConnectionError", "a.jsonl")
