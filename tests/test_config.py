@@ -104,3 +104,16 @@ def test_user_step_by_dotted_path_is_validated():
 @pytest.mark.parametrize("value,expected", [("64MB", 64_000_000), ("1GiB", 2**30), ("500k", 500_000), (42, 42)])
 def test_parse_size(value, expected):
     assert parse_size(value) == expected
+
+
+def test_steps_command_lists_parameters_and_defaults():
+    r = runner.invoke(app, ["steps"])
+    assert r.exit_code == 0
+    out = r.output
+    assert "length" in out and "min_chars: int = 0" in out and "normalize" in out
+    assert 'unicode: Literal' in out and '"NFC"' in out
+
+
+def test_missing_pipeline_file_is_a_config_error(tmp_path):
+    r = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert r.exit_code == 2 and "cannot read pipeline file" in r.output
