@@ -45,9 +45,8 @@ def load_texts() -> pa.Table:
     rows += [("aozora", "ja", "\n".join(lines[i : i + 20])) for i in range(0, len(lines), 20)]
     abeja = json.loads(gz(DATA / "ja/abeja_cc_ja_keyphrase/dataset.json.gz"))
     rows += [("abeja-cc", "ja", d["text"]) for group in abeja.values() for d in group]
-    botchan = gz(DATA / "en/botchan.txt.gz")
-    paras = [x for x in botchan.split("\n\n") if x.strip()]
-    rows += [("botchan", "en", "\n\n".join(paras[i : i + 10])) for i in range(0, len(paras), 10)]
+    botchan = gz(DATA / "en/botchan.txt.gz").replace("\r\n", "\n").split("\n")  # no blank lines
+    rows += [("botchan", "en", "\n".join(botchan[i : i + 20])) for i in range(0, len(botchan), 20)]
     for f in sorted((DATA / "en/dolma_cc_samples").glob("data__multiple_files__*.jsonl.gz")):
         rows += [("dolma-cc", "en", json.loads(x)["text"]) for x in gz(f).split("\n") if x]
     rows += [("stack", "code", json.loads(x)["text"]) for x in gz(DATA / "code/code_samples.jsonl.gz").split("\n") if x]

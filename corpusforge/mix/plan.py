@@ -62,6 +62,7 @@ class MixPlan:
     subsets: list[SubsetPlan]
     targets: dict[str, float]
     max_epochs: float
+    tolerance: float = 1e-3
 
     def manifest(self) -> dict:
         langs = {}
@@ -71,6 +72,8 @@ class MixPlan:
             langs[lang] = {
                 "requested": target, "achieved": achieved,
                 "relative_error": (achieved - target) / target if target else 0.0,
+                # false when documents are too coarse for the target (few, long documents)
+                "met": abs(achieved - target) <= self.tolerance * target,
                 "validation_tokens": sum(s.val_tokens for s in subs),
                 "available_tokens": sum(s.tokens for s in subs),
             }
@@ -137,7 +140,7 @@ def plan_mix(hists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], cfg: M
             d = hists[p.key][1]
             pool_docs = int(np.asarray(d[: p.val_from]).sum())
             p.train_docs = p.repeats * pool_docs + int(np.asarray(d[: p.frac_below]).sum())
-    return MixPlan(list(plans.values()), targets, cfg.max_epochs)
+    return MixPlan(list(plans.values()), targets, cfg.max_epochs, cfg.tolerance)
 
 
 def _share(lang: str, target: float, subs: list[SubsetPlan], max_epochs: float, tol: float) -> None:

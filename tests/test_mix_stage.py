@@ -1,0 +1,128 @@
+"""The mix stage end to end on real Japanese and English text: budgets, split, shuffle, formats."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from corpusforge.config import pipeline_from_yaml
+from corpusforge.io.megatron import MegatronDataset
+from corpusforge.mix.plan import MixError
+from corpusforge.run import run_pipeline
+from tests.conftest import shared_data
+
+
+def _model() -> str:
+    return str(shared_data("tokenizers", "llm-jp-tokenizer", "code10K_en20K_ja30K.ver2.2.model"))
+
+
+def _inputs(tmp_path):
+    neko = gzip.decompress(shared_data("ja", "aozora_neko", "wagahaiwa_nekodearu.txt.gz").read_bytes()).decode()
+    botchan = gzip.decompress(shared_data("en", "botchan.txt.gz").read_bytes()).decode().replace("\r\n", "\n")
+    ja = [x for x in neko.split("\n") if len(x) > 20][:1500]
+    lines = botchan.split("\n")
+    en = [" ".join(lines[i : i + 4]) for i in range(0, len(lines), 4)][:800]
+    for name, lines in (("neko", ja), ("botchan", en)):
+        with open(tmp_path / f"{name}.jsonl", "w") as f:
+            for i, text in enumerate(lines):
+                f.write(json.dumps({"id": f"{name}-{i}", "text": text}, ensure_ascii=False) + "\n")
+
+
+def _yaml(tmp_path, out="out", targets="{ja: 200000, en: 150000}", extra="") -> str:
+    return f"""
+name: mix
+inputs:
+  - {{type: jsonl, path: {tmp_path}/neko.jsonl, source: neko, unit_bytes: 100kB}}
+  - {{type: jsonl, path: {tmp_path}/botchan.jsonl, source: botchan}}
+steps:
+  - step: corpusforge.tokenize:Tokenize
+    label: tokenize
+    tokenizer: {_model()}
+stages:
+  - stage: corpusforge.mix:Mix
+    label: mix
+    targets: {targets}
+    sources: {{neko: {{lang: ja}}, botchan: {{lang: en, weight: 1.0}}}}
+    validation: {{tokens_per_subset: 3000}}
+    outputs: [parquet, jsonl, megatron]
+    tokenizer: {{sentencepiece: {_model()}}}
+    shards: 3
+    {extra}
+output: {{path: {tmp_path / out}}}
+"""
+
+
+def _train(root) -> pa.Table:
+    return pa.concat_tables([pq.read_table(f) for f in sorted((root / "train").glob("*.parquet"))])
+
+
+def test_mix_stage_budgets_split_and_formats(tmp_path):
+    _inputs(tmp_path)
+    stats = run_pipeline(pipeline_from_yaml(_yaml(tmp_path)), workers=1)
+    root = tmp_path / "out"
+    mix = stats.steps[-1]
+    n = stats.steps[0].docs_in
+    assert n > 1000 and mix.name == "mix" and mix.docs_in == n
+    assert mix.docs_out + sum(mix.removed.values()) == n
+    manifest = orjson.loads((root / "mix_manifest.json").read_bytes())
+    train = _train(root)
+    for lang, target in (("ja", 200000), ("en", 150000)):
+        got = pc.sum(train.filter(pc.equal(train.column("lang"), lang)).column("n_tokens")).as_py()
+        assert got == manifest["languages"][lang]["achieved"]
+        assert abs(got - target) / target < 1e-3
+        assert manifest["languages"][lang]["met"]
+    # English needs more than the pool holds once: whole repeats plus a fraction
+    en = next(s for s in manifest["subsets"] if s["lang"] == "en")
+    assert en["repeats"] >= 1 and max(train.column("epoch").to_pylist()) >= 1
+    # globally shuffled: languages interleave, not source by source
+    langs = train.column("lang").to_pylist()
+    assert sum(a != b for a, b in zip(langs, langs[1:])) > 100
+
+    val = pq.read_table(next((root / "validation" / "ja_neko").glob("*.parquet")))
+    assert abs(pc.sum(val.column("n_tokens")).as_py() - 3000) < 200
+    assert not set(val.column("id").to_pylist()) & set(train.column("id").to_pylist())
+
+    # Megatron files hold the same documents in the same order, each with an end-of-document id
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=_model())
+    ds = [MegatronDataset(p.with_suffix("")) for p in sorted((root / "megatron" / "train").glob("*.idx"))]
+    assert sum(len(d) for d in ds) == train.num_rows
+    assert sum(d.n_tokens for d in ds) == pc.sum(train.column("n_tokens")).as_py() + train.num_rows
+    first = ds[0][0].tolist()
+    assert first[-1] == sp.eos_id() and sp.decode(first[:-1]) == train.column("text")[0].as_py()
+
+    # LLM-jp JSONL: {"text", "meta"}, same order
+    f = sorted((root / "jsonl" / "train").glob("*.jsonl.zst"))[0]
+    row = json.loads(zstandard.ZstdDecompressor().stream_reader(f.open("rb")).read().split(b"\n")[0])
+    assert set(row) == {"text", "meta"} and row["meta"]["source"] in ("neko", "botchan")
+    assert row["text"] == train.column("text")[0].as_py()
+
+    # removed documents are in the rejects with their reason
+    rejects = pq.read_table(root / "_rejects" / "step=mix")
+    assert set(rejects.column("reason").to_pylist()) == {"downsampled"}
+    assert rejects.num_rows == mix.removed["downsampled"]
+
+
+@pytest.mark.slow
+def test_mix_output_is_identical_with_two_workers(tmp_path):
+    _inputs(tmp_path)
+    run_pipeline(pipeline_from_yaml(_yaml(tmp_path, "a")), workers=1)
+    run_pipeline(pipeline_from_yaml(_yaml(tmp_path, "b")), workers=2)
+    assert _train(tmp_path / "a").equals(_train(tmp_path / "b"))
+    for a in sorted((tmp_path / "a" / "megatron").rglob("*.bin")):
+        b = tmp_path / "b" / a.relative_to(tmp_path / "a")
+        assert a.read_bytes() == b.read_bytes()
+
+
+def test_unreachable_target_stops_the_stage_with_a_clear_error(tmp_path):
+    _inputs(tmp_path)
+    with pytest.raises(MixError, match="'ja' cannot be met"):
+        run_pipeline(pipeline_from_yaml(_yaml(tmp_path, targets="{ja: 1e9, en: 1000}")), workers=1)
