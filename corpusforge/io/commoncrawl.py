@@ -12,7 +12,7 @@ import pyarrow as pa
 from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import warc
-from corpusforge.io.retry import open_retrying, with_retries
+from corpusforge.io.retry import open_retrying
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.web_inputs import CommonCrawlInput, WarcInput, parse_slice
 
@@ -20,12 +20,10 @@ from corpusforge.io.web_inputs import CommonCrawlInput, WarcInput, parse_slice
 def listing(cfg: CommonCrawlInput) -> list[str]:
     """The crawl's ``<format>.paths.gz``: file paths relative to the base URL."""
 
-    def fetch() -> bytes:
-        with open_retrying(cfg.listing_url(), cfg.retries, cfg.backoff) as f:
-            return gzip.decompress(f.read())
-
     try:
-        data = with_retries(fetch, cfg.retries, cfg.backoff, cfg.listing_url())
+        # opening and reading are retried inside; a permanent error is raised at once
+        with open_retrying(cfg.listing_url(), cfg.retries, cfg.backoff) as f:
+            data = gzip.decompress(f.read())
     except OSError:
         raise
     except Exception as e:  # noqa: BLE001 - HTTP client errors: the run is refused up front

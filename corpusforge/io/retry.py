@@ -22,6 +22,10 @@ TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying may help."""
+    cause = exc.__cause__
+    if cause is not None and cause is not exc and is_transient(cause):
+        # fsspec's HTTP filesystem reports a 503 on open as FileNotFoundError from the 503
+        return True
     if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
         return False
     status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
@@ -81,6 +85,32 @@ class RetryingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Positioning for readers that ask (fastwarc does); backwards re-opens at the target."""
+        if whence == io.SEEK_CUR:
+            offset += self.pos
+        elif whence == io.SEEK_END:
+            raise io.UnsupportedOperation("seek from the end of a remote stream")
+        if offset == self.pos:
+            return self.pos
+        if self._f is not None and self._f.seekable():
+            self._f.seek(offset)
+            self.pos = offset
+        elif offset > self.pos:
+            while self.pos < offset and self.read(min(offset - self.pos, self.block_size)):
+                pass
+        else:
+            self._close_inner()
+            self.pos = offset
+            self._open()
+        return self.pos
 
     def readinto(self, buffer) -> int:
         delay = self.backoff

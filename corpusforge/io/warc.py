@@ -84,20 +84,27 @@ def read_stream(
     """Documents and error records of one WARC/WET stream (gzip detected by fastwarc)."""
     acc = _Acc()
     pos = 0
-    it = iter(ArchiveIterator(stream, record_types=_TYPES[cfg.format], parse_http=False))
+    try:
+        it = iter(ArchiveIterator(stream, record_types=_TYPES[cfg.format], parse_http=False))
+    except BaseException as e:  # noqa: BLE001
+        _reraise_fatal(e)
+        yield ErrorRecord.from_exception("read", e, file=name, position=0)
+        return
     while True:
         try:
             record = next(it)
         except StopIteration:
             break
-        except Exception as e:  # noqa: BLE001 - a broken file ends here; what came before stands
+        except BaseException as e:  # noqa: BLE001 - a broken file ends here; what came before stands
+            _reraise_fatal(e)
             yield ErrorRecord.from_exception("read", e, file=name, position=pos,
                                              snippet="WARC stream unreadable from here on")
             break
         pos = int(record.stream_pos)
         try:
             item = _record(record, name, pos, cfg)
-        except Exception as e:  # noqa: BLE001 - one bad record, the file goes on
+        except BaseException as e:  # noqa: BLE001 - one bad record, the file goes on
+            _reraise_fatal(e)
             item = ErrorRecord.from_exception("read", e, file=name, position=pos)
         if isinstance(item, ErrorRecord):
             yield item
@@ -108,6 +115,13 @@ def read_stream(
             yield acc.flush(source, name)
     if len(acc):
         yield acc.flush(source, name)
+
+
+def _reraise_fatal(e: BaseException) -> None:
+    # fastwarc's native code reports some failures as a panic, a BaseException: those are
+    # bad input like any other; interrupts and exits are not
+    if isinstance(e, KeyboardInterrupt | SystemExit | GeneratorExit):
+        raise e
 
 
 def _record(record, name: str, pos: int, cfg: WarcInput) -> dict | ErrorRecord:
