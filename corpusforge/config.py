@@ -264,11 +264,13 @@ def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue])
         issues.append(doc.issue(rpath, str(e)))
         return None
     try:
-        cls.Config(**params)
+        cfg = cls.Config(**params)
     except ValidationError as e:
         for err in e.errors():
             issues.append(doc.issue((*ppath, *err["loc"]), err["msg"]))
         return None
+    # the validated form: string keys (YAML reads `on:` as true), plain JSON values
+    params = cfg.model_dump(mode="json", exclude_unset=True)
     return {"stage": ref, "label": label, "params": params}
 
 

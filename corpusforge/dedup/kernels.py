@@ -1,0 +1,227 @@
+"""Compiled kernels: shingle hashing and one-permutation MinHash over a whole batch.
+
+A batch's text is one UTF-8 buffer plus row bounds (see ``buffers``). The kernels walk
+it once: each shingle (``n`` consecutive code points, or ``n`` consecutive words) is
+hashed to 64 bits and folded straight into its document's signature, so no shingle is
+ever materialised and nothing runs in Python per document or per shingle.
+
+Signatures use one-permutation hashing (one hash per shingle: its top bits pick one of
+``k`` bins, its low 32 bits compete for the bin's minimum) with *optimal densification*:
+an empty bin takes the value of the first non-empty bin in a pseudo-random probe
+sequence that depends only on the bin and the attempt, so two documents fill their
+empty bins from the same places and stay comparable. The fraction of equal registers
+estimates Jaccard similarity like ``k`` independent permutations do, at the cost of
+one hash per shingle instead of ``k``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_FNV = np.uint64(0x100000001B3)
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+@njit(inline="always")
+def mix64(x: np.uint64) -> np.uint64:
+    """splitmix64's finaliser: a bijective 64-bit mixer."""
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(inline="always")
+def _utf8_cp(data, i, end):
+    """(code point, length) of the UTF-8 sequence at ``data[i]`` (invalid bytes count as one)."""
+    b0 = np.uint32(data[i])
+    if b0 < 0x80:
+        return b0, 1
+    if b0 >= 0xF0 and i + 3 < end:
+        return ((b0 & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | (
+            (np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F), 4
+    if b0 >= 0xE0 and i + 2 < end:
+        return ((b0 & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (
+            np.uint32(data[i + 2]) & 0x3F), 3
+    if b0 >= 0xC0 and i + 1 < end:
+        return ((b0 & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), 2
+    return b0, 1
+
+
+@njit(inline="always")
+def _add(reg, h, k):
+    # top 32 bits pick the bin (multiply-shift range reduction), low 32 bits are the value
+    b = (h >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)
+    v = np.uint32(h & np.uint64(0xFFFFFFFF))
+    # branch-free: about half the updates of a short document win, unpredictably
+    reg[b] = min(reg[b], v)
+
+
+@njit(cache=True, nogil=True)
+def _densify(reg, k, seed):
+    """Fill empty bins from non-empty ones along a fixed probe sequence per bin."""
+    filled = 0
+    for b in range(k):
+        if reg[b] != _EMPTY:
+            filled += 1
+    if filled == 0 or filled == k:
+        return
+    orig = reg.copy()
+    for b in range(k):
+        if orig[b] != _EMPTY:
+            continue
+        attempt = np.uint64(0)
+        while True:
+            attempt += np.uint64(1)
+            h = mix64(seed ^ (np.uint64(b) * _GOLD) ^ (attempt * _M1))
+            c = (h >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)
+            if orig[c] != _EMPTY:
+                reg[b] = orig[c]
+                break
+
+
+# Two passes per document. The byte loop has no data-dependent branch (a mispredicted
+# branch per word costs more than the hashing): flags become 0/1 integers and masks.
+#   1. bytes -> units: a code point's raw UTF-8 bytes packed in an integer (``char``),
+#      or a rotate-xor hash of a word's bytes (``word``);
+#   2. units -> shingles: a rolling polynomial over the mixed units
+#      (H_i = H_{i-1} * P + u_i - u_{i-n} * P^n, mod 2^64) finished by mix64, so a
+#      shingle costs O(1) whatever n is, and goes straight into the signature.
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
+@njit(inline="always")
+def _char_units(data, start, end, units):
+    nu = _ZERO
+    cur = _ZERO
+    for i in range(start, end):
+        b = np.uint64(data[i])
+        lead = np.uint64((b & np.uint64(0xC0)) != np.uint64(0x80))
+        units[nu] = cur  # the previous code point is complete when a lead byte starts one
+        nu += lead
+        cur = ((cur << np.uint64(8)) & (lead - _ONE)) | b
+    units[nu] = cur
+    # units[0] is the empty unit before the first lead byte
+    return np.int64(nu)
+
+
+@njit(inline="always")
+def _word_units(data, start, end, units):
+    nu = _ZERO
+    h = _ZERO
+    in_word = _ZERO
+    for i in range(start, end):
+        b = np.uint64(data[i])
+        letter = np.uint64(b > np.uint64(0x20))
+        units[nu] = h  # a word is complete at the first separator after it
+        nu += in_word & (letter ^ _ONE)
+        # rotate-xor: a 3-cycle dependency chain instead of a multiply's 5; ASCII bytes
+        # carry 7 bits, so words of up to 9 ASCII letters hash without any collision
+        h = (((h << np.uint64(7)) | (h >> np.uint64(57))) ^ b) & (_ZERO - letter)
+        in_word = letter
+    units[nu] = h
+    nu += in_word
+    return np.int64(nu)
+
+
+@njit(inline="always")
+def _sign_units(units, nu, n, pn, k, seed, reg):
+    """Fold the n-grams of ``units[:nu]`` into ``reg``; returns the number of shingles."""
+    reg[:] = _EMPTY
+    h = np.uint64(0)
+    for j in range(nu):
+        u = mix64(units[j] + _GOLD)
+        units[j] = u
+        h = h * _FNV + u
+        if j >= n:
+            h -= units[j - n] * pn
+        if j >= n - 1:
+            _add(reg, mix64(h ^ seed), k)
+    if nu == 0:
+        return 0
+    if nu < n:
+        # a document shorter than n is one shingle of all its units
+        _add(reg, mix64(h ^ seed), k)
+        return 1
+    return nu - n + 1
+
+
+@njit(cache=True, nogil=True)
+def char_signatures(data, starts, ends, rows, n, k, seed, out, counts):
+    """Signatures from code-point ``n``-grams for the documents ``rows`` (into ``out[rows]``)."""
+    longest = 0
+    for r in rows:
+        longest = max(longest, ends[r] - starts[r])
+    units = np.empty(longest + 2, np.uint64)
+    pn = np.uint64(1)
+    for _ in range(n):
+        pn *= _FNV
+    for r in rows:
+        nu = _char_units(data, starts[r], ends[r], units)
+        counts[r] = _sign_units(units[1:], nu, n, pn, k, seed, out[r])
+        _densify(out[r], k, seed)
+
+
+@njit(cache=True, nogil=True)
+def word_signatures(data, starts, ends, rows, n, k, seed, out, counts):
+    """Signatures from ``n``-grams of words (runs of bytes > 0x20) for the documents ``rows``."""
+    longest = 0
+    for r in rows:
+        longest = max(longest, ends[r] - starts[r])
+    units = np.empty(longest + 2, np.uint64)
+    pn = np.uint64(1)
+    for _ in range(n):
+        pn *= _FNV
+    for r in rows:
+        nu = _word_units(data, starts[r], ends[r], units)
+        counts[r] = _sign_units(units, nu, n, pn, k, seed, out[r])
+        _densify(out[r], k, seed)
+
+
+@njit(cache=True, nogil=True)
+def hashes_signatures(hashes, offsets, k, seed, out):
+    """Signatures from precomputed 64-bit shingle hashes (document ``d`` owns
+    ``hashes[offsets[d]:offsets[d+1]]``), for callers that shingle themselves."""
+    for d in range(len(offsets) - 1):
+        reg = out[d]
+        reg[:] = _EMPTY
+        for j in range(offsets[d], offsets[d + 1]):
+            _add(reg, mix64(hashes[j] ^ seed), k)
+        _densify(reg, k, seed)
+
+
+@njit(cache=True, nogil=True)
+def text_hashes(data, starts, ends, seed, out):
+    """A 64-bit hash of each row's bytes (exact dedup keys)."""
+    for r in range(len(starts)):
+        h = seed ^ np.uint64(ends[r] - starts[r])
+        i, end = starts[r], ends[r]
+        while i + 8 <= end:
+            w = np.uint64(0)
+            for j in range(8):
+                w |= np.uint64(data[i + j]) << np.uint64(8 * j)
+            h = mix64(h ^ w) * _GOLD
+            i += 8
+        w = np.uint64(0)
+        sh = 0
+        while i < end:
+            w |= np.uint64(data[i]) << np.uint64(sh)
+            sh += 8
+            i += 1
+        out[r] = mix64(h ^ w ^ np.uint64(0xA5))
+
+
+@njit(cache=True, nogil=True)
+def band_hashes(sig, bands, rows, seed, out):
+    """One 64-bit key per (document, band) from the band's ``rows`` registers."""
+    n = sig.shape[0]
+    for d in range(n):
+        for b in range(bands):
+            h = seed ^ (np.uint64(b + 1) * _GOLD)
+            for j in range(b * rows, (b + 1) * rows):
+                h = mix64(h ^ np.uint64(sig[d, j]))
+            out[d, b] = h

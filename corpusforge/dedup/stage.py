@@ -1,0 +1,423 @@
+"""The ``dedup`` stage: exact and MinHash-LSH near-duplicate removal across all shards.
+
+Phases, each a set of parallel tasks on the run's executor (resumable per task):
+
+1. ``sign`` (one task per input shard): normalise, hash, shingle and sign the whole
+   shard as Arrow columns; write per shard one uint64 key per (key row, document) —
+   the LSH band keys, the normalised text hash, the URL hash — plus validity, the
+   keep priority and the ids (and the signatures when pairs are verified).
+2. ``group`` (one task per key row x hash range): gather that row's keys of every
+   shard (and of the persistent index), sort, and turn each run of equal keys into
+   edges from its members to its first member (numpy, no Python per key).
+3. ``components`` (one task): connected components over all edges (scipy.sparse.csgraph),
+   the kept document of each cluster by the keep policy, cluster sizes and why each
+   removed document was removed — arrays of about 50 bytes per document.
+4. ``write`` (one task per shard): kept documents with ``dup_cluster_id`` (the id of
+   the document the cluster keeps) and ``dup_cluster_size``; removed ones to the
+   rejects sink with ``reject_dup_of``.
+5. ``index`` (with ``index:``): the kept documents' keys and ids become a new segment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpusforge.accounting import StepStats
+from corpusforge.dedup.components import components, representatives
+from corpusforge.dedup.config import DedupConfig
+from corpusforge.dedup.index import DedupIndex, IndexPart
+from corpusforge.dedup.keep import priority
+from corpusforge.dedup.lsh import band_keys, optimal_params
+from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
+from corpusforge.dedup.normalize import normalize_for_hash
+from corpusforge.schema import ID, TEXT, URL
+from corpusforge.stages.base import Stage
+from corpusforge.stages.context import Sinks, StageContext
+from corpusforge.stages.registry import register_stage
+from corpusforge.steps.base import REASON
+
+REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
+CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
+#: documents per hash-range partition of a band when ``partitions`` is not given
+DOCS_PER_PARTITION = 4_000_000
+#: Japanese/Chinese script share above which ``auto`` shingles characters
+AUTO_CHAR_FRACTION = 0.25
+NORMALIZATION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything a task needs to know about the run (picklable)."""
+
+    cfg: DedupConfig
+    work: str
+    files: tuple[str, ...]
+    sizes: tuple[int, ...]
+    index_parts: tuple[IndexPart, ...]
+    #: kind of each key row: ``band`` (one per LSH band), ``text``, ``url``
+    kinds: tuple[str, ...]
+    bands: int
+    rows: int
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.sizes, dtype=np.int64)]).astype(np.int64)
+
+    @property
+    def n_docs(self) -> int:
+        return int(sum(self.sizes))
+
+    @property
+    def index_offsets(self) -> np.ndarray:
+        sizes = [p.rows for p in self.index_parts]
+        return self.n_docs + np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+
+    @property
+    def n_total(self) -> int:
+        return int(self.index_offsets[-1])
+
+    def path(self, name: str) -> str:
+        return str(Path(self.work) / name)
+
+    def params(self) -> dict:
+        """What must be equal for keys to be comparable with a persistent index."""
+        mh = self.cfg.minhash
+        return {
+            "kinds": list(self.kinds), "bands": self.bands, "rows": self.rows,
+            "num_perm": mh.num_perm if mh else None, "seed": mh.seed if mh else None,
+            "shingles": dict(sorted(mh.shingles.items())) if mh else None,
+            "default": mh.default if mh else None, "normalization": NORMALIZATION_VERSION,
+        }
+
+
+def _save(path: str, arr: np.ndarray) -> None:
+    tmp = path + ".tmp.npy"
+    np.save(tmp, arr)
+    os.replace(tmp, path)
+
+
+def _save_table(path: str, table: pa.Table) -> None:
+    tmp = path + ".tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec], np.ndarray]:
+    """The distinct shingle specs and, per document, the index of its spec."""
+    mh = cfg.minhash
+    shingles = mh.shingles if mh else {"ja": "char5", "zh": "char5"}
+    default = mh.default if mh else "auto"
+    lang_col = mh.lang_column if mh else "lang"
+    specs: list[ShingleSpec] = []
+
+    def spec_id(spec: str) -> int:
+        s = ShingleSpec.parse(spec)
+        if s not in specs:
+            specs.append(s)
+        return specs.index(s)
+
+    n = table.num_rows
+    ids = np.full(n, -1, dtype=np.int64)
+    if lang_col in table.column_names and shingles:
+        langs = list(shingles)
+        pos = pc.index_in(pc.cast(table.column(lang_col), pa.string()), pa.array(langs, pa.string()))
+        pos_np = np.asarray(pc.fill_null(pos, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        lut = np.array([spec_id(shingles[lang]) for lang in langs], dtype=np.int64)
+        hit = pos_np >= 0
+        ids[hit] = lut[pos_np[hit]]
+    todo = ids < 0
+    if todo.any():
+        if default == "auto":
+            frac = japanese_fraction(table.column(TEXT).filter(pa.array(todo)))
+            char_id, word_id = spec_id("char5"), spec_id("word5")
+            ids[todo] = np.where(frac >= AUTO_CHAR_FRACTION, char_id, word_id)
+        else:
+            ids[todo] = spec_id(default)
+    return specs, ids
+
+
+def _sign_task(item: tuple[Layout, int]) -> dict:
+    lay, i = item
+    cfg = lay.cfg
+    wanted = {ID, TEXT, URL}
+    if cfg.minhash:
+        wanted.add(cfg.minhash.lang_column)
+    if cfg.policy_column:
+        wanted.add(cfg.policy_column)
+    schema = pq.read_schema(lay.files[i])
+    table = pq.read_table(lay.files[i], columns=[c for c in schema.names if c in wanted])
+    n = table.num_rows
+    texts = table.column(TEXT)
+    specs, spec_ids = _spec_per_doc(table, cfg)
+    keys = np.zeros((len(lay.kinds), n), np.uint64)
+    valid = np.ones((len(lay.kinds), n), bool)
+    text_hash = np.zeros(n, np.uint64)
+    counts = np.zeros(n, np.int32)
+    sig = None
+    if cfg.minhash:
+        hasher = MinHasher(cfg.minhash.num_perm, cfg.minhash.seed)
+        sig = np.empty((n, cfg.minhash.num_perm), np.uint32)
+    for s_id, spec in enumerate(specs):
+        rows = np.flatnonzero(spec_ids == s_id)
+        if len(rows) == 0:
+            continue
+        norm = normalize_for_hash(texts.take(pa.array(rows)), spec.mode)  # type: ignore[arg-type]
+        text_hash[rows] = text_hashes(norm)
+        if sig is not None:
+            sub, c = hasher.signatures_and_counts(norm, spec, normalized=True)
+            sig[rows], counts[rows] = sub, c
+    if sig is not None:
+        keys[: lay.bands] = band_keys(sig, lay.bands, lay.rows, cfg.minhash.seed).T
+        valid[: lay.bands] = counts > 0
+    for r, kind in enumerate(lay.kinds):
+        if kind == "text":
+            keys[r] = text_hash
+        elif kind == "url":
+            urls = table.column(URL) if URL in table.column_names else pa.nulls(n, pa.string())
+            keys[r] = text_hashes(pc.fill_null(urls, ""), seed=7)
+            valid[r] = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(urls), 0), False)
+                                  .to_numpy(zero_copy_only=False), dtype=bool)
+    _save(lay.path(f"keys-{i:05d}.npy"), keys)
+    _save(lay.path(f"valid-{i:05d}.npy"), valid)
+    _save(lay.path(f"prio-{i:05d}.npy"), priority(table, cfg.policy, cfg.policy_column))
+    _save_table(lay.path(f"ids-{i:05d}.parquet"), table.select([ID]))
+    if sig is not None and cfg.minhash.verify:
+        _save(lay.path(f"sig-{i:05d}.npy"), sig)
+    return {"rows": n, "no_shingles": int((counts == 0).sum()) if sig is not None else 0}
+
+
+def _partition(keys: np.ndarray, parts: int) -> np.ndarray:
+    return ((keys >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)
+
+
+def _row_sources(lay: Layout) -> list[tuple[str, str, int]]:
+    """(keys path, valid path, first global index) of every shard and index part."""
+    out = [(lay.path(f"keys-{i:05d}.npy"), lay.path(f"valid-{i:05d}.npy"), int(off))
+           for i, off in enumerate(lay.offsets[:-1])]
+    out += [(p.keys, p.valid, int(off)) for p, off in zip(lay.index_parts, lay.index_offsets[:-1])]
+    return out
+
+
+def _gather_sigs(lay: Layout, idx: np.ndarray) -> np.ndarray:
+    """Signatures of the documents ``idx`` (this run's only), read from the shards' files."""
+    out = np.zeros((len(idx), lay.cfg.minhash.num_perm), np.uint32)  # type: ignore[union-attr]
+    offsets = lay.offsets
+    file_no = np.searchsorted(offsets, idx, side="right") - 1
+    for f in np.unique(file_no):
+        sel = file_no == f
+        mm = np.load(lay.path(f"sig-{f:05d}.npy"), mmap_mode="r")
+        out[sel] = mm[idx[sel] - offsets[f]]
+    return out
+
+
+def _group_task(item: tuple[Layout, int, int, int]) -> dict:
+    lay, r, p, parts = item
+    key_parts, idx_parts = [], []
+    for keys_path, valid_path, first in _row_sources(lay):
+        k = np.load(keys_path, mmap_mode="r")[r]
+        sel = np.load(valid_path, mmap_mode="r")[r]
+        if parts > 1:
+            sel = sel & (_partition(k, parts) == p)
+        pos = np.flatnonzero(sel)
+        key_parts.append(np.asarray(k[pos]))
+        idx_parts.append(pos.astype(np.int64) + first)
+    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
+    idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
+    # stable sort: within a run of equal keys, documents stay in global order
+    order = np.argsort(keys, kind="stable")
+    keys, idx = keys[order], idx[order]
+    new_run = np.ones(len(keys), bool)
+    new_run[1:] = keys[1:] != keys[:-1]
+    head = idx[np.flatnonzero(new_run)][np.cumsum(new_run) - 1]
+    member = idx != head
+    src, dst = idx[member], head[member]
+    mh = lay.cfg.minhash
+    if mh is not None and mh.verify and lay.kinds[r] == "band" and len(src):
+        # pairs with an index document are kept unverified (the index holds no signatures)
+        both = (src < lay.n_docs) & (dst < lay.n_docs)
+        est = np.ones(len(src))
+        if both.any():
+            est[both] = np.mean(_gather_sigs(lay, src[both]) == _gather_sigs(lay, dst[both]), axis=1)
+        ok = est >= mh.threshold
+        src, dst = src[ok], dst[ok]
+    _save(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"), np.stack([src, dst]))
+    return {"edges": int(len(src))}
+
+
+def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
+    keys = [np.asarray(np.load(k, mmap_mode="r")[row]) for k, _, _ in _row_sources(lay)]
+    valid = [np.asarray(np.load(v, mmap_mode="r")[row]) for _, v, _ in _row_sources(lay)]
+    if not keys:
+        return np.zeros(0, np.uint64), np.zeros(0, bool)
+    return np.concatenate(keys), np.concatenate(valid)
+
+
+def _components_task(item: tuple[Layout, int]) -> dict:
+    lay, parts = item
+    total = lay.n_total
+    edges = [np.load(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"))
+             for r in range(len(lay.kinds)) for p in range(parts)]
+    src = np.concatenate([e[0] for e in edges]) if edges else np.zeros(0, np.int64)
+    dst = np.concatenate([e[1] for e in edges]) if edges else np.zeros(0, np.int64)
+    labels = components(total, src, dst)
+    del src, dst, edges
+    prio = np.full(total, np.inf)  # index documents always win: they were kept before
+    if lay.n_docs:
+        prio[: lay.n_docs] = np.concatenate(
+            [np.load(lay.path(f"prio-{i:05d}.npy")) for i in range(len(lay.files))])
+    rep, size = representatives(labels, prio)
+    del labels, prio
+    removed = rep != np.arange(total)
+    reason = np.where(removed, 3, 0).astype(np.int8)
+    for code, kind in ((2, "url"), (1, "text")):  # exact text wins over URL as the reason
+        if kind in lay.kinds:
+            keys, valid = _concat_rows(lay, lay.kinds.index(kind))
+            same = removed & valid & valid[rep] & (keys == keys[rep])
+            reason[same] = code
+    _save(lay.path("rep.npy"), rep)
+    _save(lay.path("size.npy"), size)
+    _save(lay.path("reason.npy"), reason)
+    # ids of the kept documents that others duplicate, for the rejects' reject_dup_of
+    needed = np.unique(rep[removed])
+    ids = _ids_of(lay, needed)
+    _save_table(lay.path("reps.parquet"), pa.table({"rep": pa.array(needed, pa.int64()), "id": ids}))
+    return {"removed": int(removed[: lay.n_docs].sum()), "clusters": int(len(needed))}
+
+
+def _ids_of(lay: Layout, idx: np.ndarray) -> pa.Array:
+    """Ids of global documents ``idx`` (sorted), from the shards' and the index's id files."""
+    paths = [lay.path(f"ids-{i:05d}.parquet") for i in range(len(lay.files))]
+    paths += [p.ids for p in lay.index_parts]
+    firsts = np.concatenate([lay.offsets[:-1], lay.index_offsets[:-1]])
+    file_no = np.searchsorted(firsts, idx, side="right") - 1 if len(firsts) else np.zeros(0, np.int64)
+    chunks = []
+    for f in np.unique(file_no):
+        local = idx[file_no == f] - firsts[f]
+        chunks.append(pq.read_table(paths[f], columns=[ID]).column(ID).take(pa.array(local)))
+    if not chunks:
+        return pa.array([], pa.string())
+    return pa.chunked_array(chunks, pa.string()).combine_chunks()
+
+
+def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
+    lay, i, sinks = item
+    table = pq.read_table(lay.files[i])
+    n, first = table.num_rows, int(lay.offsets[i])
+    rep = np.asarray(np.load(lay.path("rep.npy"), mmap_mode="r")[first:first + n])
+    size = np.asarray(np.load(lay.path("size.npy"), mmap_mode="r")[first:first + n])
+    reason = np.asarray(np.load(lay.path("reason.npy"), mmap_mode="r")[first:first + n])
+    keep = rep == np.arange(first, first + n)
+    kept = table.filter(pa.array(keep))
+    kept = kept.append_column(CLUSTER_ID, kept.column(ID)).append_column(
+        CLUSTER_SIZE, pa.array(size[keep], pa.int32()))
+    writer = sinks.writer(i)
+    writer.write(kept)
+    writer.commit()
+    removed_counts: dict[str, int] = {}
+    if not keep.all():
+        gone = ~keep
+        reps = pq.read_table(lay.path("reps.parquet"))
+        rep_idx = reps.column("rep").to_numpy()
+        dup_of = reps.column("id").take(pa.array(np.searchsorted(rep_idx, rep[gone])))
+        codes = reason[gone]
+        removed = table.filter(pa.array(gone))
+        names = pa.array([REASONS[c] for c in (1, 2, 3)], pa.string())
+        why = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) - 1), names).cast(pa.string())
+        removed = removed.append_column(REASON, why).append_column(DUP_OF, dup_of)
+        removed = removed.append_column(CLUSTER_SIZE, pa.array(size[gone], pa.int32()))
+        for code, count in zip(*np.unique(codes, return_counts=True)):
+            removed_counts[REASONS[int(code)]] = int(count)
+        rejects = sinks.rejects_writer(i)
+        if rejects is not None:
+            rejects.write(sinks.reject_rows(removed))
+            rejects.commit()
+    return {"in": n, "out": int(keep.sum()), "removed": removed_counts}
+
+
+def _index_task(item: tuple[Layout, int, str, str]) -> dict:
+    lay, i, index_path, segment = item
+    n, first = lay.sizes[i], int(lay.offsets[i])
+    rep = np.asarray(np.load(lay.path("rep.npy"), mmap_mode="r")[first:first + n])
+    keep = np.flatnonzero(rep == np.arange(first, first + n))
+    part = DedupIndex(index_path).part_paths(segment, i)
+    Path(part.keys).parent.mkdir(parents=True, exist_ok=True)
+    _save(part.keys, np.ascontiguousarray(np.load(lay.path(f"keys-{i:05d}.npy"))[:, keep]))
+    _save(part.valid, np.ascontiguousarray(np.load(lay.path(f"valid-{i:05d}.npy"))[:, keep]))
+    ids = pq.read_table(lay.path(f"ids-{i:05d}.parquet")).take(pa.array(keep))
+    _save_table(part.ids, ids)
+    return {"rows": int(len(keep))}
+
+
+@register_stage
+class Dedup(Stage):
+    """Exact and MinHash-LSH near-duplicate removal across all shards (global, parallel)."""
+
+    name = "dedup"
+    Config = DedupConfig
+
+    def layout(self, ctx: StageContext) -> tuple[Layout, str | None]:
+        """The run's layout, fixed at the stage's first start (so a resume sees the same)."""
+        cfg: DedupConfig = self.config  # type: ignore[assignment]
+        work = Path(ctx.work_dir)
+        work.mkdir(parents=True, exist_ok=True)
+        plan_path = work / "plan.json"
+        if plan_path.exists():
+            plan = json.loads(plan_path.read_text())
+        else:
+            sizes = [pq.ParquetFile(f).metadata.num_rows for f in ctx.input_files]
+            index = DedupIndex(cfg.index) if cfg.index else None
+            plan = {
+                "files": list(ctx.input_files), "sizes": sizes,
+                "index_parts": [p.__dict__ for p in index.parts()] if index else [],
+                "segment": f"seg-{len(index.segment_names()):05d}-{os.path.basename(str(ctx.root).rstrip('/'))}"
+                if index else None,
+            }
+            tmp = plan_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(plan))
+            os.replace(tmp, plan_path)
+        bands = rows = 0
+        kinds: list[str] = []
+        if cfg.minhash:
+            mh = cfg.minhash
+            bands, rows = (mh.bands, mh.rows) if mh.bands and mh.rows else optimal_params(mh.threshold, mh.num_perm)
+            kinds += ["band"] * bands
+        if cfg.exact:
+            kinds += [k for k in ("text", "url") if k in cfg.exact.on]
+        lay = Layout(cfg, str(work), tuple(plan["files"]), tuple(plan["sizes"]),
+                     tuple(IndexPart(**p) for p in plan["index_parts"]), tuple(kinds), bands, rows)
+        return lay, plan["segment"]
+
+    def run(self, ctx: StageContext) -> StepStats:
+        cfg: DedupConfig = self.config  # type: ignore[assignment]
+        lay, segment = self.layout(ctx)
+        index = DedupIndex(cfg.index) if cfg.index else None
+        if index is not None:
+            index.check(lay.params())
+        files = range(len(lay.files))
+        ctx.map_tasks("sign", _sign_task, [(lay, i) for i in files])
+        parts = cfg.partitions or max(1, math.ceil(lay.n_total / DOCS_PER_PARTITION))
+        ctx.map_tasks("group", _group_task,
+                      [(lay, r, p, parts) for r in range(len(lay.kinds)) for p in range(parts)])
+        ctx.map_tasks("components", _components_task, [(lay, parts)])
+        results = ctx.map_tasks("write", _write_task, [(lay, i, ctx.sinks) for i in files])
+        if index is not None and segment is not None:
+            added = ctx.map_tasks("index", _index_task, [(lay, i, str(index.path), segment) for i in files])
+            part_list = [IndexPart(**{**index.part_paths(segment, i).__dict__, "rows": a["rows"]})
+                         for i, a in zip(files, added)]
+            index.add_segment(segment, part_list, lay.params())
+        st = StepStats(ctx.name)
+        for res in results:
+            st.docs_in += res["in"]
+            st.docs_out += res["out"]
+            for reason, count in res["removed"].items():
+                st.remove(reason, count)
+        return st
