@@ -62,25 +62,27 @@ class FieldMapping(Model):
     metadata: list[str] = []
 
 
-class JsonlInput(FieldMapping):
-    type: Literal["jsonl"]
+class FileInput(FieldMapping):
+    """Fields shared by inputs that read files."""
+
     #: a path, URL or glob (fsspec), or a list of them; .gz/.zst/.bz2/.xz decompress by extension
     path: str | list[str]
     #: value of the ``source`` column (defaults to the input's position: ``input0``)
     source: str | None = None
-    #: uncompressed files larger than this are split into several work units at line boundaries
-    unit_bytes: ByteSize = 64 * 2**20
     #: a document larger than this becomes an error record instead of a batch
     max_doc_bytes: ByteSize = 64 * 2**20
 
 
-class ParquetInput(FieldMapping):
+class JsonlInput(FileInput):
+    type: Literal["jsonl"]
+    #: uncompressed files larger than this are split into several work units at line boundaries
+    unit_bytes: ByteSize = 64 * 2**20
+
+
+class ParquetInput(FileInput):
     type: Literal["parquet"]
-    path: str | list[str]
-    source: str | None = None
     #: row groups are packed into work units of about this many (uncompressed) bytes
     unit_bytes: ByteSize = 256 * 2**20
-    max_doc_bytes: ByteSize = 64 * 2**20
 
 
 class HFInput(FieldMapping):
