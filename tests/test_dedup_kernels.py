@@ -1,0 +1,185 @@
+"""MinHash kernels, normalisation, LSH parameters and clustering helpers, on Japanese and
+English text."""
+
+from __future__ import annotations
+
+import gzip
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import shared_data
+
+from corpusforge.dedup.components import components, representatives
+from corpusforge.dedup.keep import priority
+from corpusforge.dedup.lsh import band_keys, candidate_probability, optimal_params
+from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
+from corpusforge.dedup.normalize import normalize_for_hash
+
+
+def shingle_set(text: str, spec: ShingleSpec) -> set[str]:
+    """The reference shingles of a normalised text (what the kernel hashes)."""
+    units = list(text) if spec.mode == "char" else text.split()
+    if not units:
+        return set()
+    sep = "" if spec.mode == "char" else " "
+    if len(units) < spec.n:
+        return {sep.join(units)}
+    return {sep.join(units[i:i + spec.n]) for i in range(len(units) - spec.n + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+@pytest.fixture(scope="module")
+def ja_sentences() -> list[str]:
+    text = gzip.open(shared_data("ja", "aozora_neko", "wagahaiwa_nekodearu.txt.gz"), "rt",
+                     encoding="utf-8").read()
+    return [s + "。" for s in text.replace("\n", "").split("。") if len(s) > 10]
+
+
+@pytest.fixture(scope="module")
+def en_sentences() -> list[str]:
+    text = gzip.open(shared_data("en", "botchan.txt.gz"), "rt", encoding="utf-8").read()
+    return [s.strip() + "." for s in text.replace("\n", " ").split(".") if len(s.split()) > 4]
+
+
+def test_normalize_japanese_and_english() -> None:
+    texts = pa.array(["ＡＢＣ、「吾輩は猫」である。１２３　円！", "Hello,   WORLD! It's 2024…", None])
+    char = normalize_for_hash(texts, "char").to_pylist()
+    word = normalize_for_hash(texts, "word").to_pylist()
+    assert char == ["abc吾輩は猫である000円", "helloworldits0000", ""]
+    assert word == ["abc 吾輩は猫 である 000 円", "hello world it s 0000", ""]
+    # width, case, punctuation and spacing variants hash alike
+    a = normalize_for_hash(pa.array(["吾輩は猫である。名前はまだ無い。", "吾輩は　猫である、名前は まだ無い"]), "char")
+    assert len(set(text_hashes(a).tolist())) == 1
+
+
+def test_signatures_estimate_jaccard_japanese_and_english(ja_sentences, en_sentences) -> None:
+    rng = random.Random(0)
+    hasher = MinHasher(128, seed=3)
+    for sentences, spec in ((ja_sentences, ShingleSpec("char", 5)), (en_sentences, ShingleSpec("word", 5))):
+        a_docs, b_docs = [], []
+        for _ in range(150):
+            start = rng.randrange(len(sentences) - 30)
+            base = sentences[start:start + rng.randint(5, 20)]
+            other = list(base)
+            for _ in range(rng.randint(0, len(base))):  # replace some sentences: any similarity
+                other[rng.randrange(len(other))] = rng.choice(sentences)
+            a_docs.append(" ".join(base) if spec.mode == "word" else "".join(base))
+            b_docs.append(" ".join(other) if spec.mode == "word" else "".join(other))
+        na = normalize_for_hash(pa.array(a_docs), spec.mode)
+        nb = normalize_for_hash(pa.array(b_docs), spec.mode)
+        est = np.mean(hasher.signatures(na, spec, normalized=True) == hasher.signatures(nb, spec, normalized=True), axis=1)
+        truth = np.array([jaccard(shingle_set(x, spec), shingle_set(y, spec))
+                          for x, y in zip(na.to_pylist(), nb.to_pylist())])
+        err = est - truth
+        assert truth.min() < 0.3 and truth.max() > 0.9  # the set spans the range
+        assert abs(err.mean()) < 0.02, spec  # unbiased
+        assert np.sqrt(np.mean(err ** 2)) < 0.06, spec  # about sqrt(J(1-J)/128)
+
+
+def test_signature_independent_of_batch_and_slicing(ja_sentences) -> None:
+    docs = ["".join(ja_sentences[i:i + 3]) for i in range(0, 60, 3)]
+    hasher = MinHasher(64)
+    full = hasher.signatures(pa.array(docs), "char5")
+    alone = np.vstack([hasher.signatures(pa.array([d]), "char5") for d in docs])
+    sliced = hasher.signatures(pa.array(docs).slice(5, 7), "char5")
+    chunked = hasher.signatures(pa.chunked_array([docs[:4], docs[4:]]), "char5")
+    assert (full == alone).all() and (full[5:12] == sliced).all() and (full == chunked).all()
+    assert not (MinHasher(64, seed=2).signatures(pa.array(docs), "char5") == full).all()
+
+
+def test_short_and_empty_documents() -> None:
+    hasher = MinHasher(32)
+    texts = pa.array(["猫", "吾輩は", "cat", "", None, "!!!"])
+    for spec in ("char5", "word5"):
+        sig, counts = hasher.signatures_and_counts(texts, spec)
+        # shorter than n: one shingle, and a full (densified) signature
+        assert counts[0] == 1 and counts[1] == 1 and counts[2] == 1
+        assert (sig[:3] != 0xFFFFFFFF).all()
+        assert counts[3] == counts[4] == counts[5] == 0
+        assert (sig[1] != sig[0]).any()
+    # a short document equals itself, not its prefix
+    s = hasher.signatures(pa.array(["吾輩は", "吾輩は", "吾輩"]), "char5")
+    assert (s[0] == s[1]).all() and not (s[0] == s[2]).all()
+
+
+def test_char_and_word_ngrams_match_reference_counts(ja_sentences, en_sentences) -> None:
+    hasher = MinHasher(16)
+    ja = normalize_for_hash(pa.array(ja_sentences[:50]), "char")
+    en = normalize_for_hash(pa.array(en_sentences[:50]), "word")
+    for arr, spec in ((ja, ShingleSpec("char", 5)), (en, ShingleSpec("word", 3))):
+        _, counts = hasher.signatures_and_counts(arr, spec, normalized=True)
+        ref = []
+        for t in arr.to_pylist():
+            units = list(t) if spec.mode == "char" else t.split()
+            ref.append(max(len(units) - spec.n + 1, 1 if units else 0))
+        assert counts.tolist() == ref
+
+
+def test_shingle_spec_parsing() -> None:
+    assert ShingleSpec.parse("char5") == ShingleSpec("char", 5)
+    assert str(ShingleSpec.parse("WORD3")) == "word3"
+    for bad in ("chars5", "word0", "char65", "5"):
+        with pytest.raises(ValueError):
+            ShingleSpec.parse(bad)
+
+
+def test_optimal_params_match_datasketch() -> None:
+    assert optimal_params(0.8, 128) == (9, 13)
+    lsh = pytest.importorskip("datasketch")
+    for t, k in ((0.5, 128), (0.7, 128), (0.85, 256), (0.9, 64)):
+        ref = lsh.MinHashLSH(threshold=t, num_perm=k)
+        assert optimal_params(t, k) == (ref.b, ref.r)
+    p = candidate_probability(np.array([0.5, 0.8, 0.95]), 9, 13)
+    assert p[0] < 0.01 and 0.3 < p[1] < 0.7 and p[2] > 0.99
+
+
+def test_band_keys() -> None:
+    rng = np.random.default_rng(0)
+    sig = rng.integers(0, 2**32, size=(4, 128), dtype=np.uint32)
+    sig[1] = sig[0]
+    sig[2, :13] = sig[0, :13]  # shares band 0 only
+    keys = band_keys(sig, 9, 13)
+    assert keys.shape == (4, 9) and keys.dtype == np.uint64
+    assert (keys[0] == keys[1]).all()
+    assert keys[2, 0] == keys[0, 0] and (keys[2, 1:] != keys[0, 1:]).all()
+    same = sig.copy()
+    same[:, 13:26] = same[:, :13]  # equal registers in two bands still give different keys
+    k2 = band_keys(same, 9, 13)
+    assert (k2[:, 0] != k2[:, 1]).all()
+    with pytest.raises(ValueError):
+        band_keys(sig, 20, 13)
+
+
+def test_components_and_representatives() -> None:
+    # 0-1-2 chain, 3-4, 5 alone, 6-7-8 via 8
+    labels = components(9, np.array([1, 2, 4, 6, 7]), np.array([0, 1, 3, 8, 8]))
+    assert len(set(labels.tolist())) == 4
+    assert labels[0] == labels[2] and labels[3] == labels[4] and labels[6] == labels[7]
+    prio = np.array([0, 5, 5, 0, 0, 0, 0, 0, 0], float)
+    rep, size = representatives(labels, prio)
+    assert rep.tolist() == [1, 1, 1, 3, 3, 5, 6, 6, 6]  # highest priority, then first
+    assert size.tolist() == [3, 3, 3, 2, 2, 1, 3, 3, 3]
+
+
+def test_keep_priorities() -> None:
+    t = pa.table({"text": ["短い", "ずっと長い文書です", None],
+                  "date": ["2024-01-02", "2023-05-01T10:00:00", None], "score": [0.5, 2.0, 1.0]})
+    assert priority(t, "first", None).tolist() == [0, 0, 0]
+    assert priority(t, "longest", None).tolist() == [2, 9, 0]
+    newest = priority(t, "newest", "date")
+    assert newest[0] > newest[1] > newest[2] == -np.inf
+    oldest = priority(t, "oldest", "date")
+    assert oldest[1] > oldest[0]
+    assert priority(t, "highest", "score").tolist() == [0.5, 2.0, 1.0]
+    with pytest.raises(ValueError, match="keep_column"):
+        priority(t, "newest", "crawl_date")
+
+
+def test_japanese_fraction() -> None:
+    f = japanese_fraction(pa.array(["吾輩は猫である", "hello world", "猫 cat", ""]))
+    assert f[0] == 1.0 and f[1] == 0.0 and 0.1 < f[2] < 0.5 and f[3] == 0.0
