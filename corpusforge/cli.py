@@ -125,6 +125,7 @@ def _type_name(annotation) -> str:
 from corpusforge import cli_tokens  # noqa: E402  (token commands live in their own module)
 
 app.command("count")(cli_tokens.count)
+app.command("train-tokenizer")(cli_tokens.train_tokenizer)
 
 from corpusforge.cli_filters import filters as _filters  # noqa: E402
 

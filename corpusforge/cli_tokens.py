@@ -59,3 +59,70 @@ def count(
         console.print(f"histogram: {histogram} ({result.histogram.total:,} tokens)")
     if result.errors:
         raise typer.Exit(1)
+
+
+def _pairs(text: str, kind=float) -> dict:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        out[key.strip()] = kind(float(value))
+    return out
+
+
+def train_tokenizer(
+    corpus: Annotated[str, typer.Argument(help="Parquet / JSONL corpus with a lang column (or lang=... folders)")],
+    out: Annotated[Path, typer.Option(help="output prefix: writes PREFIX.model, PREFIX.vocab, PREFIX.json")],
+    mode: Annotated[str, typer.Option(help="llm-jp (per-language models merged, scores re-estimated) or joint")] = "llm-jp",
+    sample_chars: Annotated[float, typer.Option(help="characters of training text, shared by language")] = 30e6,
+    shares: Annotated[str, typer.Option(help="language shares of the sample")] = "ja=0.5,en=0.3,code=0.2",
+    vocab: Annotated[str, typer.Option(help="pieces per language model (llm-jp mode), merged in this order")] = "code=10000,en=20000,ja=30000",
+    joint_vocab: Annotated[int, typer.Option(help="pieces of the joint model")] = 50000,
+    max_piece_length: Annotated[str, typer.Option(help="per language")] = "ja=8,en=16,code=16",
+    character_coverage: Annotated[float, typer.Option(min=0.98, max=1.0)] = 0.9995,
+    em_iterations: Annotated[int, typer.Option(min=0)] = 2,
+    heldout_chars: Annotated[float, typer.Option(help="held-out characters per language for chars/token")] = 1e6,
+    compare: Annotated[Optional[str], typer.Option(help="another .model to compare chars/token with")] = None,
+    threads: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Train a SentencePiece unigram tokenizer on a language-balanced sample of a corpus."""
+    from corpusforge.tokenize.sample import language_sample
+    from corpusforge.tokenize.train import TokenizerTraining, chars_per_token
+    from corpusforge.tokenize.train import train_tokenizer as train
+
+    share = _pairs(shares)
+    total = sum(share.values())
+    budget = {lang: sample_chars * s / total for lang, s in share.items()}
+    try:
+        cfg = TokenizerTraining(mode=mode, vocab=_pairs(vocab, int), joint_vocab=joint_vocab,
+                                max_piece_length=_pairs(max_piece_length, int), em_iterations=em_iterations,
+                                character_coverage=character_coverage, threads=threads)
+        samples, held = language_sample(corpus, budget, heldout_chars)
+        model = train(samples, cfg)
+    except (OSError, ValueError, RuntimeError) as e:
+        err_console.print(Text(f"cannot train a tokenizer: {e}", style="red"))
+        raise typer.Exit(1) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out}.model").write_bytes(model)
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    # one "piece<TAB>score" line per id; the newline piece is written escaped
+    pieces = [sp.id_to_piece(i).replace("\n", "\\n") for i in range(sp.get_piece_size())]
+    lines = [p + "\t" + str(sp.get_score(i)) + "\n" for i, p in enumerate(pieces)]
+    Path(f"{out}.vocab").write_text("".join(lines), encoding="utf-8")
+    report = {"mode": mode, "vocab_size": sp.get_piece_size(), "config": cfg.model_dump(),
+              "sample_chars": {k: sum(map(len, v)) for k, v in samples.items()},
+              "heldout_chars": {k: sum(map(len, v)) for k, v in held.items()},
+              "chars_per_token": {str(out) + ".model": chars_per_token(model, held, threads)}}
+    if compare:
+        report["chars_per_token"][compare] = chars_per_token(compare, held, threads)
+    Path(f"{out}.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    table = Table(title=f"chars/token on held-out text ({mode}, {sp.get_piece_size():,} pieces)")
+    table.add_column("model")
+    langs = list(held)
+    for lang in langs:
+        table.add_column(lang, justify="right")
+    for name, cpt in report["chars_per_token"].items():
+        table.add_row(Path(name).name, *[f"{cpt.get(lang, 0):.3f}" for lang in langs])
+    console.print(table)
+    console.print(f"wrote {out}.model, {out}.vocab, {out}.json")
