@@ -9,13 +9,14 @@ import random
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import shared_data
 
 from corpusforge.dedup.components import components, representatives
 from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, candidate_probability, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
 from corpusforge.dedup.normalize import normalize_for_hash
+
+from conftest import shared_data
 
 
 def shingle_set(text: str, spec: ShingleSpec) -> set[str]:
@@ -35,14 +36,16 @@ def jaccard(a: set, b: set) -> float:
 
 @pytest.fixture(scope="module")
 def ja_sentences() -> list[str]:
-    text = gzip.open(shared_data("ja", "aozora_neko", "wagahaiwa_nekodearu.txt.gz"), "rt",
-                     encoding="utf-8").read()
+    with gzip.open(shared_data("ja", "aozora_neko", "wagahaiwa_nekodearu.txt.gz"), "rt",
+                   encoding="utf-8") as f:
+        text = f.read()
     return [s + "。" for s in text.replace("\n", "").split("。") if len(s) > 10]
 
 
 @pytest.fixture(scope="module")
 def en_sentences() -> list[str]:
-    text = gzip.open(shared_data("en", "botchan.txt.gz"), "rt", encoding="utf-8").read()
+    with gzip.open(shared_data("en", "botchan.txt.gz"), "rt", encoding="utf-8") as f:
+        text = f.read()
     return [s.strip() + "." for s in text.replace("\n", " ").split(".") if len(s.split()) > 4]
 
 

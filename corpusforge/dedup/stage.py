@@ -39,7 +39,7 @@ from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
 from corpusforge.dedup.normalize import normalize_for_hash
-from corpusforge.schema import ID, TEXT, URL
+from corpusforge.schema import ID, TEXT, URL, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
 from corpusforge.stages.registry import register_stage
@@ -340,7 +340,8 @@ def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
         if rejects is not None:
             rejects.write(sinks.reject_rows(removed))
             rejects.commit()
-    return {"in": n, "out": int(keep.sum()), "removed": removed_counts}
+    return {"in": n, "out": int(keep.sum()), "removed": removed_counts,
+            "bytes_in": text_bytes(table), "bytes_out": text_bytes(kept)}
 
 
 def _index_task(item: tuple[Layout, int, str, str]) -> dict:
@@ -418,6 +419,8 @@ class Dedup(Stage):
         for res in results:
             st.docs_in += res["in"]
             st.docs_out += res["out"]
+            st.bytes_in += res["bytes_in"]
+            st.bytes_out += res["bytes_out"]
             for reason, count in res["removed"].items():
                 st.remove(reason, count)
         return st

@@ -92,12 +92,7 @@ class TaskPool:
     def _map_ray(self, fn: Callable, items: Sequence, record: Callable[[int, Any], None]) -> None:
         import ray
 
-        if not ray.is_initialized():
-            kwargs: dict = ({"address": self.address} if self.address
-                            else {"num_cpus": self.workers, "include_dashboard": False})
-            path = os.pathsep.join(p for p in sys.path if p)
-            ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR",
-                     runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+        if init_ray(self.workers, self.address):
             self._ray_started = True
         task = ray.remote(num_cpus=1, max_retries=3)(fn)
         queue = list(enumerate(items))
@@ -110,6 +105,20 @@ class TaskPool:
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 record(in_flight.pop(ref), ray.get(ref))
+
+
+def init_ray(workers: int, address: str | None = None) -> bool:
+    """Start (or connect to) Ray unless it is running; True if this call started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    kwargs: dict = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
+    # local workers must import what the driver imports (user modules on sys.path)
+    path = os.pathsep.join(p for p in sys.path if p)
+    ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR",
+             runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+    return True
 
 
 def map_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, executor: str = "local",

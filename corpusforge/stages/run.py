@@ -23,7 +23,7 @@ from fsspec.core import url_to_fs
 
 from corpusforge.accounting import ConservationError, RunStats, StepStats
 from corpusforge.config import Pipeline
-from corpusforge.executors.tasks import TaskPool
+from corpusforge.executors.tasks import TaskPool, init_ray
 from corpusforge.io.readers import plan
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, join
@@ -65,22 +65,39 @@ def run_staged(
     on_start: Callable[[int, int], None] | None,
     on_done: Callable[[WorkUnit, RunStats], None] | None,
 ) -> RunStats:
-    from corpusforge.run import prepare_output, run_pipeline, write_stats
+    from corpusforge.run import prepare_output
 
     started = time.perf_counter()
     units = plan(pipeline) if units is None else units
     prepare_output(pipeline, units, resume, overwrite)
-    root = pipeline.output.path
-    map_stats = run_pipeline(map_phase_pipeline(pipeline), executor=executor, workers=workers,
-                             ray_address=ray_address, resume=resume, overwrite=False, units=units,
-                             on_start=on_start, on_done=on_done)
     kind = executor or pipeline.executor.type
     n = workers or pipeline.executor.workers or os.cpu_count() or 1
+    address = ray_address or pipeline.executor.ray_address
+    # one Ray instance for the map phase and every stage (starting one costs seconds)
+    ray_started = kind == "ray" and init_ray(n, address)
+    try:
+        return _run(pipeline, units, kind, n, address, resume, on_start, on_done, started)
+    finally:
+        if ray_started:
+            import ray
+
+            ray.shutdown()
+
+
+def _run(pipeline: Pipeline, units: list[WorkUnit], kind: str, n: int, address: str | None,
+         resume: bool, on_start: Callable[[int, int], None] | None,
+         on_done: Callable[[WorkUnit, RunStats], None] | None, started: float) -> RunStats:
+    from corpusforge.run import run_pipeline, write_stats
+
+    root = pipeline.output.path
+    map_stats = run_pipeline(map_phase_pipeline(pipeline), executor=kind, workers=n,
+                             ray_address=address, resume=resume, overwrite=False, units=units,
+                             on_start=on_start, on_done=on_done)
     out = pipeline.output
     names = pipeline.stage_names()
     stage_stats: list[StepStats] = []
     files = list_shards(join(root, MAP_DIR))
-    with TaskPool(kind, n, ray_address or pipeline.executor.ray_address) as pool:
+    with TaskPool(kind, n, address) as pool:
         for i, (stage, name) in enumerate(zip(pipeline.build_stages(), names)):
             last = i == len(names) - 1
             target = root if last else join(root, f"_stage-{i}")
