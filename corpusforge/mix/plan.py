@@ -117,7 +117,8 @@ def plan_mix(hists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], cfg: M
                 raise MixError(
                     f"subset {source}/{lang} has {p.tokens:,} tokens: too few for a validation "
                     f"split of {budget:,.0f} tokens (lower validation.tokens_per_subset or scale)")
-            m = _closest_prefix(np.cumsum(tok[::-1]), budget)
+            # the fewest top buckets holding at least the budget ("10M tokens per subset")
+            m = min(int(np.searchsorted(np.cumsum(tok[::-1]), budget)) + 1, NB)
             p.val_from = NB - m
             p.val_tokens = int(tok[p.val_from:].sum())
             p.val_docs = int(docs[p.val_from:].sum())
@@ -129,18 +130,29 @@ def plan_mix(hists: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], cfg: M
     for lang, target in targets.items():
         subs = [p for p in plans.values() if p.lang == lang]
         _share(lang, target, subs, cfg.max_epochs, cfg.tolerance)
-        for p in subs:
+        carry = 0.0  # what earlier subsets of the language over- or undershot, made up here
+        # capped subsets first (they cannot absorb anything), the finest-grained last
+        order = sorted(subs, key=lambda p: (p.requested < max_epochs_of(p, cfg) - 1e-9,
+                                            -(p.tokens / max(p.docs, 1)), p.key))
+        for p in order:
             p.rate = p.requested / p.pool_tokens if p.pool_tokens else 0.0
             p.repeats = int(math.floor(p.rate + 1e-12))
-            frac_tokens = (p.rate - p.repeats) * p.pool_tokens
             pool = pools[p.key]
+            frac_tokens = (p.rate - p.repeats) * p.pool_tokens
+            if 0 < frac_tokens + carry < p.pool_tokens:
+                frac_tokens += carry
             p.frac_below = _closest_prefix(np.cumsum(pool[: p.val_from]), frac_tokens)
             frac = int(pool[: p.frac_below].sum())
             p.achieved = p.repeats * p.pool_tokens + frac
+            carry = p.requested + carry - p.achieved if p.rate > 0 else carry
             d = hists[p.key][1]
             pool_docs = int(np.asarray(d[: p.val_from]).sum())
             p.train_docs = p.repeats * pool_docs + int(np.asarray(d[: p.frac_below]).sum())
     return MixPlan(list(plans.values()), targets, cfg.max_epochs, cfg.tolerance)
+
+
+def max_epochs_of(p: SubsetPlan, cfg: MixConfig) -> float:
+    return cfg.max_epochs * p.pool_tokens
 
 
 def _share(lang: str, target: float, subs: list[SubsetPlan], max_epochs: float, tol: float) -> None:

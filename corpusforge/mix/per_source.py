@@ -1,0 +1,96 @@
+"""``per_source``: run a chain of steps on the documents of some sources only.
+
+A corpus recipe mixes sources that need different cleaning — the LLM-jp Japanese chain for
+mC4-ja, footnote trimming for Wikipedia, the code rules for The Stack — in one pipeline.
+This step routes by the ``source`` column: rows of the named sources go through the inner
+steps (filters may remove them, map steps rewrite them), every other row passes unchanged.
+Row order is kept. A removed row's reason is ``<inner label>:<reason>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import field_validator
+
+from corpusforge.schema import SOURCE
+from corpusforge.steps.base import REASON, Step, StepConfig, StepResult
+from corpusforge.steps.registry import get_step_class
+
+_ROW = "__per_source_row"
+
+
+class PerSourceConfig(StepConfig):
+    #: the ``source`` values this chain applies to
+    sources: list[str]
+    #: steps as in ``steps:`` (``{step: name, ...}`` or ``{use: preset, overrides: ...}``)
+    steps: list[dict[str, Any]] = []
+    #: remove rows whose column holds one of these values (``{pile_set_name: [Books3]}``)
+    drop_where: dict[str, list[str]] = {}
+
+    @field_validator("steps")
+    @classmethod
+    def _expand(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from corpusforge.presets import expand_preset
+
+        out: list[dict[str, Any]] = []
+        for entry in steps:
+            if "use" in entry:
+                out += expand_preset(entry)
+                continue
+            if "step" not in entry:
+                raise ValueError("an inner step needs a `step:` key")
+            params = {k: v for k, v in entry.items() if k not in ("step", "label")}
+            get_step_class(str(entry["step"])).Config(**params)  # refuse bad params up front
+            out.append(entry)
+        return out
+
+
+class PerSource(Step):
+    """Apply inner steps to the documents of the named sources; pass the others through."""
+
+    name = "per_source"
+    Config = PerSourceConfig
+
+    def setup(self) -> None:
+        cfg: PerSourceConfig = self.config  # type: ignore[assignment]
+        self.inner: list[tuple[str, Step]] = []
+        for entry in cfg.steps:
+            params = {k: v for k, v in entry.items() if k not in ("step", "label")}
+            step = get_step_class(str(entry["step"]))(**params)
+            step.ensure_setup()
+            self.inner.append((entry.get("label") or entry["step"], step))
+
+    def apply(self, batch: pa.Table) -> StepResult:
+        self.ensure_setup()
+        cfg: PerSourceConfig = self.config  # type: ignore[assignment]
+        batch = batch.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
+        mine = pc.fill_null(pc.is_in(batch.column(SOURCE), pa.array(cfg.sources, pa.string())), False)
+        chosen, others = batch.filter(mine), batch.filter(pc.invert(mine))
+        removed: list[pa.Table] = []
+        for column, values in cfg.drop_where.items():
+            if column not in chosen.column_names or not chosen.num_rows:
+                continue
+            hit = pc.fill_null(pc.is_in(chosen.column(column).cast(pa.string()), pa.array(values, pa.string())), False)
+            if pc.any(hit).as_py():
+                gone = chosen.filter(hit)
+                reasons = pc.binary_join_element_wise(f"{column}=", gone.column(column).cast(pa.string()), "")
+                removed.append(gone.append_column(REASON, reasons))
+                chosen = chosen.filter(pc.invert(hit))
+        for label, step in self.inner:
+            if not chosen.num_rows:
+                break
+            result = step.apply(chosen)
+            chosen = result.out
+            if result.removed is not None and result.removed.num_rows:
+                r = result.removed
+                reasons = pc.binary_join_element_wise(f"{label}:", r.column(REASON).cast(pa.string()), "")
+                removed.append(r.set_column(r.schema.get_field_index(REASON), REASON, reasons))
+        out = pa.concat_tables([chosen, others], promote_options="permissive")
+        out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
+        gone = (pa.concat_tables(removed, promote_options="permissive").drop_columns([_ROW])
+                if removed else None)
+        return StepResult(out, gone)
