@@ -211,3 +211,22 @@ def test_bad_crawl_config_is_refused(tmp_path, crawl):
     with pytest.raises(ConfigError, match="files"):
         pipeline_from_yaml(f"inputs: [{{type: commoncrawl, crawl: {CRAWL}, files: a-b}}]\n"
                            f"output: {{path: {tmp_path}}}")
+
+
+@pytest.mark.slow
+def test_the_shipped_commoncrawl_ja_pipeline_runs_against_the_local_crawl(tmp_path, crawl):
+    from corpusforge.config import load_pipeline
+
+    from conftest import ROOT
+
+    p, _ = load_pipeline(str(ROOT / "pipelines" / "commoncrawl-ja.yaml"))
+    src = p.inputs[0].model_copy(update={"base_url": crawl.url, "files": "0-2", "backoff": 0.01})
+    p = p.model_copy(update={"inputs": [src],
+                             "output": p.output.model_copy(update={"path": str(tmp_path / "out")}),
+                             "executor": p.executor.model_copy(update={"workers": 1})})
+    stats = run_pipeline(p).to_dict()
+    for step in stats["steps"]:
+        assert step["docs_in"] == step["docs_out"] + sum(step["removed"].values()) + step["errored"]
+    out = read_output(tmp_path / "out")
+    assert out.num_rows > 0 and set(out.column("lang").to_pylist()) == {"ja"}
+    assert (tmp_path / "out" / "lang=ja").is_dir()
