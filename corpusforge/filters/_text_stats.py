@@ -141,24 +141,37 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(29))
 
 
-def ngram_hashes(ids: np.ndarray, parent: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of every window of ``n`` consecutive elements inside one document.
+def ngram_hashes_multi(
+    ids: np.ndarray, parent: np.ndarray, sizes: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Hashes of every window of ``n`` consecutive elements inside one document, per size.
 
-    Returns ``(starts, hashes)``: the index of each window's first element, and a hash
-    that also encodes the document, so equal windows in different documents differ.
+    Returns ``{n: (starts, hashes)}``: the index of each window's first element and a hash
+    that also encodes the document, so equal windows in different documents differ. The
+    hash of the n-windows extends that of the (n-1)-windows: one pass per extra element.
     """
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     m = len(ids)
-    if m < n:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-    starts = np.arange(m - n + 1)
-    valid = parent[: m - n + 1] == parent[n - 1 :]
-    starts = starts[valid]
+    if not sizes:
+        return out
+    top = max(sizes)
     with np.errstate(over="ignore"):
-        h = np.zeros(len(starts), np.uint64)
-        for k in range(n):  # n <= 10: a loop over window offsets, not over documents
-            h = _mix(h * _MUL + ids[starts + k] + np.uint64(k + 1))
-        h ^= _mix(parent[starts].astype(np.uint64) * _DOC_MIX + np.uint64(1))
-    return starts, h
+        h = _mix(parent.astype(np.uint64) * _DOC_MIX + np.uint64(1))
+        for n in range(1, top + 1):  # a loop over window sizes (<= 10), not over documents
+            if m < n:
+                break
+            h = _mix(h[: m - n + 1] * _MUL + ids[n - 1 :] + np.uint64(n))
+            if n in sizes:
+                starts = np.flatnonzero(parent[: m - n + 1] == parent[n - 1 :])
+                out[n] = (starts, h[starts])
+    for n in sizes:
+        out.setdefault(n, (np.zeros(0, np.int64), np.zeros(0, np.uint64)))
+    return out
+
+
+def ngram_hashes(ids: np.ndarray, parent: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the n-element windows inside each document (see :func:`ngram_hashes_multi`)."""
+    return ngram_hashes_multi(ids, parent, [n])[n]
 
 
 @dataclass
@@ -172,17 +185,30 @@ class Groups:
 
 
 def group(keys: np.ndarray) -> Groups:
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
-    boundary = np.empty(len(sk), dtype=bool)
-    if len(sk):
-        boundary[0] = True
-        boundary[1:] = sk[1:] != sk[:-1]
+    """Group equal keys; within a group, elements keep their original order.
+
+    The element's position is packed into the low bits of its key so that one plain
+    ``np.sort`` of uint64 (much faster than a stable argsort) gives both the grouping and
+    the order. The hash keeps ``64 - log2(len)`` bits (>= 39 for 32M elements): a false
+    match between two different keys is a ~len^2 / 2^65 event per batch.
+    """
+    m = len(keys)
+    if m == 0:
+        z = np.zeros(0, np.int64)
+        return Groups(z, z, z, np.zeros(0, bool))
+    bits = np.uint64(max(1, int(m).bit_length()))
+    low = (np.uint64(1) << bits) - np.uint64(1)
+    packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
+    order = (packed & low).astype(np.int64)
+    hk = packed >> bits
+    boundary = np.empty(m, dtype=bool)
+    boundary[0] = True
+    boundary[1:] = hk[1:] != hk[:-1]
     gid_sorted = np.cumsum(boundary) - 1
-    group_ids = np.empty(len(keys), np.int64)
+    group_ids = np.empty(m, np.int64)
     group_ids[order] = gid_sorted
-    size = np.bincount(gid_sorted) if len(sk) else np.zeros(0, np.int64)
-    first = np.zeros(len(keys), dtype=bool)
+    size = np.bincount(gid_sorted)
+    first = np.zeros(m, dtype=bool)
     first[order[boundary]] = True
     return Groups(order, group_ids, size, first)
 

@@ -1,15 +1,14 @@
 """Word lists and URL blocklists.
 
 * :class:`NgWords` counts hits of keyword lists (files under ``filters/wordlists/`` or any
-  path) with one RE2 alternation per batch, and rejects on a hit count or on the fraction
-  of characters inside matches.
+  path) over the whole batch (see :mod:`._keywords`), and rejects on a hit count or on the
+  fraction of characters inside matches.
 * :class:`UrlFilter` matches the URL's host against domain blocklists (a listed domain
   blocks its subdomains too) and an optional TLD allow-list.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import numpy as np
@@ -17,21 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
+from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.presets import find_resource, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
-
-
-def _re2_escape(word: str) -> str:
-    # Python's re.escape output is valid RE2 for literal text
-    return re.escape(word)
-
-
-def keyword_pattern(words: list[str], whole_words: bool, ignore_case: bool) -> str:
-    # longest first so that a longer keyword wins over its prefix at the same position
-    alts = "|".join(_re2_escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
-    pat = rf"\b(?:{alts})\b" if whole_words else f"(?:{alts})"
-    return ("(?i)" if ignore_case else "") + pat
 
 
 class NgWordsConfig(FilterConfig):
@@ -62,21 +50,16 @@ class NgWords(Filter):
         words = list(cfg.words)
         for ref in cfg.lists:
             words += load_words(ref)
-        self._pattern = keyword_pattern(words, cfg.whole_words, cfg.ignore_case) if words else None
+        self._matcher = KeywordMatcher(words, cfg.whole_words, cfg.ignore_case)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg: NgWordsConfig = self.config  # type: ignore[assignment]
         text = ts.text_array(batch)
-        if self._pattern is None:
-            z = np.zeros(len(text))
-            return {f"{cfg.signal}_hits": z.astype(np.int64), f"{cfg.signal}_char_frac": z}
-        hits = ts.count(text, self._pattern)
-        out = {f"{cfg.signal}_hits": hits}
-        if cfg.max_char_frac is not None:
-            total = ts.n_chars(text)
-            rest = ts.n_chars(pc.replace_substring_regex(text, pattern=self._pattern, replacement=""))
-            out[f"{cfg.signal}_char_frac"] = ts.safe_div(total - rest, total)
-        return out
+        hits, chars = self._matcher.scan(text)
+        return {
+            f"{cfg.signal}_hits": hits,
+            f"{cfg.signal}_char_frac": ts.safe_div(chars, ts.n_chars(text)),
+        }
 
     def decide(self, batch, s):
         cfg: NgWordsConfig = self.config  # type: ignore[assignment]

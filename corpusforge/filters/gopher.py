@@ -131,14 +131,15 @@ def word_ngram_signals(
     lens = ts.n_chars(w.values)
     cum = np.zeros(len(lens) + 1, np.int64)
     np.cumsum(lens, out=cum[1:])
+    grams = ts.ngram_hashes_multi(ids, w.parent, sorted(set(top) | set(dup)))
     for n in top:
-        starts, h = ts.ngram_hashes(ids, w.parent, n)
+        starts, h = grams[n]
         # a top n-gram is measured joined with spaces, as the reference does
         chars = cum[starts + n] - cum[starts] + (n - 1)
         top_chars = ts.top_ngram_chars(starts, h, w.parent, chars, w.n)
         out[f"top_{n}_gram_frac"] = ts.safe_div(top_chars, total_chars)
     for n in dup:
-        starts, h = ts.ngram_hashes(ids, w.parent, n)
+        starts, h = grams[n]
         covered = ts.dup_ngram_covered(starts, h, len(ids), n)
         out[f"dup_{n}_gram_frac"] = ts.safe_div(w.per_doc(np.where(covered, lens, 0)), total_chars)
     return out

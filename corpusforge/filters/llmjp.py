@@ -5,7 +5,9 @@
 
 Only the zlib rule loops per document: ``zlib.compress`` is one C call per document over a
 zero-copy slice of the batch's UTF-8 buffer (no str objects are created); compression has
-no batched form, and the loop overhead is small next to the compression itself.
+no batched form, and the loop overhead is small next to the compression itself. In filter
+mode only the documents that pass every other rule are compressed (the others show NaN);
+annotate mode compresses all.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
+from corpusforge.filters._keywords import KeywordMatcher, prepare
 from corpusforge.filters._rewrite import RewriteFilter
-from corpusforge.filters.blocklist import keyword_pattern, url_hosts
+from corpusforge.filters.blocklist import url_hosts
 from corpusforge.presets import load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
@@ -33,10 +36,13 @@ VARIANTS = {
 KANA = r"[\p{Hiragana}\p{Katakana}]"
 
 
-def zlib_ratios(text: pa.Array, level: int = 9) -> np.ndarray:
-    """Compressed / raw UTF-8 bytes per document (0 for empty documents)."""
+def zlib_ratios(text: pa.Array, level: int = 9, only: np.ndarray | None = None) -> np.ndarray:
+    """Compressed / raw UTF-8 bytes per document (0 for empty documents).
+
+    With ``only`` (a bool mask), the other documents are not compressed and get NaN.
+    """
     n = len(text)
-    out = np.zeros(n)
+    out = np.zeros(n) if only is None else np.where(only, 0.0, np.nan)
     if n == 0:
         return out
     off_type = np.int32 if pa.types.is_string(text.type) else np.int64
@@ -44,7 +50,8 @@ def zlib_ratios(text: pa.Array, level: int = 9) -> np.ndarray:
     data = memoryview(text.buffers()[2]) if text.buffers()[2] is not None else memoryview(b"")
     starts, ends = offsets[:-1].tolist(), offsets[1:].tolist()
     compress = zlib.compress
-    for i in range(n):  # per document: zlib has no batch API (see module docstring)
+    todo = range(n) if only is None else np.flatnonzero(only).tolist()
+    for i in todo:  # per document: zlib has no batch API (see module docstring)
         size = ends[i] - starts[i]
         if size:
             out[i] = len(compress(data[starts[i] : ends[i]], level)) / size
@@ -73,6 +80,8 @@ class JapaneseQualityConfig(FilterConfig):
     min_zlib_ratio: float | None = None
     max_zlib_ratio: float | None = 0.70
     zlib_level: int = 9
+    #: set false to skip the zlib rule (and its cost: it is the one per-document loop)
+    zlib_check: bool = True
 
     def resolved(self, key: str):
         value = getattr(self, key)
@@ -90,8 +99,8 @@ class JapaneseQuality(Filter):
         cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
         ads = [w for ref in cfg.ads_lists for w in load_words(ref)]
         ng = [w for ref in cfg.ng_lists for w in load_words(ref)]
-        self._ads = keyword_pattern(ads, False, False) if ads else None
-        self._ng = keyword_pattern(ng, False, False) if ng else None
+        self._ads = KeywordMatcher(ads)
+        self._ng = KeywordMatcher(ng)
         self._tlds = pa.array(cfg.allowed_tlds) if cfg.allowed_tlds is not None else None
         self._blocked = pa.array([d.lower() for d in cfg.blocked_domains], pa.string())
 
@@ -115,17 +124,26 @@ class JapaneseQuality(Filter):
         tld_ok, blocked = self._url_signals(batch, n)
         chars = ts.n_chars(text)
         head = pc.utf8_slice_codeunits(text, 0, cfg.head_chars)
-        zero = np.zeros(n, np.int64)
-        return {
+        prepared = prepare(text)  # decoded once, shared by both keyword matchers
+        sig = {
             "tld_ok": tld_ok,
             "blocked_domain": blocked,
             "n_chars": chars,
             "kana_in_head": ts.count(head, KANA) > 0,
-            "ads_hits": ts.count(text, self._ads) if self._ads else zero,
-            "ng_hits": ts.count(text, self._ng) if self._ng else zero,
+            "ads_hits": self._ads.scan(text, prepared)[0],
+            "ng_hits": self._ng.scan(text, prepared)[0],
             "kuten": ts.count(text, "。"),
-            "zlib_ratio": zlib_ratios(text, cfg.zlib_level),
         }
+        if not cfg.zlib_check:
+            sig["zlib_ratio"] = np.zeros(n)
+        elif cfg.mode == "annotate":
+            sig["zlib_ratio"] = zlib_ratios(text, cfg.zlib_level)
+        else:
+            # the zlib rule comes last: compress only the documents every other rule keeps
+            sig["zlib_ratio"] = np.zeros(n)
+            survivors, _ = self.decide(batch, sig)
+            sig["zlib_ratio"] = zlib_ratios(text, cfg.zlib_level, only=survivors)
+        return sig
 
     def decide(self, batch, s):
         cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
@@ -134,6 +152,8 @@ class JapaneseQuality(Filter):
         kuten_chars = cfg.resolved("kuten_chars")
         max_ng = cfg.resolved("max_ng_hits")
         zmin, zmax = cfg.resolved("min_zlib_ratio"), cfg.max_zlib_ratio
+        if not cfg.zlib_check:
+            zmin = zmax = None
         nonempty = s["n_chars"] > 0
         rules = [
             ("tld_not_allowed", ~s["tld_ok"]),

@@ -28,13 +28,14 @@ def char_ngram_signals(
     n_docs = len(text)
     total = ts.n_chars(text) if total is None else total
     out: dict[str, np.ndarray] = {}
+    grams = ts.ngram_hashes_multi(ids, parent, sorted(set(top) | set(dup)))
     for n in top:
-        starts, h = ts.ngram_hashes(ids, parent, n)
+        starts, h = grams[n]
         top_chars = ts.top_ngram_chars(starts, h, parent, np.full(len(starts), n), n_docs)
         # overlapping occurrences (ああああ) can exceed the text length: clip to 1
         out[f"top_{n}_char_gram_frac"] = np.minimum(ts.safe_div(top_chars, total), 1.0)
     for n in dup:
-        starts, h = ts.ngram_hashes(ids, parent, n)
+        starts, h = grams[n]
         covered = ts.dup_ngram_covered(starts, h, len(ids), n)
         per_doc = np.bincount(parent[covered], minlength=n_docs)[:n_docs]
         out[f"dup_{n}_char_gram_frac"] = ts.safe_div(per_doc, total)

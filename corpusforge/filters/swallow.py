@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
-from corpusforge.filters.blocklist import keyword_pattern
+from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.filters.gopher import word_ngram_signals
 from corpusforge.filters.repetition import char_ngram_signals
 from corpusforge.presets import load_words
@@ -74,7 +74,7 @@ class SwallowQuality(Filter):
 
     def setup(self) -> None:
         words = [w for ref in self.config.ng_lists for w in load_words(ref)]  # type: ignore[attr-defined]
-        self._ng = keyword_pattern(words, False, False) if words else None
+        self._ng = KeywordMatcher(words)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg: SwallowConfig = self.config  # type: ignore[assignment]
@@ -113,11 +113,7 @@ class SwallowQuality(Filter):
         else:
             grams = word_ngram_signals(ts.script_tokens(text), total, top, dup)
         out.update({k.replace("_char_gram", "_gram"): v for k, v in grams.items()})
-        if self._ng is not None:
-            rest = ts.n_chars(pc.replace_substring_regex(text, pattern=self._ng, replacement=""))
-            out["ng_char_frac"] = ts.safe_div(total - rest, total)
-        else:
-            out["ng_char_frac"] = np.zeros(len(text))
+        out["ng_char_frac"] = ts.safe_div(self._ng.scan(text)[1], total)
         return out
 
     def decide(self, batch, s):
