@@ -4,10 +4,12 @@ English text."""
 from __future__ import annotations
 
 import gzip
+import json
 import random
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from corpusforge.dedup.components import components, representatives
@@ -58,6 +60,30 @@ def test_normalize_japanese_and_english() -> None:
     # width, case, punctuation and spacing variants hash alike
     a = normalize_for_hash(pa.array(["吾輩は猫である。名前はまだ無い。", "吾輩は　猫である、名前は まだ無い"]), "char")
     assert len(set(text_hashes(a).tolist())) == 1
+
+
+def _arrow_reference(texts: pa.Array, mode: str) -> pa.Array:
+    """The same rules with Arrow's NFKC and regular expressions (slow, obviously right)."""
+    t = pc.utf8_lower(pc.utf8_normalize(pc.fill_null(texts, ""), "NFKC"))
+    t = pc.replace_substring_regex(t, r"\p{Nd}", "0")
+    if mode == "char":
+        return pc.replace_substring_regex(t, r"[\p{P}\p{S}\s\p{Z}]+", "")
+    t = pc.replace_substring_regex(pc.replace_substring_regex(t, r"[\p{P}\p{S}]+", " "), r"[\s\p{Z}]+", " ")
+    return pc.utf8_trim_whitespace(t)
+
+
+def test_normalize_matches_arrow_nfkc_on_real_text(ja_sentences, en_sentences) -> None:
+    with gzip.open(shared_data("ja", "abeja_cc_ja_keyphrase", "dataset.json.gz"), "rt", encoding="utf-8") as f:
+        cc = [d["text"] for group in json.load(f).values() for d in group]
+    texts = pa.array(cc + ja_sentences[:2000] + en_sentences[:2000] + [None, "", "ＡＢＣ ｱｲｳ ①②"])
+    for mode in ("char", "word"):
+        assert normalize_for_hash(texts, mode).to_pylist() == _arrow_reference(texts, mode).to_pylist()
+
+
+def test_normalize_composes_like_nfkc() -> None:
+    texts = pa.array(["ｶﾞｷﾞ ﾊﾟﾝ", "Cafe\u0301 CAFÉ", "㍻ ﬁne ⑴ 🎉"])
+    assert normalize_for_hash(texts, "char").to_pylist() == ["ガギパン", "cafécafé", "平成fine0"]
+    assert normalize_for_hash(texts, "word").to_pylist() == ["ガギ パン", "café café", "平成 fine 0"]
 
 
 def test_signatures_estimate_jaccard_japanese_and_english(ja_sentences, en_sentences) -> None:
