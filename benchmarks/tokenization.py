@@ -2,11 +2,14 @@
 
     python benchmarks/tokenization.py [--threads 2] [--repeat 5] [--scale 3]
 
-Texts: Japanese (Aozora 吾輩は猫である in paragraphs of 20 lines, ABEJA Common Crawl documents),
+Texts: Japanese (Aozora 吾輩は猫である in paragraphs of 20 lines, ABEJA Common Crawl documents,
+livedoor news articles),
 English (Botchan, dolma Common Crawl samples) and code (The Stack-like source files), all from
 ``../shared/data``. Tokenizer: the real LLM-jp ``code10K_en20K_ja30K.ver2.2.model``.
 
 * ``raw``: ``sp.encode(texts, num_threads=T)`` on a Python list already in memory (the peer).
+* ``raw numpy``: the same with ``out_type="numpy"`` (one id buffer per document instead of a
+  Python int per token), the call corpusforge makes: the gap to it is corpusforge's overhead.
 * ``corpusforge``: the ``tokenize`` step on an Arrow table (text column -> ``n_tokens``), then
   token totals per source and language (Arrow group-by) — i.e. tokenize *and* count, starting
   from Arrow, including the conversion of the text column to Python strings.
@@ -21,10 +24,12 @@ import argparse
 import gzip
 import json
 import statistics
+import tarfile
 import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sentencepiece as spm
 
 from corpusforge.tokenize.count import TokenHistogram, token_totals
@@ -45,6 +50,12 @@ def load_texts() -> pa.Table:
     rows += [("aozora", "ja", "\n".join(lines[i : i + 20])) for i in range(0, len(lines), 20)]
     abeja = json.loads(gz(DATA / "ja/abeja_cc_ja_keyphrase/dataset.json.gz"))
     rows += [("abeja-cc", "ja", d["text"]) for group in abeja.values() for d in group]
+    with tarfile.open(DATA / "ja/livedoor_news/ldcc_subset_100_per_category.tar.gz") as tar:
+        for m in sorted(tar.getmembers(), key=lambda m: m.name):
+            if m.isfile() and m.name.count("/") == 2 and "LICENSE" not in m.name:
+                # line 1 URL, line 2 date, then title and body
+                body = tar.extractfile(m).read().decode("utf-8").split("\n", 2)[-1]
+                rows.append(("livedoor", "ja", body))
     botchan = gz(DATA / "en/botchan.txt.gz").replace("\r\n", "\n").split("\n")  # no blank lines
     rows += [("botchan", "en", "\n".join(botchan[i : i + 20])) for i in range(0, len(botchan), 20)]
     for f in sorted((DATA / "en/dolma_cc_samples").glob("data__multiple_files__*.jsonl.gz")):
@@ -55,12 +66,26 @@ def load_texts() -> pa.Table:
                      "source": list(source), "lang": list(lang)})
 
 
+def write_corpus(root: Path) -> None:
+    table = load_texts()
+    for lang in ("ja", "en", "code"):
+        part = table.filter(pa.compute.equal(table.column("lang"), lang)).drop_columns(["lang"])
+        (root / f"lang={lang}").mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, root / f"lang={lang}" / "part-0.parquet")
+        print(f"{root}/lang={lang}: {part.num_rows} docs")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scale", type=int, default=3, help="repeat the texts this many times")
+    ap.add_argument("--make-corpus", metavar="DIR",
+                    help="only write the texts as a Parquet corpus partitioned by lang (for train-tokenizer)")
     args = ap.parse_args()
+    if args.make_corpus:
+        write_corpus(Path(args.make_corpus))
+        return
 
     base = load_texts()
     table = pa.concat_tables([base] * args.scale)
@@ -75,6 +100,9 @@ def main() -> None:
     def raw() -> int:
         return sum(map(len, sp.encode(texts, num_threads=args.threads)))
 
+    def raw_numpy() -> int:
+        return sum(map(len, sp.encode(texts, num_threads=args.threads, out_type="numpy")))
+
     def ours() -> int:
         out = plain(table)
         return int(pa.compute.sum(token_totals(out).column("tokens")).as_py())
@@ -85,7 +113,7 @@ def main() -> None:
         token_totals(out)
         return hist.total
 
-    contenders = {"raw": raw, "corpusforge": ours, "corpusforge+ids": ours_ids}
+    contenders = {"raw": raw, "raw numpy": raw_numpy, "corpusforge": ours, "corpusforge+ids": ours_ids}
     times: dict[str, list[float]] = {k: [] for k in contenders}
     counts: dict[str, int] = {}
     for _ in range(args.repeat):
