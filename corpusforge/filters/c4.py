@@ -37,7 +37,8 @@ class C4Config(FilterConfig):
     filter_lorem_ipsum: bool = True
     filter_curly_bracket: bool = True
     #: pattern that ends a sentence (counted in the kept lines; each kept line counts >= 1)
-    sentence_end: str = r"[.!?。！？]+['\")\]”’]*(\s|$)"
+    #: (Western punctuation needs a following space or line end; 。！？ end a sentence as is)
+    sentence_end: str = r"[.!?]+['\")\]”’]*(\s|$)|[。！？]+"
 
 
 @register

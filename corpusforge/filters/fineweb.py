@@ -13,7 +13,7 @@ from corpusforge.steps.registry import register
 #: sentence-terminal punctuation of the common scripts (Latin, CJK, Devanagari, Arabic, ...)
 TERMINAL = "!.?։؟۔।॥။።‼‽⁇⁈⁉。！．？｡﹒﹖﹗"
 #: a token for the words-per-newline ratio: a run of word characters or of punctuation
-TOKEN = r"\w+|[^\w\s]+"
+TOKEN = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_\s]+"
 
 
 class FineWebConfig(FilterConfig):
