@@ -34,7 +34,9 @@ def test_llm_jp_v1_recipe_runs_end_to_end(tmp_path, monkeypatch):
     assert "脚注" not in "".join(train.filter(pc.equal(train.column("source"), "wiki-ja")).column("text").to_pylist())
     manifest = orjson.loads((out / "mix_manifest.json").read_bytes())
     assert manifest["languages"]["ja"]["requested"] == pytest.approx(145e9 * 2e-6)
-    assert abs(manifest["languages"]["ja"]["relative_error"]) < 1e-3
+    # a few hundred documents of up to ~10k tokens: within a document's rounding, not 0.1%
+    assert abs(manifest["languages"]["ja"]["relative_error"]) < 1e-2
+    assert abs(manifest["languages"]["en"]["relative_error"]) < 1e-2
     for lang in ("ja", "en", "code"):
         got = pc.sum(train.filter(pc.equal(train.column("lang"), lang)).column("n_tokens")).as_py()
         assert got == manifest["languages"][lang]["achieved"]
