@@ -114,8 +114,10 @@ def split_regex(text: pa.Array, pattern: str) -> Pieces:
 
 
 def words(text: pa.Array) -> Pieces:
-    """Whitespace-separated words (``str.split()`` semantics)."""
-    return _split(pc.utf8_split_whitespace(text), len(text))
+    """Whitespace-separated words (``str.split()`` semantics: no empty words)."""
+    p = _split(pc.utf8_split_whitespace(text), len(text))
+    # Arrow keeps an empty piece for leading/trailing whitespace; str.split() does not
+    return p.select(n_chars(p.values) > 0)
 
 
 def nonempty(pieces: Pieces) -> Pieces:

@@ -53,6 +53,7 @@ class NgWords(Filter):
         self._matcher = KeywordMatcher(words, cfg.whole_words, cfg.ignore_case)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        self.ensure_setup()
         cfg: NgWordsConfig = self.config  # type: ignore[assignment]
         text = ts.text_array(batch)
         hits, chars = self._matcher.scan(text)
@@ -118,6 +119,7 @@ class UrlFilter(Filter):
         )
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        self.ensure_setup()
         cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
         if cfg.url_column not in batch.column_names:
             raise KeyError(f"url_filter needs a {cfg.url_column!r} column; the batch has {batch.column_names}")

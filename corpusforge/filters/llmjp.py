@@ -118,6 +118,7 @@ class JapaneseQuality(Filter):
         return tld_ok, blocked & ~missing
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        self.ensure_setup()
         cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
         text = ts.text_array(batch)
         n = len(text)
@@ -140,19 +141,20 @@ class JapaneseQuality(Filter):
             sig["zlib_ratio"] = zlib_ratios(text, cfg.zlib_level)
         else:
             # the zlib rule comes last: compress only the documents every other rule keeps
-            sig["zlib_ratio"] = np.zeros(n)
-            survivors, _ = self.decide(batch, sig)
+            survivors = ~np.logical_or.reduce([fails for _, fails in self._rules(sig, n, with_zlib=False)])
             sig["zlib_ratio"] = zlib_ratios(text, cfg.zlib_level, only=survivors)
         return sig
 
     def decide(self, batch, s):
+        return self.first_failure(self._rules(s, batch.num_rows), batch.num_rows)
+
+    def _rules(self, s: dict, n: int, with_zlib: bool = True) -> list[tuple[str, np.ndarray]]:
         cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
-        n = batch.num_rows
         off = np.zeros(n, bool)
         kuten_chars = cfg.resolved("kuten_chars")
         max_ng = cfg.resolved("max_ng_hits")
         zmin, zmax = cfg.resolved("min_zlib_ratio"), cfg.max_zlib_ratio
-        if not cfg.zlib_check:
+        if not (cfg.zlib_check and with_zlib):
             zmin = zmax = None
         nonempty = s["n_chars"] > 0
         rules = [
@@ -166,7 +168,7 @@ class JapaneseQuality(Filter):
             ("zlib_ratio_low", (s["zlib_ratio"] < zmin) & nonempty if zmin is not None else off),
             ("zlib_ratio_high", s["zlib_ratio"] > zmax if zmax is not None else off),
         ]
-        return self.first_failure(rules, n)
+        return rules
 
 
 class JapaneseLinesConfig(FilterConfig):

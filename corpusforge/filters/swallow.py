@@ -77,6 +77,7 @@ class SwallowQuality(Filter):
         self._ng = KeywordMatcher(words)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        self.ensure_setup()
         cfg: SwallowConfig = self.config  # type: ignore[assignment]
         text = ts.text_array(batch)
         total = ts.n_chars(text)
