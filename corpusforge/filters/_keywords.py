@@ -77,7 +77,10 @@ def _len_bit(length: int) -> np.uint32:
 
 
 def _is_word_cp(cps: np.ndarray) -> np.ndarray:
-    """RE2's ``\\w`` for ``\\b``: ASCII letters, digits and underscore."""
+    """ASCII letters, digits and underscore: what a whole-word match may not touch.
+
+    Non-ASCII neighbours (Japanese around an English word) do not break a whole word.
+    """
     c = cps
     return ((c >= 48) & (c <= 57)) | ((c >= 65) & (c <= 90)) | ((c >= 97) & (c <= 122)) | (c == 95)
 

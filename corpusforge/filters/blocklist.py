@@ -78,6 +78,7 @@ HOST = r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*://)?(?:[^@/?#]*@)?(?P<host>[^/:?#]*)"
 
 def url_hosts(urls: pa.Array) -> pa.Array:
     """Lower-cased host of each URL (null where the URL is null)."""
+    urls = urls.cast(pa.string()) if not pa.types.is_string(urls.type) else urls
     host = pc.struct_field(pc.extract_regex(urls, pattern=HOST), [0])
     return pc.utf8_rtrim(pc.utf8_lower(host), characters=".")
 
