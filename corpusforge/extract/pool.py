@@ -21,6 +21,8 @@ class PageResult:
     #: exception class name when the page failed (ExtractionTimeout, ExtractorCrashed, ...)
     error: str | None = None
     message: str | None = None
+    #: time spent inside trafilatura (what the framework cannot make faster)
+    seconds: float = 0.0
 
 
 class ExtractorProcess:
@@ -80,7 +82,7 @@ class ExtractorProcess:
                     i += 1
                     break
                 try:
-                    j, text, codec, err = self.recv.recv()
+                    j, text, codec, err, seconds = self.recv.recv()
                 except (EOFError, OSError):
                     code = self.proc.wait() if self.proc else None
                     results[i] = PageResult(error="ExtractorCrashed",
@@ -89,7 +91,7 @@ class ExtractorProcess:
                     i += 1
                     break
                 if err is None:
-                    results[base + j] = PageResult(text=text, codec=codec)
+                    results[base + j] = PageResult(text=text, codec=codec, seconds=seconds)
                 else:
                     name, _, msg = err.partition(": ")
                     results[base + j] = PageResult(error=name, message=msg)

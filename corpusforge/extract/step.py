@@ -64,6 +64,9 @@ class ExtractHtml(Step):
     def setup(self) -> None:
         self._proc: ExtractorProcess | None = None
         self._memo: dict[tuple, PageResult] = {}
+        #: pages extracted and seconds spent inside trafilatura, for benchmarks and reports
+        self.pages = 0
+        self.trafilatura_seconds = 0.0
 
     def _options(self) -> dict:
         c: ExtractConfig = self.config  # type: ignore[assignment]
@@ -79,7 +82,8 @@ class ExtractHtml(Step):
             out = []
             for raw, charset, url in tasks:
                 try:
-                    out.append(PageResult(*extract_page(raw, charset, url, self._options())))
+                    text, codec, seconds = extract_page(raw, charset, url, self._options())
+                    out.append(PageResult(text=text, codec=codec, seconds=seconds))
                 except Exception as e:  # noqa: BLE001 - reported per page like the subprocess does
                     out.append(PageResult(error=type(e).__name__, message=str(e)))
             return out
@@ -109,10 +113,14 @@ class ExtractHtml(Step):
             tasks = [(raw, charset[i], url[i]) for raw, i in zip(payloads, rows.tolist())]
             for k, res in zip(missing, self._extract(tasks)):
                 self._memo[keys[k]] = res
+                self.pages += 1
+                self.trafilatura_seconds += res.seconds
         results = [self._memo[key] for key in keys]
         failed = [(key, r) for key, r in zip(keys, results) if r.error is not None]
         if failed:
             key, r = failed[0]
+            if batch.num_rows == 1:  # isolated: the runner records it, nothing will ask again
+                del self._memo[key]
             raise ExtractionError(f"{len(failed)} page(s) failed; first {key[0]}: {r.error}: {r.message}")
         for key in keys:
             del self._memo[key]
