@@ -111,23 +111,23 @@ def main() -> None:
         _, counts = hasher.signatures_and_counts(norm, spec, normalized=True)
         assert int(counts.sum()) == n_sh, (int(counts.sum()), n_sh)  # the same shingles
 
-        def ours() -> None:
-            hasher.signatures(norm, spec, normalized=True)
-
-        def ours_norm() -> None:
-            hasher.signatures(raw, spec)
-
-        def datasketch() -> None:
+        def datasketch(sh_bytes=sh_bytes) -> None:
             for d in sh_bytes:
                 m = MinHash(num_perm=k)
                 m.update_batch(d)
                 m.digest()
 
-        def rensa() -> None:
+        def rensa(sh=sh) -> None:
             for d in sh:
                 m = RMinHash(num_perm=k, seed=42)
                 m.update(d)
                 m.digest()
+
+        def ours(norm=norm, spec=spec) -> None:
+            hasher.signatures(norm, spec, normalized=True)
+
+        def ours_norm(raw=raw, spec=spec) -> None:
+            hasher.signatures(raw, spec)
 
         t_ours = best(ours, args.repeat)
         t_norm = best(ours_norm, args.repeat)
