@@ -126,3 +126,26 @@ def test_unreachable_target_stops_the_stage_with_a_clear_error(tmp_path):
     _inputs(tmp_path)
     with pytest.raises(MixError, match="'ja' cannot be met"):
         run_pipeline(pipeline_from_yaml(_yaml(tmp_path, targets="{ja: 1e9, en: 1000}")), workers=1)
+
+
+def test_resume_after_an_interrupted_mix_gives_the_same_output(tmp_path):
+    _inputs(tmp_path)
+    pipeline = pipeline_from_yaml(_yaml(tmp_path))
+    run_pipeline(pipeline, workers=1)
+    root = tmp_path / "out"
+    before = _train(root)
+    manifest = (root / "mix_manifest.json").read_bytes()
+    # as if killed during the write phase: stage marker, one write task and its files gone
+    state = root / "_state" / "stages"
+    stage_marker = next(state.glob("*-mix.json"))
+    stage_marker.unlink()
+    (stage_marker.with_suffix("") / "write" / "task-00001.json").unlink()
+    gone = [f for f in root.rglob("part-00001*") if not f.relative_to(root).parts[0].startswith("_")]
+    assert len(gone) >= 3  # parquet, jsonl, megatron .bin/.idx of shard 1
+    for f in gone:
+        f.unlink()
+    stats = run_pipeline(pipeline, workers=1, resume=True)
+    stats.check()
+    assert _train(root).equals(before)
+    assert (root / "mix_manifest.json").read_bytes() == manifest
+    assert len(list((root / "megatron" / "train").glob("*.bin"))) == 3
