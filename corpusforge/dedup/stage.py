@@ -219,6 +219,27 @@ def _gather_sigs(lay: Layout, idx: np.ndarray) -> np.ndarray:
     return out
 
 
+def _run_edges(keys: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges from every document to the first (smallest index) document with the same key."""
+    order = np.argsort(keys)
+    keys = keys[order]
+    same_next = keys[1:] == keys[:-1]
+    # keep only keys that occur at least twice (most occur once)
+    shared = np.zeros(len(keys), bool)
+    shared[1:] |= same_next
+    shared[:-1] |= same_next
+    sel = np.flatnonzero(shared)
+    keys, idx = keys[sel], idx[order[sel]]
+    new_run = np.ones(len(keys), bool)
+    new_run[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new_run)
+    if len(starts) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    head = np.minimum.reduceat(idx, starts)[np.cumsum(new_run) - 1]
+    member = idx != head
+    return idx[member], head[member]
+
+
 def _group_task(item: tuple[Layout, int, int, int]) -> dict:
     lay, r, p, parts = item
     key_parts, idx_parts = [], []
@@ -232,14 +253,7 @@ def _group_task(item: tuple[Layout, int, int, int]) -> dict:
         idx_parts.append(pos.astype(np.int64) + first)
     keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
     idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
-    # stable sort: within a run of equal keys, documents stay in global order
-    order = np.argsort(keys, kind="stable")
-    keys, idx = keys[order], idx[order]
-    new_run = np.ones(len(keys), bool)
-    new_run[1:] = keys[1:] != keys[:-1]
-    head = idx[np.flatnonzero(new_run)][np.cumsum(new_run) - 1]
-    member = idx != head
-    src, dst = idx[member], head[member]
+    src, dst = _run_edges(keys, idx)
     mh = lay.cfg.minhash
     if mh is not None and mh.verify and lay.kinds[r] == "band" and len(src):
         # pairs with an index document are kept unverified (the index holds no signatures)
