@@ -159,12 +159,13 @@ class KeywordMatcher:
         starts, lens = starts[got], best[got]
         if len(starts) == 0:
             return hits, chars
-        # drop matches that start inside an earlier match (non-overlapping, leftmost first)
-        diff = np.zeros(m + 1, np.int64)
-        np.add.at(diff, starts + 1, 1)
-        np.add.at(diff, np.minimum(starts + lens, m), -1)
-        inside = np.cumsum(diff)[:m] > 0
-        keep = ~inside[starts]
+        # drop matches that start inside an earlier match (non-overlapping, leftmost first):
+        # starts are ascending, so compare with the furthest end of the matches before
+        ends = starts + lens
+        prev_end = np.empty_like(ends)
+        prev_end[0] = -1
+        np.maximum.accumulate(ends[:-1], out=prev_end[1:])
+        keep = starts >= prev_end
         starts, lens = starts[keep], lens[keep]
         doc = parent[starts]
         hits = np.bincount(doc, minlength=n)[:n].astype(np.int64)
