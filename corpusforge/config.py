@@ -310,6 +310,11 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         issues.append(doc.issue(("stages",), "`stages` is a list"))
         raw_stages = []
     data["stages"] = [_stage_entry(s, ("stages", i), doc, issues) for i, s in enumerate(raw_stages)]
+    if any(k in data for k in ("tokenizer", "mix", "outputs", "validation")):
+        # tokenizer:/mix: shorthand for the tokenize step and the mix stage (docs/tokenize-mix.md)
+        from corpusforge.mix.toplevel import expand
+
+        expand(data, doc, issues)
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as e:

@@ -1,0 +1,67 @@
+"""The top-level ``tokenizer:``, ``mix:``, ``outputs:`` and ``validation:`` keys of a pipeline.
+
+They are shorthand, as the LLM-jp recipe writes it::
+
+    tokenizer: {sentencepiece: path/to/model}
+    mix: {targets: {ja: 145e9, en: 145e9, code: 10e9}, max_epochs: 4}
+    outputs: [parquet, megatron, jsonl]
+    validation: {tokens_per_subset: 10e6}
+
+``tokenizer:`` appends a ``tokenize`` step (unless the steps already tokenize) and ``mix:``
+appends the ``mix`` stage with the other three keys folded in. Errors name the YAML key and line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from corpusforge.yamlsource import ConfigIssue, YamlDoc
+
+KEYS = ("tokenizer", "mix", "outputs", "validation")
+TOKENIZE = "corpusforge.tokenize:Tokenize"
+MIX = "corpusforge.mix:Mix"
+
+
+def expand(data: dict[str, Any], doc: YamlDoc, issues: list[ConfigIssue]) -> None:
+    """Move the shorthand keys of ``data`` into its (already parsed) ``steps`` and ``stages``."""
+    from corpusforge.mix.config import MixConfig
+    from corpusforge.tokenize.step import Tokenize, TokenizeConfig
+
+    raw = {k: data.pop(k) for k in KEYS if k in data}
+    tokenizer = raw.get("tokenizer")
+    if tokenizer is not None:
+        try:
+            TokenizeConfig(tokenizer=tokenizer)
+        except ValidationError as e:
+            for err in e.errors():
+                issues.append(doc.issue(("tokenizer", *err["loc"][1:]), err["msg"]))
+            return
+        tokenizes = any(s and s["step"] in (TOKENIZE, "tokenize", "corpusforge.tokenize.step.Tokenize",
+                                            f"{Tokenize.__module__}:{Tokenize.__name__}")
+                        for s in data["steps"])
+        if not tokenizes:
+            data["steps"].append({"step": TOKENIZE, "label": "tokenize", "params": {"tokenizer": tokenizer}})
+    if "mix" not in raw:
+        for key in ("outputs", "validation"):
+            if key in raw:
+                issues.append(doc.issue((key,), f"`{key}:` belongs to a token mix: add a `mix:` block"))
+        return
+    mix = raw["mix"]
+    if not isinstance(mix, dict):
+        issues.append(doc.issue(("mix",), "`mix` is a mapping (targets, max_epochs, sources ...)"))
+        return
+    params = dict(mix)
+    for key in ("outputs", "validation", "tokenizer"):
+        if key in raw:
+            params.setdefault(key, raw[key])
+    try:
+        MixConfig(**params)
+    except ValidationError as e:
+        for err in e.errors():
+            loc = err["loc"]
+            where = (loc[0], *loc[1:]) if loc and loc[0] in raw and loc[0] not in mix else ("mix", *loc)
+            issues.append(doc.issue(where, err["msg"]))
+        return
+    data["stages"].append({"stage": MIX, "label": "mix", "params": params})
