@@ -181,6 +181,35 @@ def test_resume_after_losing_stage_work(corpus: Corpus, one_worker, tmp_path: Pa
     assert again.steps[-1].removed == first.steps[-1].removed
 
 
+def test_resume_after_a_crash_in_the_write_phase(corpus: Corpus, one_worker, tmp_path: Path, monkeypatch) -> None:
+    """A crash while writing shard 1: the resumed run reuses the signatures, groups and
+    components (their tasks do not run again) and writes what is missing."""
+    from corpusforge.dedup import stage
+
+    out1, _ = one_worker
+    paths = corpus.write(tmp_path / "in")
+    out = tmp_path / "out"
+    real_write, calls = stage._write_task, []
+
+    def crash_on_second(item):
+        if item[1] == 1:
+            raise RuntimeError("killed")
+        return real_write(item)
+
+    monkeypatch.setattr(stage, "_write_task", crash_on_second)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_pipeline(pipeline(paths, out), workers=1)
+    assert (out / "_work" / "00-dedup" / "plan.json").exists()
+    monkeypatch.setattr(stage, "_write_task", real_write)
+    for name in ("_sign_task", "_group_task", "_components_task"):
+        monkeypatch.setattr(stage, name, lambda item, name=name: calls.append(name))
+    run_pipeline(pipeline(paths, out), workers=1, resume=True)
+    assert calls == []
+    assert read_output(out).equals(read_output(out1))
+    assert rejects(out).equals(rejects(out1))
+    assert not (out / "_work" / "00-dedup").exists()
+
+
 def test_clueweb_japanese_product_pages(tmp_path: Path) -> None:
     """29 real Japanese pages (EUC-JP, ClueWeb09): 8 copies of one ranking page collapse into
     one cluster, the same product listed under two categories is a near duplicate, and

@@ -388,6 +388,7 @@ class Dedup(Stage):
         if plan_path.exists():
             plan = json.loads(plan_path.read_text())
         else:
+            ctx.forget_tasks()  # no scratch: earlier task results (if any) cannot be reused
             sizes = [pq.ParquetFile(f).metadata.num_rows for f in ctx.input_files]
             index = DedupIndex(cfg.index) if cfg.index else None
             plan = {

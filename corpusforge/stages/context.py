@@ -72,6 +72,16 @@ class StageContext:
     workers: int = 1
     _cache: dict = field(default_factory=dict, repr=False)
 
+    def _markers(self) -> str:
+        return join(self.root, STATE_DIR, "stages", f"{self.index:02d}-{self.name}")
+
+    def forget_tasks(self) -> None:
+        """Drop this stage's task markers: for a stage whose scratch files are gone, so that
+        a resume does not trust results that pointed at them."""
+        fs, _ = url_to_fs(self.root)
+        if fs.exists(self._markers()):
+            fs.rm(self._markers(), recursive=True)
+
     def map_tasks(self, phase: str, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[fn(x) for x in items]`` in parallel, resumable per task.
 
@@ -80,7 +90,7 @@ class StageContext:
         write their files atomically (temporary name + rename) and deterministically.
         """
         fs, _ = url_to_fs(self.root)
-        folder = join(self.root, STATE_DIR, "stages", f"{self.index:02d}-{self.name}", phase)
+        folder = join(self._markers(), phase)
         fs.makedirs(folder, exist_ok=True)
         paths = [join(folder, f"task-{i:05d}.json") for i in range(len(items))]
         results: list[Any] = [None] * len(items)

@@ -4,7 +4,8 @@ Layout of the output folder::
 
     _map/            the map phase (documents, its own _state, _rejects and _errors)
     _stage-<i>/      documents between two stages (Parquet), when there are several
-    _work/<stage>/   a stage's scratch files (signatures, band keys, ...)
+    _work/<stage>/   a stage's scratch files (signatures, band keys, ...), removed when
+                     the stage is done
     _state/stages/   stage and per-task completion markers (resume)
     _rejects/        all removed documents: map steps and stages, partitioned by step
     _errors/         error records
@@ -109,13 +110,17 @@ def _run(pipeline: Pipeline, units: list[WorkUnit], kind: str, n: int, address: 
                 rejects_text=out.rejects_text, step=name)
             st = _read_stage_marker(root, i, name)
             if st is None:
+                work = join(root, WORK_DIR, f"{i:02d}-{name}")
                 ctx = StageContext(name=name, index=i, input_files=files, sinks=sinks, root=root,
-                                   work_dir=join(root, WORK_DIR, f"{i:02d}-{name}"), pool=pool, workers=n)
+                                   work_dir=work, pool=pool, workers=n)
                 t0 = time.perf_counter()
                 st = stage.run(ctx)
                 st.name, st.seconds = name, time.perf_counter() - t0
                 st.check()
                 _write_stage_marker(root, i, name, st)
+                fs, _ = url_to_fs(root)
+                if fs.exists(work):
+                    fs.rm(work, recursive=True)  # scratch is only needed until the stage is done
             stage_stats.append(st)
             if not last:
                 files = list_shards(target)
