@@ -128,24 +128,35 @@ def test_unreachable_target_stops_the_stage_with_a_clear_error(tmp_path):
         run_pipeline(pipeline_from_yaml(_yaml(tmp_path, targets="{ja: 1e9, en: 1000}")), workers=1)
 
 
-def test_resume_after_an_interrupted_mix_gives_the_same_output(tmp_path):
+def test_resume_after_a_crash_in_the_write_phase_gives_the_same_output(tmp_path, monkeypatch):
+    from corpusforge.mix import stage as mix_stage
+
     _inputs(tmp_path)
-    pipeline = pipeline_from_yaml(_yaml(tmp_path))
-    run_pipeline(pipeline, workers=1)
-    root = tmp_path / "out"
-    before = _train(root)
-    manifest = (root / "mix_manifest.json").read_bytes()
-    # as if killed during the write phase: stage marker, one write task and its files gone
-    state = root / "_state" / "stages"
-    stage_marker = next(state.glob("*-mix.json"))
-    stage_marker.unlink()
-    (stage_marker.with_suffix("") / "write" / "task-00001.json").unlink()
-    gone = [f for f in root.rglob("part-00001*") if not f.relative_to(root).parts[0].startswith("_")]
-    assert len(gone) >= 3  # parquet, jsonl, megatron .bin/.idx of shard 1
-    for f in gone:
-        f.unlink()
+    run_pipeline(pipeline_from_yaml(_yaml(tmp_path, "whole")), workers=1)
+    calls: list[int] = []
+    real = mix_stage._write_task
+
+    def crash_on_shard_1(item):
+        calls.append(item[0])
+        if item[0] == 1:
+            raise RuntimeError("killed")
+        return real(item)
+
+    monkeypatch.setattr(mix_stage, "_write_task", crash_on_shard_1)
+    pipeline = pipeline_from_yaml(_yaml(tmp_path, "out"))
+    with pytest.raises(RuntimeError, match="killed"):
+        run_pipeline(pipeline, workers=1)
+    assert not list((tmp_path / "out" / "train").glob("part-00001-*"))
+    calls.clear()
+
+    def counting(item):
+        calls.append(item[0])
+        return real(item)
+
+    monkeypatch.setattr(mix_stage, "_write_task", counting)
     stats = run_pipeline(pipeline, workers=1, resume=True)
     stats.check()
-    assert _train(root).equals(before)
-    assert (root / "mix_manifest.json").read_bytes() == manifest
-    assert len(list((root / "megatron" / "train").glob("*.bin"))) == 3
+    assert calls == [1, 2]  # shard 0 was done: only the missing write tasks ran again
+    assert _train(tmp_path / "out").equals(_train(tmp_path / "whole"))
+    for a in sorted((tmp_path / "whole" / "megatron").rglob("*.bin")):
+        assert a.read_bytes() == (tmp_path / "out" / a.relative_to(tmp_path / "whole")).read_bytes()

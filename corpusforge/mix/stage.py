@@ -52,6 +52,9 @@ class Mix(Stage):
             raise MixError("megatron output needs `tokenizer` (for the vocabulary size and, "
                            "without a token_ids column, for the ids)")
         work = ctx.work_dir
+        if not Path(work).exists():
+            ctx.forget_tasks()  # no scratch left: stored task results point at nothing
+        Path(work).mkdir(parents=True, exist_ok=True)
         conf = cfg.model_dump(mode="json")
         counts = ctx.map_tasks("count", _count_task,
                                [(f, join(work, "count", f"task-{i:05d}.parquet"), conf)
