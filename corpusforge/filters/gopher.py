@@ -59,11 +59,13 @@ class GopherQuality(Filter):
         n_tokens = w.per_doc()
         n_words = w.count_per_doc(is_word)
         alpha = ts.np_int(pc.cast(pc.match_substring_regex(w.values, r"\p{L}"), pa.int64())) > 0
-        stop = np.asarray(pc.is_in(pc.utf8_lower(cores), pa.array(cfg.stop_words)).to_numpy(zero_copy_only=False), dtype=bool)
-        # distinct stop words per document: dedupe (doc, word) pairs by hashing
-        stop_ids = ts.string_ids(pc.utf8_lower(cores))
-        stop_keys = (w.parent.astype(np.uint64) << np.uint64(32)) | stop_ids
-        uniq = np.unique(stop_keys[stop])
+        lower = pc.utf8_lower(cores)
+        stop = np.asarray(pc.is_in(lower, pa.array([x.lower() for x in cfg.stop_words]))
+                          .to_numpy(zero_copy_only=False), dtype=bool)
+        # distinct stop words per document: dedupe (doc, word) pairs
+        stop_ids = ts.string_ids(lower.filter(pa.array(stop)))
+        stop_keys = (w.parent[stop].astype(np.uint64) << np.uint64(32)) | stop_ids
+        uniq = np.unique(stop_keys)
         n_stop = np.bincount((uniq >> np.uint64(32)).astype(np.int64), minlength=w.n)[: w.n]
         ln = ts.lines(text)
         n_lines = np.maximum(ln.per_doc(), 1)
