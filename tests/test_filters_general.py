@@ -60,6 +60,13 @@ def test_keyword_matcher_agrees_with_regex_findall(whole):
     assert chars.tolist() == [sum(map(len, r)) for r in ref]
 
 
+def test_keyword_matcher_counts_like_greedy_findall_with_nested_overlaps():
+    # 'cdefg' starts inside the counted 'abc' and is skipped, so 'efgh' (inside 'cdefg' only) counts
+    km = KeywordMatcher(["abc", "cdefg", "efgh"])
+    hits, chars = km.scan(pa.array(["abcdefgh", "xcdefgh", "あabcいefgh"]))
+    assert hits.tolist() == [2, 1, 2] and chars.tolist() == [7, 5, 7]
+
+
 # --- word lists and NG words -----------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ back to a slow matcher. Here the batch's code points are scanned once with numpy
 
 Hits follow leftmost-longest, non-overlapping semantics (as a regex ``findall`` with the
 longest alternative first): at each position the longest keyword wins, and a match that
-starts inside an earlier match is not counted.
+starts inside an earlier counted match is not counted.
 """
 
 from __future__ import annotations
@@ -159,13 +159,20 @@ class KeywordMatcher:
         starts, lens = starts[got], best[got]
         if len(starts) == 0:
             return hits, chars
-        # drop matches that start inside an earlier match (non-overlapping, leftmost first):
-        # starts are ascending, so compare with the furthest end of the matches before
+        # leftmost-longest, non-overlapping: a match counts unless it starts inside an earlier
+        # *counted* match. That is the fixpoint of keep = f(keep); iterating from "all" gives
+        # alternating under/over-estimates that meet at it within a few rounds (the depth of
+        # nested overlaps), each O(#matches).
         ends = starts + lens
+        keep = np.ones(len(starts), dtype=bool)
         prev_end = np.empty_like(ends)
-        prev_end[0] = -1
-        np.maximum.accumulate(ends[:-1], out=prev_end[1:])
-        keep = starts >= prev_end
+        for _ in range(len(starts) + 1):
+            prev_end[0] = -1
+            np.maximum.accumulate(np.where(keep, ends, -1)[:-1], out=prev_end[1:])
+            new = starts >= prev_end
+            if np.array_equal(new, keep):
+                break
+            keep = new
         starts, lens = starts[keep], lens[keep]
         doc = parent[starts]
         hits = np.bincount(doc, minlength=n)[:n].astype(np.int64)
