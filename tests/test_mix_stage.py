@@ -160,3 +160,22 @@ def test_resume_after_a_crash_in_the_write_phase_gives_the_same_output(tmp_path,
     assert _train(tmp_path / "out").equals(_train(tmp_path / "whole"))
     for a in sorted((tmp_path / "whole" / "megatron").rglob("*.bin")):
         assert a.read_bytes() == (tmp_path / "out" / a.relative_to(tmp_path / "whole")).read_bytes()
+
+
+def test_mix_writes_through_fsspec(tmp_path):
+    """Output on a non-local filesystem (memory://, as s3:// would be): scratch, shards, Megatron."""
+    import fsspec
+
+    _inputs(tmp_path)
+    local = pipeline_from_yaml(_yaml(tmp_path, "local"))
+    run_pipeline(local, workers=1)
+    remote = pipeline_from_yaml(_yaml(tmp_path).replace(f"path: {tmp_path / 'out'}", "path: memory://mixfs/out"))
+    run_pipeline(remote, workers=1)
+    fs = fsspec.filesystem("memory")
+    files = sorted(p for p in fs.glob("/mixfs/out/train/*.parquet"))
+    with_fs = pa.concat_tables([pq.read_table(fs.open(p, "rb")) for p in files])
+    assert with_fs.equals(_train(tmp_path / "local"))
+    for a in sorted((tmp_path / "local" / "megatron").rglob("*.bin")):
+        rel = a.relative_to(tmp_path / "local").as_posix()
+        assert fs.cat_file(f"/mixfs/out/{rel}") == a.read_bytes()
+    fs.rm("/mixfs", recursive=True)

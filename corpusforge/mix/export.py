@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from fsspec.core import url_to_fs
 
 from corpusforge.io.megatron import MegatronWriter
-from corpusforge.io.writers import ShardedWriter, join
+from corpusforge.io.writers import TMP_SUFFIX, ShardedWriter, join
 from corpusforge.schema import TEXT, public_columns
 from corpusforge.tokenize.loader import load_tokenizer
 
@@ -56,8 +62,28 @@ def write_outputs(table: pa.Table, root: str, name: str, index: int, outputs: li
         files += w.commit()
     if "megatron" in outputs:
         vocab = load_tokenizer(tokenizer).vocab_size
-        mw = MegatronWriter(join(root, "megatron", name, f"part-{index:05d}"), vocab)
-        if table.num_rows:
-            mw.add(*token_arrays(table, tokenizer, append_eod))
-        files += list(mw.commit())
+        prefix = join(root, "megatron", name, f"part-{index:05d}")
+        with _local_prefix(prefix) as local:
+            mw = MegatronWriter(local, vocab)
+            if table.num_rows:
+                mw.add(*token_arrays(table, tokenizer, append_eod))
+            mw.commit()
+        files += [prefix + ".bin", prefix + ".idx"]
     return files
+
+
+@contextmanager
+def _local_prefix(prefix: str) -> Iterator[str]:
+    """A local path to write ``prefix.bin``/``.idx`` at; uploaded (then renamed) when remote."""
+    fs, path = url_to_fs(prefix)
+    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "part")
+        yield local
+        fs.makedirs(path.rpartition("/")[0], exist_ok=True)
+        for ext in (".bin", ".idx"):
+            fs.put_file(local + ext, path + ext + TMP_SUFFIX)
+        for ext in (".bin", ".idx"):
+            fs.mv(path + ext + TMP_SUFFIX, path + ext)

@@ -15,17 +15,15 @@ Phases (each a set of parallel, resumable tasks on the run's executor):
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fsspec.core import url_to_fs
 
 from corpusforge.accounting import StepStats
-from corpusforge.io.writers import join
+from corpusforge.io.writers import TMP_SUFFIX, join
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
 from corpusforge.mix.hashing import BITS
@@ -52,13 +50,16 @@ class Mix(Stage):
             raise MixError("megatron output needs `tokenizer` (for the vocabulary size and, "
                            "without a token_ids column, for the ids)")
         work = ctx.work_dir
-        if not Path(work).exists():
+        fs, local = url_to_fs(work)
+        if not fs.exists(local):
             ctx.forget_tasks()  # no scratch left: stored task results point at nothing
-        Path(work).mkdir(parents=True, exist_ok=True)
+        fs.makedirs(local, exist_ok=True)
         conf = cfg.model_dump(mode="json")
+        # input paths may come without their protocol (memory://, s3://): restore the root's
+        inputs = [f if "://" in f else fs.unstrip_protocol(f) for f in ctx.input_files]
         counts = ctx.map_tasks("count", _count_task,
                                [(f, join(work, "count", f"task-{i:05d}.parquet"), conf)
-                                for i, f in enumerate(ctx.input_files)])
+                                for i, f in enumerate(inputs)])
         hists = _merge_counts([c for c in counts if c])
         plan = plan_mix(hists, cfg)
         manifest = plan.manifest()
@@ -66,9 +67,9 @@ class Mix(Stage):
         plans = {f"{p.source}\x1f{p.lang}": {"val_from": p.val_from, "repeats": p.repeats,
                                               "frac_below": p.frac_below}
                  for p in plan.subsets if p.lang in plan.targets}
-        shards = cfg.shards or max(1, len(ctx.input_files))
+        shards = cfg.shards or max(1, len(inputs))
         sel = ctx.map_tasks("select", _select_task,
-                            [(f, i, plans, conf, work, shards, ctx.sinks) for i, f in enumerate(ctx.input_files)])
+                            [(f, i, plans, conf, work, shards, ctx.sinks) for i, f in enumerate(inputs)])
         st = StepStats(ctx.name)
         for r in sel:
             st.docs_in += r["in"]
@@ -82,21 +83,27 @@ class Mix(Stage):
 
 
 def _read(path: str, columns: list[str] | None = None) -> pa.Table:
-    pf = pq.ParquetFile(path)
-    cols = None if columns is None else [c for c in columns if c in pf.schema_arrow.names]
-    return pf.read(columns=cols)
+    fs, local = url_to_fs(path)
+    with fs.open(local, "rb") as f:
+        pf = pq.ParquetFile(f)
+        cols = None if columns is None else [c for c in columns if c in pf.schema_arrow.names]
+        return pf.read(columns=cols)
 
 
 def _atomic_parquet(table: pa.Table, path: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path + ".tmp", compression="zstd")
-    os.replace(path + ".tmp", path)
+    fs, local = url_to_fs(path)
+    fs.makedirs(local.rpartition("/")[0], exist_ok=True)
+    with fs.open(local + TMP_SUFFIX, "wb") as f:
+        pq.write_table(table, f, compression="zstd")
+    fs.mv(local + TMP_SUFFIX, local)
 
 
 def _write_json(path: str, data: dict) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path + ".tmp").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    os.replace(path + ".tmp", path)
+    fs, local = url_to_fs(path)
+    fs.makedirs(local.rpartition("/")[0], exist_ok=True)
+    with fs.open(local + TMP_SUFFIX, "wb") as f:
+        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    fs.mv(local + TMP_SUFFIX, local)
 
 
 def _count_task(item: tuple) -> str | None:
@@ -120,7 +127,7 @@ def _count_task(item: tuple) -> str | None:
 def _merge_counts(files: list[str]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     if not files:
         return {}
-    t = pa.concat_tables([pq.read_table(f) for f in files])
+    t = pa.concat_tables([_read(f) for f in files])
     t = t.group_by([SUBSET, "bucket"]).aggregate([("tokens_sum", "sum"), ("docs_sum", "sum")])
     out = {}
     keys = t.column(SUBSET)
@@ -162,8 +169,11 @@ def _select_task(item: tuple) -> dict:
 
 
 def _pieces(folder: str) -> list[str]:
-    p = Path(folder)
-    return sorted(str(f) for f in p.glob("task-*.parquet")) if p.exists() else []
+    fs, local = url_to_fs(folder)
+    if not fs.exists(local):
+        return []
+    # keep the protocol: workers reopen these paths by URL
+    return sorted(fs.unstrip_protocol(p) for p in fs.glob(local + "/task-*.parquet"))
 
 
 def _write_task(item: tuple) -> int:
@@ -172,7 +182,7 @@ def _write_task(item: tuple) -> int:
     files = _pieces(join(work, "shuffle", f"shard-{shard:05d}"))
     if not files:
         return 0
-    table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    table = pa.concat_tables([_read(f) for f in files], promote_options="permissive")
     table = table.sort_by(KEY).drop_columns([KEY])
     write_outputs(table, sinks.path, "train", shard, cfg.outputs, tokenizer=cfg.tokenizer,
                   append_eod=cfg.append_eod, parquet_ids=cfg.parquet_ids,
@@ -184,7 +194,7 @@ def _validation_task(item: tuple) -> int:
     key, conf, work, sinks = item
     cfg = MixConfig(**conf)
     files = _pieces(join(work, "validation", _subset_dir(key)))
-    table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    table = pa.concat_tables([_read(f) for f in files], promote_options="permissive")
     order = pc.sort_indices(pa.array(mix_buckets(table, cfg)))
     table = table.take(order).drop_columns([SUBSET])
     write_outputs(table, sinks.path, f"validation/{_subset_dir(key)}", 0, cfg.outputs,
