@@ -112,14 +112,16 @@ def test_mix_stage_budgets_split_and_formats(tmp_path):
 
 
 @pytest.mark.slow
-def test_mix_output_is_identical_with_two_workers(tmp_path):
+def test_mix_output_is_identical_with_two_workers_and_on_ray(tmp_path):
     _inputs(tmp_path)
     run_pipeline(pipeline_from_yaml(_yaml(tmp_path, "a")), workers=1)
     run_pipeline(pipeline_from_yaml(_yaml(tmp_path, "b")), workers=2)
-    assert _train(tmp_path / "a").equals(_train(tmp_path / "b"))
-    for a in sorted((tmp_path / "a" / "megatron").rglob("*.bin")):
-        b = tmp_path / "b" / a.relative_to(tmp_path / "a")
-        assert a.read_bytes() == b.read_bytes()
+    run_pipeline(pipeline_from_yaml(_yaml(tmp_path, "c")), workers=2, executor="ray")
+    for other in ("b", "c"):
+        assert _train(tmp_path / "a").equals(_train(tmp_path / other))
+        for a in sorted((tmp_path / "a" / "megatron").rglob("*.bin")):
+            b = tmp_path / other / a.relative_to(tmp_path / "a")
+            assert a.read_bytes() == b.read_bytes()
 
 
 def test_unreachable_target_stops_the_stage_with_a_clear_error(tmp_path):

@@ -99,10 +99,13 @@ def test_count_command(tmp_path):
 def test_count_without_tokenizer_sums_n_tokens_and_reports_bad_files(tmp_path):
     root = tmp_path / "c"
     root.mkdir()
-    pq.write_table(pa.table({"text": ["あ", "b"], "source": ["s", "s"], "n_tokens": [3, 4]}), root / "a.parquet")
+    pq.write_table(pa.table({"text": ["あ", "b"], "source": ["s", "s"], "n_tokens": [3, 4],
+                             "token_ids": pa.array([[5, 6, 5], [1, 2, 3, 4]], pa.list_(pa.uint32()))}),
+                   root / "a.parquet")
     (root / "bad.jsonl").write_text('{"text": "ok", "n_tokens": 1}\n{"text": broken\n')
-    result = count_corpus(str(root))
+    result = count_corpus(str(root), histogram=True)
     assert result.totals.column("tokens").to_pylist() == [7]
+    assert result.histogram.counts.tolist() == [0, 1, 1, 1, 1, 2, 1]  # from the token_ids column
     assert len(result.errors) == 1 and result.errors[0][0].endswith("bad.jsonl")
     res = CliRunner().invoke(app, ["count", str(root)])
     assert res.exit_code == 1

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from corpusforge.schema import SOURCE, TEXT
 from corpusforge.tokenize.corpus import corpus_files, read_file
 from corpusforge.tokenize.loader import TokenizerSpec, load_tokenizer
-from corpusforge.tokenize.step import N_TOKENS
+from corpusforge.tokenize.step import N_TOKENS, TOKEN_IDS
 
 LANG = "lang"
 DEFAULT_KEYS = (SOURCE, LANG)
@@ -111,11 +111,13 @@ def count_file(path: str, name: str, tokenizer: TokenizerSpec | None, by: Sequen
                     hist = hist + TokenHistogram.of(flat, tok.vocab_size)
             elif N_TOKENS in batch.column_names:
                 totals.append(token_totals(batch, by))
+                if histogram and TOKEN_IDS in batch.column_names:
+                    hist = hist + TokenHistogram.of(pc.list_flatten(batch.column(TOKEN_IDS)))
             else:
                 raise ValueError(f"no tokenizer given and no {N_TOKENS!r} column")
     except (OSError, ValueError, pa.ArrowException) as e:
         return CountResult(merge_totals([], by), None, 1, [(path, f"{type(e).__name__}: {e}")])
-    return CountResult(merge_totals(totals, by), hist if histogram and tok else None, 1, [])
+    return CountResult(merge_totals(totals, by), hist if histogram and hist.total else None, 1, [])
 
 
 def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | None = None,
