@@ -178,12 +178,38 @@ def ngram_hashes(ids: np.ndarray, parent: np.ndarray, n: int) -> tuple[np.ndarra
 
 @dataclass
 class Groups:
-    """Equal-key groups over hashed elements (keys already encode the document)."""
+    """Equal-key groups over hashed elements (keys already encode the document).
 
-    order: np.ndarray  # element indices sorted by key (stable: first occurrence first)
-    group: np.ndarray  # group number of each element, in original order
-    size: np.ndarray  # elements per group
-    first: np.ndarray  # bool per element: first occurrence of its key
+    Only sorted-space arrays are kept; each accessor derives what a caller needs.
+    """
+
+    order: np.ndarray  # element indices sorted by key (first occurrence first within a key)
+    boundary: np.ndarray  # bool, sorted space: first element of its group
+
+    @property
+    def first(self) -> np.ndarray:
+        """Bool per element (original order): first occurrence of its key."""
+        out = np.zeros(len(self.order), dtype=bool)
+        out[self.order[self.boundary]] = True
+        return out
+
+    def repeats(self) -> np.ndarray:
+        """Indices of the elements that repeat an earlier element's key."""
+        return self.order[~self.boundary]
+
+    def representatives(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first element of each group, group size)."""
+        b = np.flatnonzero(self.boundary)
+        size = np.diff(np.append(b, len(self.order)))
+        return self.order[b], size
+
+    def sizes(self) -> np.ndarray:
+        """Size of its group for every element (original order)."""
+        b = np.flatnonzero(self.boundary)
+        size = np.diff(np.append(b, len(self.order)))
+        out = np.empty(len(self.order), np.int64)
+        out[self.order] = np.repeat(size, size)
+        return out
 
 
 def group(keys: np.ndarray) -> Groups:
@@ -196,8 +222,7 @@ def group(keys: np.ndarray) -> Groups:
     """
     m = len(keys)
     if m == 0:
-        z = np.zeros(0, np.int64)
-        return Groups(z, z, z, np.zeros(0, bool))
+        return Groups(np.zeros(0, np.int64), np.zeros(0, bool))
     bits = np.uint64(max(1, int(m).bit_length()))
     low = (np.uint64(1) << bits) - np.uint64(1)
     packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
@@ -205,14 +230,8 @@ def group(keys: np.ndarray) -> Groups:
     hk = packed >> bits
     boundary = np.empty(m, dtype=bool)
     boundary[0] = True
-    boundary[1:] = hk[1:] != hk[:-1]
-    gid_sorted = np.cumsum(boundary) - 1
-    group_ids = np.empty(m, np.int64)
-    group_ids[order] = gid_sorted
-    size = np.bincount(gid_sorted)
-    first = np.zeros(m, dtype=bool)
-    first[order[boundary]] = True
-    return Groups(order, group_ids, size, first)
+    np.not_equal(hk[1:], hk[:-1], out=boundary[1:])
+    return Groups(order, boundary)
 
 
 def duplicate_stats(pieces: Pieces, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -223,10 +242,12 @@ def duplicate_stats(pieces: Pieces, lengths: np.ndarray | None = None) -> tuple[
     ids = string_ids(pieces.values)
     with np.errstate(over="ignore"):
         keys = _mix(ids * _MUL + pieces.parent.astype(np.uint64) * _DOC_MIX)
-    g = group(keys)
-    dup = ~g.first
+    rep = group(keys).repeats()
     lens = pieces.lengths() if lengths is None else lengths
-    return pieces.count_per_doc(dup).astype(np.float64), pieces.per_doc(np.where(dup, lens, 0))
+    doc = pieces.parent[rep]
+    n = pieces.n
+    return (np.bincount(doc, minlength=n)[:n].astype(np.float64),
+            np.bincount(doc, weights=lens[rep], minlength=n)[:n])
 
 
 def top_ngram_chars(
@@ -240,16 +261,16 @@ def top_ngram_chars(
     out = np.zeros(n_docs)
     if len(hashes) == 0:
         return out
-    g = group(hashes)
-    doc = parent[starts]
-    cnt = g.size[g.group]
-    # one representative per group (its first occurrence)
-    rep = g.first
-    d, c, chars = doc[rep], cnt[rep], gram_chars[rep]
+    rep, c = group(hashes).representatives()
+    multi = c >= 2
+    rep, c = rep[multi], c[multi]
+    if len(rep) == 0:
+        return out
+    d, chars = parent[starts[rep]], gram_chars[rep]
     # best count per document, then the longest n-gram among those with that count
     best = np.zeros(n_docs, np.int64)
     np.maximum.at(best, d, c)
-    on_best = (c == best[d]) & (c >= 2)
+    on_best = c == best[d]
     np.maximum.at(out, d[on_best], (c * chars)[on_best].astype(np.float64))
     return out
 
@@ -264,14 +285,10 @@ def dup_ngram_covered(
     covered = np.zeros(n_elems, dtype=bool)
     if len(hashes) == 0:
         return covered
-    g = group(hashes)
-    dup_starts = starts[~g.first]
-    if len(dup_starts) == 0:
-        return covered
-    diff = np.zeros(n_elems + 1, np.int64)
-    np.add.at(diff, dup_starts, 1)
-    np.add.at(diff, dup_starts + n, -1)
-    return np.cumsum(diff[:-1]) > 0
+    dup_starts = starts[group(hashes).repeats()]
+    for k in range(n):  # window offsets (n <= 10), over the repeated windows only
+        covered[dup_starts + k] = True
+    return covered
 
 
 # --- characters ------------------------------------------------------------------------

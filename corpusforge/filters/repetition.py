@@ -48,9 +48,8 @@ def top_sqrt_ratio(ids: np.ndarray, parent: np.ndarray, n: int, n_docs: int) -> 
     starts, h = ts.ngram_hashes(ids, parent, n)
     if len(h) == 0:
         return out
-    g = ts.group(h)
-    rep = g.first
-    doc, cnt = parent[starts][rep], g.size[g.group][rep]
+    rep, cnt = ts.group(h).representatives()
+    doc = parent[starts[rep]]
     distinct = np.bincount(doc, minlength=n_docs)[:n_docs]
     singles = np.bincount(doc[cnt == 1], minlength=n_docs)[:n_docs]
     k = np.minimum(np.floor(np.sqrt(distinct)).astype(np.int64), distinct - singles)
@@ -107,8 +106,7 @@ class WordRepetition(Filter):
         starts, h = ts.ngram_hashes(ts.string_ids(w.values), w.parent, n)
         if len(h) == 0:
             return {"word_rep_ratio": np.zeros(len(text))}
-        g = ts.group(h)
-        repeated = g.size[g.group] > 1
+        repeated = ts.group(h).sizes() > 1
         doc = w.parent[starts]
         num = np.bincount(doc[repeated], minlength=w.n)[: w.n]
         den = np.bincount(doc, minlength=w.n)[: w.n]
