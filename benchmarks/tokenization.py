@@ -37,6 +37,7 @@ from corpusforge.tokenize.step import Tokenize
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 MODEL = DATA / "tokenizers" / "llm-jp-tokenizer" / "code10K_en20K_ja30K.ver2.2.model"
+HF_JSON = DATA / "tokenizers" / "llm-jp-tokenizer" / "hf_code10K_en20K_ja30K.ver2.2"
 
 
 def gz(path: Path) -> str:
@@ -80,6 +81,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scale", type=int, default=3, help="repeat the texts this many times")
+    ap.add_argument("--hf", action="store_true",
+                    help="compare the HF tokenizer.json of the same model instead (raw encode_batch_fast)")
     ap.add_argument("--make-corpus", metavar="DIR",
                     help="only write the texts as a Parquet corpus partitioned by lang (for train-tokenizer)")
     args = ap.parse_args()
@@ -114,6 +117,21 @@ def main() -> None:
         return hist.total
 
     contenders = {"raw": raw, "raw numpy": raw_numpy, "corpusforge": ours, "corpusforge+ids": ours_ids}
+    if args.hf:
+        from tokenizers import Tokenizer
+
+        hf = Tokenizer.from_str(gz(HF_JSON / "tokenizer.json.gz"))
+        hf_step = Tokenize(tokenizer={"hf_tokenizer": str(HF_JSON)})
+        hf_step.ensure_setup()
+
+        def raw_hf() -> int:
+            return sum(len(e.ids) for e in hf.encode_batch_fast(texts, add_special_tokens=False))
+
+        def ours_hf() -> int:
+            out = hf_step(table)
+            return int(pa.compute.sum(token_totals(out).column("tokens")).as_py())
+
+        contenders = {"raw": raw_hf, "corpusforge": ours_hf}
     times: dict[str, list[float]] = {k: [] for k in contenders}
     counts: dict[str, int] = {}
     for _ in range(args.repeat):
@@ -122,7 +140,8 @@ def main() -> None:
             counts[name] = fn()
             times[name].append(time.perf_counter() - t0)
     assert len(set(counts.values())) == 1, f"token counts differ: {counts}"
-    print(f"{table.num_rows} docs, {mb:.1f} MB, {counts['raw']:,} tokens, threads={args.threads}, "
+    print(f"{'HF tokenizer.json' if args.hf else 'SentencePiece'}: "
+          f"{table.num_rows} docs, {mb:.1f} MB, {counts['raw']:,} tokens, threads={args.threads}, "
           f"median of {args.repeat} alternating rounds")
     ref = statistics.median(times["raw"])
     for name, ts in times.items():

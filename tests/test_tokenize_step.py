@@ -98,3 +98,12 @@ output: {{path: {tmp_path / "out"}}}
     assert lengths.equals(out.column("n_tokens"))
     has_ja = pa.compute.match_substring_regex(out.column("text"), r"\p{Hiragana}")
     assert pa.compute.sum(has_ja).as_py() > 0
+
+
+def test_count_only_path_agrees_with_ids_path():
+    for tok in (_model(), {"hf_tokenizer": _hf()}):
+        for eos in (False, True):
+            counts = Tokenize(tokenizer=tok, append_eos=eos)(_batch())
+            with_ids = Tokenize(tokenizer=tok, ids=True, append_eos=eos)(_batch())
+            assert "token_ids" not in counts.column_names
+            assert counts.column("n_tokens").equals(with_ids.column("n_tokens"))

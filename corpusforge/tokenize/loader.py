@@ -109,6 +109,13 @@ class BatchTokenizer:
             return offsets, np.zeros(0, dtype=np.uint32)
         return offsets, np.concatenate(parts).astype(np.uint32, copy=False)
 
+    def lengths(self, texts: list[str], threads: int = 0) -> np.ndarray:
+        """Tokens per text (int64), without materialising the ids where the library allows."""
+        if self.kind == "hf":
+            encs = self._hf.encode_batch_fast(texts, add_special_tokens=False)
+            return np.fromiter(map(len, encs), dtype=np.int64, count=len(encs))
+        return np.diff(self.encode(texts, threads)[0])
+
     def id_to_piece(self, ids: np.ndarray) -> list[str]:
         if self.kind == "sentencepiece":
             return [self._sp.id_to_piece(int(i)) for i in ids]

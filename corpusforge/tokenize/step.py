@@ -56,6 +56,13 @@ class Tokenize(MapStep):
 
     def process(self, batch: pa.Table) -> pa.Table:
         cfg: TokenizeConfig = self.config  # type: ignore[assignment]
+        if not cfg.ids:
+            # counts only: an HF Encoding knows its length without building the id list
+            texts = pc.fill_null(batch.column(TEXT), "").to_pylist()
+            n = self.tok.lengths(texts, cfg.threads) + (1 if cfg.append_eos else 0)
+            if cfg.append_eos and self.tok.eos_id < 0:
+                raise ValueError(f"tokenizer {self.tok.spec.path} has no end-of-document token")
+            return _set(batch, cfg.n_tokens_column, pa.array(n.astype(np.int64)))
         offsets, flat = self.encode(batch)
         out = _set(batch, cfg.n_tokens_column, pa.array(np.diff(offsets).astype(np.int64)))
         if cfg.ids:
