@@ -170,3 +170,21 @@ def test_a_page_that_blows_the_memory_limit_is_isolated(tmp_path):
     assert len(errors) == 1 and errors[0]["id"] == "urn:uuid:page-1"
     assert any(k in errors[0]["message"] for k in ("MemoryError", "ExtractorCrashed"))
     assert out.num_rows == 2
+
+
+@pytest.mark.parametrize("page,phrase", [("yahoo-4", "トレンドマイクロは3月9日"), ("hukumusume", "欲張りなイヌ")])
+def test_real_japanese_pages_in_legacy_encodings_extract_like_utf8(page, phrase):
+    """Real Japanese pages re-encoded here to Shift_JIS and EUC-JP (their meta tag rewritten,
+    no HTTP charset) extract to the same text as the UTF-8 original."""
+    folder = shared_data("html", "mozilla_readability_testpages", "pages", page)
+    html = gzip.decompress((folder / "source.html.gz").read_bytes()).decode("utf-8")
+    pages = [(html.encode("utf-8"), "utf-8", "text/html", 200)]
+    for label, codec in (("Shift_JIS", "cp932"), ("EUC-JP", "euc_jis_2004")):
+        legacy = html.replace("charset=utf-8", f"charset={label}").replace("charset=UTF-8", f"charset={label}")
+        pages.append((legacy.encode(codec, errors="xmlcharrefreplace"), None, "text/html", 200))
+    step = ExtractHtml(isolation="inline")
+    out = step.apply(html_batch(pages)).out
+    texts = out.column("text").to_pylist()
+    assert out.num_rows == 3 and phrase in texts[0]
+    assert texts[1] == texts[0] and texts[2] == texts[0]
+    assert out.column("charset").to_pylist() == ["utf-8", "cp932", "euc_jis_2004"]
