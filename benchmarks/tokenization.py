@@ -68,12 +68,21 @@ def load_texts() -> pa.Table:
 
 
 def write_corpus(root: Path) -> None:
+    """``root/all``: every text; ``root/train`` and ``root/eval``: split by *source*, so that an
+    evaluation on ``eval`` is out of domain for a tokenizer trained on ``train`` (ABEJA Common
+    Crawl, dolma Common Crawl and every other code file are held out)."""
     table = load_texts()
-    for lang in ("ja", "en", "code"):
-        part = table.filter(pa.compute.equal(table.column("lang"), lang)).drop_columns(["lang"])
-        (root / f"lang={lang}").mkdir(parents=True, exist_ok=True)
-        pq.write_table(part, root / f"lang={lang}" / "part-0.parquet")
-        print(f"{root}/lang={lang}: {part.num_rows} docs")
+    source = table.column("source")
+    held = pa.compute.is_in(source, pa.array(["abeja-cc", "dolma-cc"]))
+    odd_code = pa.array([s == "stack" and i % 2 == 1 for i, s in enumerate(source.to_pylist())])
+    held = pa.compute.or_(held, odd_code)
+    for name, part in (("all", table), ("train", table.filter(pa.compute.invert(held))),
+                       ("eval", table.filter(held))):
+        for lang in ("ja", "en", "code"):
+            sub = part.filter(pa.compute.equal(part.column("lang"), lang)).drop_columns(["lang"])
+            (root / name / f"lang={lang}").mkdir(parents=True, exist_ok=True)
+            pq.write_table(sub, root / name / f"lang={lang}" / "part-0.parquet")
+            print(f"{root}/{name}/lang={lang}: {sub.num_rows} docs")
 
 
 def main() -> None:

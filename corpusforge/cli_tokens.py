@@ -82,6 +82,7 @@ def train_tokenizer(
     em_iterations: Annotated[int, typer.Option(min=0)] = 2,
     heldout_chars: Annotated[float, typer.Option(help="held-out characters per language for chars/token")] = 1e6,
     compare: Annotated[Optional[str], typer.Option(help="another .model to compare chars/token with")] = None,
+    eval_corpus: Annotated[Optional[str], typer.Option(help="measure chars/token on this corpus instead of held-out documents of CORPUS")] = None,
     threads: Annotated[int, typer.Option(min=1)] = 2,
 ) -> None:
     """Train a SentencePiece unigram tokenizer on a language-balanced sample of a corpus."""
@@ -96,7 +97,9 @@ def train_tokenizer(
         cfg = TokenizerTraining(mode=mode, vocab=_pairs(vocab, int), joint_vocab=joint_vocab,
                                 max_piece_length=_pairs(max_piece_length, int), em_iterations=em_iterations,
                                 character_coverage=character_coverage, threads=threads)
-        samples, held = language_sample(corpus, budget, heldout_chars)
+        samples, held = language_sample(corpus, budget, 0 if eval_corpus else heldout_chars)
+        if eval_corpus:
+            held, _ = language_sample(eval_corpus, {lang: heldout_chars for lang in budget})
         model = train(samples, cfg)
     except (OSError, ValueError, RuntimeError) as e:
         err_console.print(Text(f"cannot train a tokenizer: {e}", style="red"))
@@ -117,7 +120,8 @@ def train_tokenizer(
     if compare:
         report["chars_per_token"][compare] = chars_per_token(compare, held, threads)
     Path(f"{out}.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    table = Table(title=f"chars/token on held-out text ({mode}, {sp.get_piece_size():,} pieces)")
+    where = f"{eval_corpus}" if eval_corpus else "held-out text"
+    table = Table(title=f"chars/token on {where} ({mode}, {sp.get_piece_size():,} pieces)")
     table.add_column("model")
     langs = list(held)
     for lang in langs:

@@ -93,7 +93,10 @@ def test_train_tokenizer_joint_mode(tmp_path):
     out = tmp_path / "joint"
     res = CliRunner().invoke(app, ["train-tokenizer", str(root), "--out", str(out), "--mode", "joint",
                                    "--sample-chars", "100000", "--joint-vocab", "2500",
-                                   "--character-coverage", "0.98", "--heldout-chars", "10000"])
+                                   "--character-coverage", "0.98", "--heldout-chars", "10000",
+                                   "--eval-corpus", str(root), "--shares", "en=1"])
     assert res.exit_code == 0, res.output
     report = json.loads(Path(f"{out}.json").read_text())
     assert report["mode"] == "joint" and report["vocab_size"] <= 2500
+    # measured on the evaluation corpus (its English part: the languages sampled), not held-out docs
+    assert set(report["heldout_chars"]) == {"en"} and report["heldout_chars"]["en"] >= 10000
