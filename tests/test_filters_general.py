@@ -176,3 +176,27 @@ def test_annotate_mode_keeps_rows_and_prefixes_decision():
     assert res.out.num_rows == 2 and res.removed is None
     assert res.out.column("ng_words_keep").to_pylist() == [False, True]
     assert np.array_equal(res.out.column("ng_hits").to_numpy(), [1, 0])
+
+
+def test_every_filter_handles_odd_batches():
+    """Empty batches, large_string / chunked text, null texts and all-null URL or path columns."""
+    from corpusforge.presets import build_preset
+    from corpusforge.steps.registry import registered_steps
+
+    steps = [s for name in ("ja-web", "ja-web-strict", "ja-swallow", "en-web", "code") for s in build_preset(name)]
+    steps += [cls() for name, cls in registered_steps().items()
+              if cls.__module__.startswith("corpusforge.filters") and name not in ("lang_score",)]
+    batches = [
+        pa.table({"text": pa.array([], pa.string()), "url": pa.array([], pa.string())}),
+        pa.table({"text": pa.array(["吾輩は猫である。名前はまだ無い。", None], pa.large_string()),
+                  "url": pa.array(["https://a.jp/", None], pa.large_string())}),
+        pa.table({"text": pa.chunked_array([["吾輩は猫である。", "a b"], ["The end. Really."]]),
+                  "url": pa.array([None, None, None]), "path": pa.array([None, None, None])}),
+    ]
+    for batch in batches:
+        for step in steps:
+            res = step.apply(batch)
+            removed = res.removed.num_rows if res.removed is not None else 0
+            assert res.out.num_rows + removed == batch.num_rows, step
+    # documents without a path are not judged by their extension
+    assert CodeQuality().score(batches[2]).column("ext_allowed").to_pylist() == [True] * 3

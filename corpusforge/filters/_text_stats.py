@@ -27,10 +27,12 @@ _DOC_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def text_array(batch: pa.Table | pa.Array | pa.ChunkedArray, column: str = TEXT) -> pa.Array:
-    """The text column as one contiguous ``large_string``-or-``string`` array (nulls -> "")."""
+    """A string column as one contiguous ``string``/``large_string`` array (nulls -> "")."""
     col = batch.column(column) if isinstance(batch, pa.Table) else batch
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = col.cast(pa.string())  # e.g. an all-null column read as type null
     if col.null_count:
         col = pc.fill_null(col, "")
     return col
@@ -92,10 +94,10 @@ class Pieces:
         offsets = np.zeros(self.n + 1, dtype=np.int32)
         np.cumsum(counts, out=offsets[1:])
         values = self.values
-        if len(values) == 0:
-            values = pa.array([], pa.string())
+        if values.type == pa.null():
+            values = values.cast(pa.string())
         lists = pa.ListArray.from_arrays(pa.array(offsets), values)
-        return pc.binary_join(lists, sep)
+        return pc.binary_join(lists, pa.scalar(sep, values.type))
 
 
 def _split(lists: pa.Array, n: int) -> Pieces:
