@@ -143,3 +143,16 @@ def test_empty_documents_are_decided_not_crashed():
         scored = step.score(t)
         assert scored.num_rows == 3 and "keep" in scored.column_names
     assert FineWebQuality().score(t).column("reason").to_pylist() == ["empty"] * 3
+
+
+def test_gopher_repetition_japanese_script_tokens():
+    # 猫が好き。 = tokens 猫 / が / 好 / き / 。 (kanji, hiragana runs); the sentence repeats 4 times
+    text = "猫が好き。" * 4  # 20 characters
+    whitespace = one(GopherRepetition(), text)
+    assert whitespace["top_2_gram_frac"] == 0  # one whitespace "word": no 2-grams at all
+    r = one(GopherRepetition(tokens="script"), text)
+    # most frequent token 2-gram: 4 times, e.g. 猫+が joined with a space = 3 characters
+    assert r["top_2_gram_frac"] == pytest.approx(4 * 3 / 20)
+    # repeated 5-grams cover the tokens of the last 3 sentences: 3 x 5 characters
+    assert r["dup_5_gram_frac"] == pytest.approx(15 / 20)
+    assert not r["keep"]

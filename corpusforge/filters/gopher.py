@@ -8,6 +8,8 @@ tokenizer call.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -112,6 +114,9 @@ class GopherQuality(Filter):
 
 
 class GopherRepetitionConfig(FilterConfig):
+    #: word n-grams over whitespace words, or over script-run tokens (濃淡/の/モザイク) for
+    #: unsegmented Japanese
+    tokens: Literal["whitespace", "script"] = "whitespace"
     dup_line_frac: float | None = 0.3
     dup_para_frac: float | None = 0.3
     dup_line_char_frac: float | None = 0.2
@@ -168,8 +173,9 @@ class GopherRepetition(Filter):
             "dup_line_frac": ts.safe_div(line_dup, ln.per_doc()),
             "dup_line_char_frac": ts.safe_div(line_dup_chars, total),
         }
+        words = ts.words(text) if cfg.tokens == "whitespace" else ts.script_tokens(text)
         out.update(word_ngram_signals(
-            ts.words(text), total, [n for n, _ in cfg.top_n_grams], [n for n, _ in cfg.dup_n_grams]
+            words, total, [n for n, _ in cfg.top_n_grams], [n for n, _ in cfg.dup_n_grams]
         ))
         return out
 
