@@ -29,7 +29,7 @@ from corpusforge.mix.export import write_outputs
 from corpusforge.mix.hashing import BITS
 from corpusforge.mix.plan import MixError, plan_mix
 from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, SOURCE
+from corpusforge.schema import ID, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
 from corpusforge.stages.registry import register_stage
@@ -74,6 +74,8 @@ class Mix(Stage):
         for r in sel:
             st.docs_in += r["in"]
             st.docs_out += r["out"]
+            st.bytes_in += r.get("bytes_in", 0)
+            st.bytes_out += r.get("bytes_out", 0)
             for reason, n in r["removed"].items():
                 st.remove(reason, n)
         ctx.map_tasks("write", _write_task, [(p, conf, work, ctx.sinks) for p in range(shards)])
@@ -164,7 +166,9 @@ def _select_task(item: tuple) -> dict:
                             join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"))
     reasons = pc.value_counts(removed.column("reason")).to_pylist() if removed.num_rows else []
     # distinct documents kept (train, however many copies, plus validation)
+    bytes_in = text_bytes(table)
     return {"in": table.num_rows, "out": table.num_rows - removed.num_rows,
+            "bytes_in": bytes_in, "bytes_out": bytes_in - text_bytes(removed),
             "removed": {r["values"]: r["counts"] for r in reasons}, "val_subsets": keys}
 
 
