@@ -73,9 +73,10 @@ def japanese_docs() -> list[str]:
     docs = [d["text"] for group in abeja.values() for d in group]
     with tarfile.open(DATA / "ja/livedoor_news/ldcc_subset_100_per_category.tar.gz") as tar:
         for m in tar.getmembers():
-            if m.isfile() and m.name.endswith(".txt") and "LICENSE" not in m.name:
+            # articles are text/<category>/<category>-<id>.txt (skip README, CHANGES, LICENSE)
+            if m.isfile() and m.name.count("/") == 2 and "LICENSE" not in m.name:
                 raw = tar.extractfile(m).read().decode("utf-8")
-                # livedoor files: url, date, title, body; the body is the document (unmodified)
+                # livedoor files: url, date, then title and body, which are the document (read only)
                 docs.append("\n".join(raw.split("\n")[2:]))
     lines = [x for x in gz(DATA / "ja/aozora_neko/wagahaiwa_nekodearu.txt.gz").split("\n") if x.strip()]
     docs += ["\n".join(lines[i : i + 20]) for i in range(0, len(lines), 20)]
