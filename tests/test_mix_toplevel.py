@@ -51,5 +51,7 @@ outputs: [parquet, arrow]
 """)
     text = e.value.render()
     assert ":6: mix.max_epoch" in text and ":7: outputs[1]" in text
+    with pytest.raises(ConfigError, match="megatron output needs `tokenizer`"):
+        pipeline_from_yaml(HEAD + "mix: {targets: {ja: 1e6}}\noutputs: [megatron]\n")
     with pytest.raises(ConfigError, match="belongs to a token mix"):
         pipeline_from_yaml(HEAD + "outputs: [parquet]\n")

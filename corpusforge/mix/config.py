@@ -56,6 +56,9 @@ class MixConfig(StageConfig):
             raise ValueError("targets are token counts or fractions, not negative")
         if self.total is not None and sum(self.targets.values()) > 1 + 1e-9:
             raise ValueError("with `total`, targets are fractions that sum to at most 1")
+        if "megatron" in self.outputs and self.tokenizer is None:
+            # refused up front, not after the map phase: the vocabulary fixes the .bin dtype
+            raise ValueError("megatron output needs `tokenizer` (its vocabulary size sets the token dtype)")
         return self
 
     def language_targets(self) -> dict[str, float]:
