@@ -23,7 +23,8 @@ def resource_roots() -> list[Path]:
 
 def find_resource(name: str, suffix: str, kind: str = "") -> Path:
     """Resolve a shipped resource (``ja-web`` -> ``filters/ja-web.yaml``) or a file path."""
-    rel = Path(kind) / f"{name}{suffix}" if kind else Path(f"{name}{suffix}")
+    stem = name[: -len(suffix)] if name.endswith(suffix) else name  # `ja-web` or `ja-web.yaml`
+    rel = Path(kind) / f"{stem}{suffix}" if kind else Path(f"{stem}{suffix}")
     if not Path(name).is_absolute():
         for root in resource_roots():
             candidate = root / rel
