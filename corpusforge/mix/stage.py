@@ -46,9 +46,6 @@ class Mix(Stage):
 
     def run(self, ctx: StageContext) -> StepStats:
         cfg: MixConfig = self.config  # type: ignore[assignment]
-        if "megatron" in cfg.outputs and cfg.tokenizer is None:
-            raise MixError("megatron output needs `tokenizer` (for the vocabulary size and, "
-                           "without a token_ids column, for the ids)")
         work = ctx.work_dir
         fs, local = url_to_fs(work)
         if not fs.exists(local):
