@@ -181,3 +181,12 @@ def test_mix_writes_through_fsspec(tmp_path):
         rel = a.relative_to(tmp_path / "local").as_posix()
         assert fs.cat_file(f"/mixfs/out/{rel}") == a.read_bytes()
     fs.rm("/mixfs", recursive=True)
+
+
+def test_mix_without_token_counts_says_what_is_missing(tmp_path):
+    _inputs(tmp_path)
+    yaml = _yaml(tmp_path).replace("steps:\n  - step: corpusforge.tokenize:Tokenize\n    label: tokenize\n"
+                                   f"    tokenizer: {_model()}\n", "")
+    assert "Tokenize" not in yaml
+    with pytest.raises(MixError, match="no 'n_tokens' column: add a tokenize step"):
+        run_pipeline(pipeline_from_yaml(yaml), workers=1)
