@@ -227,13 +227,14 @@ def clustering(n: int, only_ours: bool) -> None:
 # ---------------------------------------------------------------- quality
 
 def _docs(lang: str, n: int) -> list[str]:
+    """Up to ``n`` non-overlapping windows: 400 characters of 吾輩は猫である, 100 words of Botchan."""
     if lang == "ja":
         with gzip.open(DATA / "ja" / "aozora_neko" / "wagahaiwa_nekodearu.txt.gz", "rt", encoding="utf-8") as f:
             text = f.read().replace("\n", "")
-        return [text[i:i + 600] for i in range(0, 600 * n, 600)][:n]
+        return [text[i:i + 400] for i in range(0, len(text) - 400, 400)][:n]
     with gzip.open(DATA / "en" / "botchan.txt.gz", "rt", encoding="utf-8") as f:
         words = f.read().split()
-    return [" ".join(words[i:i + 150]) for i in range(0, 150 * n, 150)][:n]
+    return [" ".join(words[i:i + 100]) for i in range(0, len(words) - 100, 100)][:n]
 
 
 def _edit(text: str, lang: str, rate: float, rng: random.Random) -> str:
@@ -255,7 +256,7 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b)
 
 
-def quality(threshold: float, per_lang: int) -> None:
+def quality(threshold: float, per_lang: int, seeds: int) -> None:
     from datasketch import MinHash, MinHashLSH
 
     from corpusforge.dedup.lsh import band_keys, optimal_params
@@ -264,8 +265,9 @@ def quality(threshold: float, per_lang: int) -> None:
 
     b, r = optimal_params(threshold, K)
     rates = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3)
-    print(f"threshold {threshold}, {K} hashes, {b} bands x {r} rows; edit rates {rates}")
-    print(f"{'':<4}{'pairs':>7}{'true':>6}  {'who':<24}{'precision':>10}{'recall':>8}{'cand.':>7}")
+    print(f"threshold {threshold}, {K} hashes, {b} bands x {r} rows; edit rates {rates}; "
+          f"counts summed over {seeds} hash seeds")
+    print(f"{'':<4}{'docs':>6}{'pairs':>7}{'true':>6}  {'who':<24}{'precision':>12}{'recall':>12}{'predicted':>10}")
     for lang, spec in (("ja", ShingleSpec("char", 5)), ("en", ShingleSpec("word", 5))):
         rng = random.Random(0)
         base = _docs(lang, per_lang)
@@ -276,37 +278,43 @@ def quality(threshold: float, per_lang: int) -> None:
                 owner.append(i)
         nb = normalize_for_hash(pa.array(base), spec.mode).to_pylist()
         nv = normalize_for_hash(pa.array(variants), spec.mode).to_pylist()
-
         sb = [shingle_set(t, spec) for t in nb]
         sv = [shingle_set(t, spec) for t in nv]
-        # ground truth over every (variant, base) pair that anyone predicts or that is true
-        truth = {(v, owner[v]) for v in range(len(sv))
-                 if jaccard(sv[v], sb[owner[v]]) >= threshold}
-
-        hasher = MinHasher(K)
-        kb = band_keys(hasher.signatures(pa.array(nb), spec, normalized=True), b, r)
-        kv = band_keys(hasher.signatures(pa.array(nv), spec, normalized=True), b, r)
-        by_key: dict[tuple[int, int], list[int]] = {}
-        for d in range(len(nb)):
-            for j in range(b):
-                by_key.setdefault((j, int(kb[d, j])), []).append(d)
-        ours = {(v, d) for v in range(len(nv)) for j in range(b) for d in by_key.get((j, int(kv[v, j])), [])}
-
-        lsh = MinHashLSH(threshold=threshold, num_perm=K, params=(b, r))
-        for d, s in enumerate(sb):
-            m = MinHash(num_perm=K)
-            m.update_batch([x.encode() for x in s])
-            lsh.insert(d, m)
-        theirs = set()
-        for v, s in enumerate(sv):
-            m = MinHash(num_perm=K)
-            m.update_batch([x.encode() for x in s])
-            theirs |= {(v, d) for d in lsh.query(m)}
-        for who, pred in (("corpusforge", ours), ("datasketch MinHashLSH", theirs)):
-            tp = len(pred & truth) + sum(1 for v, d in pred - truth if d != owner[v] and jaccard(sv[v], sb[d]) >= threshold)
-            precision = tp / len(pred) if pred else 1.0
-            recall = len(pred & truth) / len(truth) if truth else 1.0
-            print(f"{lang:<4}{len(nv):>7}{len(truth):>6}  {who:<24}{precision:>10.3f}{recall:>8.3f}{len(pred):>7}")
+        truth = {(v, owner[v]) for v in range(len(sv)) if jaccard(sv[v], sb[owner[v]]) >= threshold}
+        counts = {"corpusforge": [0, 0, 0], "datasketch MinHashLSH": [0, 0, 0]}  # predicted, tp, found
+        per_seed: dict[str, list[tuple[float, float]]] = {who: [] for who in counts}
+        for seed in range(1, seeds + 1):
+            hasher = MinHasher(K, seed=seed)
+            kb = band_keys(hasher.signatures(pa.array(nb), spec, normalized=True), b, r)
+            kv = band_keys(hasher.signatures(pa.array(nv), spec, normalized=True), b, r)
+            by_key: dict[tuple[int, int], list[int]] = {}
+            for d in range(len(nb)):
+                for j in range(b):
+                    by_key.setdefault((j, int(kb[d, j])), []).append(d)
+            ours = {(v, d) for v in range(len(nv)) for j in range(b) for d in by_key.get((j, int(kv[v, j])), [])}
+            lsh = MinHashLSH(threshold=threshold, num_perm=K, params=(b, r))
+            for d, sh in enumerate(sb):
+                m = MinHash(num_perm=K, seed=seed)
+                m.update_batch([x.encode() for x in sh])
+                lsh.insert(d, m)
+            theirs = set()
+            for v, sh in enumerate(sv):
+                m = MinHash(num_perm=K, seed=seed)
+                m.update_batch([x.encode() for x in sh])
+                theirs |= {(v, d) for d in lsh.query(m)}
+            for who, pred in (("corpusforge", ours), ("datasketch MinHashLSH", theirs)):
+                # a predicted pair is right when its exact Jaccard reaches the threshold
+                tp = sum(1 for v, d in pred if (v, d) in truth or jaccard(sv[v], sb[d]) >= threshold)
+                c = counts[who]
+                c[0], c[1], c[2] = c[0] + len(pred), c[1] + tp, c[2] + len(pred & truth)
+                per_seed[who].append((tp / max(1, len(pred)), len(pred & truth) / max(1, len(truth))))
+        for who, (n_pred, tp, found) in counts.items():
+            precision = tp / n_pred if n_pred else 1.0
+            recall = found / (len(truth) * seeds) if truth else 1.0
+            # spread across hash seeds: the standard error of the per-seed figures
+            se = np.std(np.array(per_seed[who]), axis=0, ddof=1) / np.sqrt(seeds) if seeds > 1 else (0, 0)
+            print(f"{lang:<4}{len(nb):>6}{len(nv):>7}{len(truth):>6}  {who:<24}{precision:>6.3f}±{se[0]:.3f}"
+                  f"{recall:>6.3f}±{se[1]:.3f}{n_pred:>10}")
 
 
 def main() -> None:
@@ -315,14 +323,15 @@ def main() -> None:
     ap.add_argument("--only-ours", action="store_true")
     ap.add_argument("--quality", action="store_true")
     ap.add_argument("--threshold", type=float, default=0.8)
-    ap.add_argument("--per-lang", type=int, default=500, help="quality: base documents per language")
+    ap.add_argument("--per-lang", type=int, default=1000, help="quality: base documents per language (at most)")
+    ap.add_argument("--seeds", type=int, default=3, help="quality: hash seeds")
     ap.add_argument("--child")
     ap.add_argument("--work")
     args = ap.parse_args()
     if args.child:
         child(args.child, args.docs, args.work)
     elif args.quality:
-        quality(args.threshold, args.per_lang)
+        quality(args.threshold, args.per_lang, args.seeds)
     else:
         clustering(args.docs, args.only_ours)
 

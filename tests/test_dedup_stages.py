@@ -100,13 +100,13 @@ def test_stage_runs_after_map_phase_with_accounting(tmp_path: Path) -> None:
     assert (out / "stats.json").exists()
 
 
-def test_stage_output_same_for_1_and_2_workers_and_partitioned(tmp_path: Path) -> None:
+def test_last_stage_writes_the_output_partitioning(tmp_path: Path) -> None:
+    # (1 vs 2 workers and Ray: tests/test_dedup_stage.py, on a real stage)
     out1, _ = _run(tmp_path, 1)
-    out2, _ = _run(tmp_path, 2)
-    assert read_output(out1).equals(read_output(out2))
-    out3, _ = _run(tmp_path, 2, part="source")
-    assert list(p.name for p in out3.iterdir() if p.name.startswith("source="))
+    out3, _ = _run(tmp_path, 1, part="source")
+    assert [p.name for p in out3.iterdir() if p.name.startswith("source=")] == ["source=input0"]
     assert read_output(out3).num_rows == read_output(out1).num_rows
+    assert not list((out3 / "_map").glob("source=*"))  # the map phase writes flat Parquet
 
 
 def test_stage_resume_skips_done_tasks(tmp_path: Path) -> None:
