@@ -186,3 +186,20 @@ def test_a_reader_failure_is_an_error_record_not_a_crash(tmp_path, monkeypatch):
     assert (stats.steps[0].docs_out, stats.steps[0].errored) == (1, 1)
     err = orjson.loads((tmp_path / "out/_errors/part-00000.jsonl").read_bytes())
     assert (err["error"], err["file"]) == ("ConnectionError", "a.jsonl")
+
+
+def test_keep_signals_keeps_signals_but_not_the_decision(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "ab"}, {"text": JA + "1"}, {"text": JA}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        steps:
+          - {step: length, min_chars: 5, keep_signals: true}
+          - {step: user_steps.HasDigit}
+        output: {path: OUT}
+        """)
+    run_pipeline(p, workers=1)
+    out = read_output(tmp_path / "out")
+    assert out.column("text").to_pylist() == [JA + "1"]
+    assert "n_chars" in out.column_names and "keep" not in out.column_names and "reason" not in out.column_names
+    rejected = read_output(tmp_path / "out/_rejects")
+    assert sorted(rejected.column("reason").to_pylist()) == ["few_digits", "too_short"]

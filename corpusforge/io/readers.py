@@ -24,16 +24,21 @@ def plan(pipeline: Pipeline, lines: dict | None = None, file: str | None = None)
     """
     units: list[WorkUnit] = []
     issues: list[ConfigIssue] = []
+    lines = lines or {}
+
+    def issue(i: int, message: str) -> ConfigIssue:
+        # the input's `path` line when it has one (commoncrawl inputs name a `crawl` instead)
+        key = ("inputs", i, "path") if ("inputs", i, "path") in lines else ("inputs", i)
+        return ConfigIssue(key, message, lines.get(key))
+
     for i, cfg in enumerate(pipeline.inputs):
         try:
             found = _READERS[cfg.type].plan(cfg, i)
         except (OSError, ValueError) as e:
-            issues.append(ConfigIssue(("inputs", i, "path"), f"cannot list input: {e}",
-                                      (lines or {}).get(("inputs", i, "path"))))
+            issues.append(issue(i, f"cannot list input: {e}"))
             continue
         if not found:
-            issues.append(ConfigIssue(("inputs", i, "path"), f"no file matches {getattr(cfg, 'path', '')!r}",
-                                      (lines or {}).get(("inputs", i, "path"))))
+            issues.append(issue(i, f"no file matches {getattr(cfg, 'path', '')!r}"))
         units.extend(found)
     if issues:
         raise ConfigError(issues, file)

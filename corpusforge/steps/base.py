@@ -150,7 +150,9 @@ class Filter(Step):
             )
             return StepResult(out)
         keep = scored.column(KEEP)
-        kept_cols = scored.column_names if self.config.keep_signals else batch.column_names
+        # keep/reason describe this step's decision; on kept rows they say nothing
+        kept_cols = ([c for c in scored.column_names if c not in (KEEP, REASON)]
+                     if self.config.keep_signals else batch.column_names)
         kept = scored.filter(keep).select(kept_cols)
         dropped = scored.filter(pc.invert(keep))
         removed = dropped.select([*batch.column_names, REASON]) if dropped.num_rows else None
