@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from corpusforge.io.megatron import MAGIC, MegatronDataset, MegatronWriter, dtype_for_vocab
-from tests.conftest import shared_data
+
+from conftest import shared_data
 
 
 def test_layout_bytes_exactly(tmp_path):

@@ -10,7 +10,8 @@ from corpusforge.config import pipeline_from_yaml
 from corpusforge.io.megatron import MegatronDataset
 from corpusforge.mix.recipe_sample import build
 from corpusforge.run import run_pipeline
-from tests.conftest import ROOT, SHARED_DATA, read_output, shared_data
+
+from conftest import ROOT, SHARED_DATA, read_output, shared_data
 
 
 @pytest.mark.slow

@@ -16,7 +16,8 @@ from corpusforge.config import pipeline_from_yaml
 from corpusforge.io.megatron import MegatronDataset
 from corpusforge.mix.plan import MixError
 from corpusforge.run import run_pipeline
-from tests.conftest import shared_data
+
+from conftest import shared_data
 
 
 def _model() -> str:

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from corpusforge.cli import app
 from corpusforge.tokenize.count import TokenHistogram, count_corpus, merge_totals, token_totals
-from tests.conftest import shared_data
+
+from conftest import shared_data
 
 JA = ["吾輩は猫である。", "名前はまだ無い。", "どこで生れたかとんと見当がつかぬ。"]
 EN = ["I am a cat.", "As yet I have no name."]

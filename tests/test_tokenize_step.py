@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.run import run_pipeline
 from corpusforge.tokenize import Tokenize, load_tokenizer
-from tests.conftest import read_output, shared_data
+
+from conftest import read_output, shared_data
 
 TEXTS = [
     "吾輩は猫である。名前はまだ無い。\nどこで生れたかとんと見当がつかぬ。",

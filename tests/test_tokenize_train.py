@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from corpusforge.cli import app
 from corpusforge.tokenize.sample import chunks, language_sample
 from corpusforge.tokenize.train import NORMAL, _proto
-from tests.conftest import shared_data
+
+from conftest import shared_data
 
 
 def _corpus(tmp_path):
