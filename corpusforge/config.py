@@ -186,35 +186,31 @@ class Pipeline(Model):
 
     def step_names(self) -> list[str]:
         """Unique display names of the steps (``length``, ``length#2`` ...)."""
-        names: list[str] = []
-        for spec in self.steps:
-            base, n = spec.display_name, 1
-            name = base
-            while name in names:
-                n += 1
-                name = f"{base}#{n}"
-            names.append(name)
-        return names
+        return _unique([s.display_name for s in self.steps])
 
     def build_steps(self) -> list:
         return [get_step_class(s.step)(**s.params) for s in self.steps]
 
     def stage_names(self) -> list[str]:
         """Unique display names of the stages."""
-        names: list[str] = []
-        for spec in self.stages:
-            base, n = spec.display_name, 1
-            name = base
-            while name in names:
-                n += 1
-                name = f"{base}#{n}"
-            names.append(name)
-        return names
+        return _unique([s.display_name for s in self.stages])
 
     def build_stages(self) -> list:
         from corpusforge.stages.registry import get_stage_class
 
         return [get_stage_class(s.stage)(**s.params) for s in self.stages]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Repeated names get ``#2``, ``#3`` ... so that stats and rejects tell them apart."""
+    out: list[str] = []
+    for base in names:
+        name, n = base, 1
+        while name in out:
+            n += 1
+            name = f"{base}#{n}"
+        out.append(name)
+    return out
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:

@@ -18,7 +18,7 @@ from pydantic import field_validator
 
 from corpusforge.schema import SOURCE
 from corpusforge.steps.base import REASON, Step, StepConfig, StepResult
-from corpusforge.steps.registry import get_step_class
+from corpusforge.steps.registry import get_step_class, register
 
 _ROW = "__per_source_row"
 
@@ -49,6 +49,7 @@ class PerSourceConfig(StepConfig):
         return out
 
 
+@register
 class PerSource(Step):
     """Apply inner steps to the documents of the named sources; pass the others through."""
 
