@@ -20,13 +20,14 @@ from pydantic import ValidationError
 from corpusforge.yamlsource import ConfigIssue, YamlDoc
 
 KEYS = ("tokenizer", "mix", "outputs", "validation")
-TOKENIZE = "corpusforge.tokenize:Tokenize"
-MIX = "corpusforge.mix:Mix"
+TOKENIZE = "tokenize"
+MIX = "mix"
 
 
 def expand(data: dict[str, Any], doc: YamlDoc, issues: list[ConfigIssue]) -> None:
     """Move the shorthand keys of ``data`` into its (already parsed) ``steps`` and ``stages``."""
     from corpusforge.mix.config import MixConfig
+    from corpusforge.steps.registry import get_step_class
     from corpusforge.tokenize.step import Tokenize, TokenizeConfig
 
     raw = {k: data.pop(k) for k in KEYS if k in data}
@@ -38,9 +39,8 @@ def expand(data: dict[str, Any], doc: YamlDoc, issues: list[ConfigIssue]) -> Non
             for err in e.errors():
                 issues.append(doc.issue(("tokenizer", *err["loc"][1:]), err["msg"]))
             return
-        tokenizes = any(s and s["step"] in (TOKENIZE, "tokenize", "corpusforge.tokenize.step.Tokenize",
-                                            f"{Tokenize.__module__}:{Tokenize.__name__}")
-                        for s in data["steps"])
+        # however the step is named (registered name or any import path), it is the same class
+        tokenizes = any(s and get_step_class(str(s["step"])) is Tokenize for s in data["steps"])
         if not tokenizes:
             data["steps"].append({"step": TOKENIZE, "label": "tokenize", "params": {"tokenizer": tokenizer}})
     if "mix" not in raw:
