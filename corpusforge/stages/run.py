@@ -121,6 +121,9 @@ def _run(pipeline: Pipeline, units: list[WorkUnit], kind: str, n: int, address: 
                 fs, _ = url_to_fs(root)
                 if fs.exists(work):
                     fs.rm(work, recursive=True)  # scratch is only needed until the stage is done
+                parent = join(root, WORK_DIR)
+                if fs.exists(parent) and not fs.ls(parent):
+                    fs.rm(parent, recursive=True)
             stage_stats.append(st)
             if not last:
                 files = list_shards(target)
