@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.config import ByteSize
+from corpusforge.config_types import ByteSize
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
 from corpusforge.schema import FILE, ID, POS, TEXT, URL

@@ -10,7 +10,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.config import FieldMapping
+from corpusforge.config_types import FieldMapping
 from corpusforge.errors import ErrorRecord
 from corpusforge.schema import ID, TEXT, URL, derived_ids, make_batch
 

@@ -7,9 +7,11 @@ readers: they only fix the field mapping and the defaults those corpora need.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from corpusforge.config_types import ByteSize, FieldMapping, Model
 
 if TYPE_CHECKING:
     from corpusforge.config import HFInput, JsonlInput, ParquetInput
@@ -20,30 +22,11 @@ _CRAWL_ID = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
 _SLICE = re.compile(r"^\s*(\d+)?\s*(?:(-|:)\s*(\d+)?)?\s*$")
 
 
-def _size(value: Any) -> int:
-    # imported here: corpusforge.config imports this module to build its input union
-    from corpusforge.config import parse_size
-
-    return parse_size(value)
-
-
-ByteSize = Annotated[int, BeforeValidator(_size), Field(gt=0)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Mapping(_Model):
+class _Mapping(FieldMapping):
     """The same field mapping as the JSONL/Parquet inputs, with per-corpus defaults."""
 
-    text: str = "text"
-    id: str | None = "id"
-    url: str | None = "url"
-    metadata: list[str] = []
 
-
-class WarcInput(_Model):
+class WarcInput(Model):
     """WARC (response records) or WET (conversion records) files, one work unit per file."""
 
     type: Literal["warc"]
@@ -82,7 +65,7 @@ def parse_slice(spec: str | int | None) -> tuple[int, int | None]:
     return start, end
 
 
-class CommonCrawlInput(_Model):
+class CommonCrawlInput(Model):
     """A slice of a Common Crawl snapshot's WARC or WET path listing."""
 
     type: Literal["commoncrawl"]
