@@ -63,7 +63,8 @@ def _blocks(
         skipping_huge = False
         # compressed streams are read in small pieces so that a truncated file loses
         # at most one piece of the lines before the break
-        piece = 2**16 if compression_of(unit.path) else block_bytes
+        seekable = compression_of(unit.path) is None
+        piece = block_bytes if seekable else 2**16
         while end is None or pending_start < end:
             try:
                 chunk = _read_upto(f, block_bytes, piece)
@@ -106,7 +107,14 @@ def _blocks(
                     pending = data
                 continue
             # a memoryview: the block is handed to the parser without another copy
-            whole, pending = memoryview(data)[: last_nl + 1], data[last_nl + 1 :]
+            whole = memoryview(data)[: last_nl + 1]
+            if seekable:
+                # re-read the partial last line with the next block instead of copying the
+                # whole next block behind it
+                f.seek(pending_start + len(whole))
+                pending = b""
+            else:
+                pending = data[last_nl + 1 :]
             if end is not None and pending_start + len(whole) > end:
                 whole = _cut_at(whole, end - pending_start)
                 pending = b""
@@ -154,11 +162,33 @@ def _cut_at(block: bytes | memoryview, limit: int) -> bytes | memoryview:
     return block if nl < 0 else block[: nl + 1]
 
 
-def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
+def _line_starts(block: bytes | memoryview, expected_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of the non-empty lines of a block.
+
+    Web documents are long (kilobytes per line), so one ``bytes.find`` per line beats a
+    vectorised scan of every byte; short lines use the numpy scan.
+    """
+    n = len(block)
+    if expected_rows is not None and expected_rows * 512 <= n:
+        raw = block.obj if isinstance(block, memoryview) else block
+        # the reader's blocks are views from the start of their bytes object
+        assert raw is block or pa.py_buffer(raw).address == pa.py_buffer(block).address
+        find = raw.find
+        starts, ends = [], []
+        s = 0
+        while s < n:
+            e = find(b"\n", s, n)
+            if e < 0:
+                e = n
+            if e > s:
+                starts.append(s)
+                ends.append(e)
+            s = e + 1
+        return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     buf = np.frombuffer(block, dtype=np.uint8)
     nl = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], nl + 1))
-    ends = np.concatenate((nl, [len(block)]))
+    ends = np.concatenate((nl, [n]))
     keep = ends > starts  # empty lines carry no record
     return starts[keep], ends[keep]
 
@@ -168,21 +198,22 @@ def _parse_block(
 ) -> Iterator[pa.Table | ErrorRecord]:
     if not block:
         return
-    starts, ends = _line_starts(block)
+    # Columnar first. A line longer than max_doc_bytes is caught on its text by split_table
+    # (the reader already refused lines that outgrew the limit before their newline came).
+    try:
+        table = pj.read_json(
+            pa.BufferReader(pa.py_buffer(block)),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        table = None
+    starts, ends = _line_starts(block, table.num_rows if table is not None else None)
     if not len(starts):
         return
-    if int((ends - starts).max()) <= cfg.max_doc_bytes:
-        try:
-            table = pj.read_json(
-                pa.BufferReader(pa.py_buffer(block)),
-                read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1),
-                parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            table = None
-        if table is not None and table.num_rows == len(starts):
-            yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes)
-            return
+    if table is not None and table.num_rows == len(starts):
+        yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes)
+        return
     yield from _parse_rows(block, starts, ends, offset, cfg, source, name)
 
 
