@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpusforge.dedup.minhash import ShingleSpec
+
 from conftest import shared_data
 
 
@@ -105,3 +107,18 @@ def planted(originals: int = 24, seed: int = 0, files: int = 2, prefix: str = ""
                                              "url": f"https://y.example/{did}"})
                 corpus.distinct.add(did)
     return corpus
+
+
+def shingle_set(text: str, spec: ShingleSpec) -> set[str]:
+    """The reference shingles of a normalised text (what the kernel hashes)."""
+    units = list(text) if spec.mode == "char" else text.split()
+    if not units:
+        return set()
+    sep = "" if spec.mode == "char" else " "
+    if len(units) < spec.n:
+        return {sep.join(units)}
+    return {sep.join(units[i:i + spec.n]) for i in range(len(units) - spec.n + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from dedup_corpus import jaccard, shingle_set
 
 from corpusforge.dedup.components import components, representatives
 from corpusforge.dedup.keep import priority
@@ -19,21 +20,6 @@ from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction,
 from corpusforge.dedup.normalize import normalize_for_hash
 
 from conftest import shared_data
-
-
-def shingle_set(text: str, spec: ShingleSpec) -> set[str]:
-    """The reference shingles of a normalised text (what the kernel hashes)."""
-    units = list(text) if spec.mode == "char" else text.split()
-    if not units:
-        return set()
-    sep = "" if spec.mode == "char" else " "
-    if len(units) < spec.n:
-        return {sep.join(units)}
-    return {sep.join(units[i:i + spec.n]) for i in range(len(units) - spec.n + 1)}
-
-
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a | b else 1.0
 
 
 @pytest.fixture(scope="module")

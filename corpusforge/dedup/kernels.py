@@ -1,17 +1,21 @@
 """Compiled kernels: shingle hashing and one-permutation MinHash over a whole batch.
 
 A batch's text is one UTF-8 buffer plus row bounds (see ``buffers``). The kernels walk
-it once: each shingle (``n`` consecutive code points, or ``n`` consecutive words) is
-hashed to 64 bits and folded straight into its document's signature, so no shingle is
-ever materialised and nothing runs in Python per document or per shingle.
+it once per document: each shingle (``n`` consecutive code points, or ``n`` consecutive
+words) is hashed to 64 bits into a scratch array reused for every document, and the
+signature is built from those hashes. Nothing runs in Python per document or per
+shingle, and no shingle string is ever made.
 
 Signatures use one-permutation hashing (one hash per shingle: its top bits pick one of
-``k`` bins, its low 32 bits compete for the bin's minimum) with *optimal densification*:
-an empty bin takes the value of the first non-empty bin in a pseudo-random probe
-sequence that depends only on the bin and the attempt, so two documents fill their
-empty bins from the same places and stay comparable. The fraction of equal registers
-estimates Jaccard similarity like ``k`` independent permutations do, at the cost of
-one hash per shingle instead of ``k``.
+``k`` bins, its low bits compete for the bin's minimum). A document with too few
+shingles to reach every bin gets more rounds (every shingle hashed again into a fresh
+bin, with values that lose to earlier rounds'), and what is still empty after them is
+filled by *optimal densification*: an empty bin takes the value of the first non-empty
+bin in a pseudo-random probe sequence that depends only on the bin and the attempt, so
+two documents fill their empty bins from the same places and stay comparable. The
+fraction of equal registers estimates Jaccard similarity like ``k`` independent
+permutations do, at the cost of one hash per shingle (more only for short documents)
+instead of ``k``.
 """
 
 from __future__ import annotations
@@ -51,13 +55,48 @@ def _utf8_cp(data, i, end):
     return b0, 1
 
 
+#: rounds of one-permutation hashing before densification (see ``_fill``)
+ROUNDS = 3
+_LOW30 = np.uint64(0x3FFFFFFF)
+
+
 @njit(inline="always")
-def _add(reg, h, k):
-    # top 32 bits pick the bin (multiply-shift range reduction), low 32 bits are the value
-    b = (h >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)
-    v = np.uint32(h & np.uint64(0xFFFFFFFF))
+def _add(reg, x, k, rnd):
+    # top 32 bits pick the bin (multiply-shift range reduction); the value is the round in
+    # the top 2 bits and 30 hash bits, so any value of an earlier round beats a later one
+    b = (x >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)
+    v = np.uint32((np.uint64(rnd) << np.uint64(30)) | (x & _LOW30))
     # branch-free: about half the updates of a short document win, unpredictably
     reg[b] = min(reg[b], v)
+
+
+@njit(cache=True, nogil=True)
+def _fill(reg, hashes, m, k, seed):
+    """Signature registers from the ``m`` shingle hashes in ``hashes``.
+
+    Round 1 is one-permutation hashing. A short document leaves bins empty; rather than
+    filling them all by densification (copies of other registers, which makes the
+    registers of a band move together), further rounds hash every shingle again into a
+    fresh bin, with values that lose to any earlier round's: a bin keeps the first
+    round that reached it, so two documents still agree on a register with probability
+    equal to their Jaccard similarity. Bins still empty after ``ROUNDS`` rounds (documents
+    of a handful of shingles) are densified.
+    """
+    reg[:] = _EMPTY
+    if m == 0:
+        return
+    for t in range(m):
+        _add(reg, hashes[t], k, 0)
+    for rnd in range(1, ROUNDS):
+        empty = 0
+        for b in range(k):
+            empty += reg[b] == _EMPTY
+        if empty == 0:
+            return
+        salt = np.uint64(rnd) * _GOLD
+        for t in range(m):
+            _add(reg, mix64(hashes[t] ^ salt), k, rnd)
+    _densify(reg, k, seed)
 
 
 @njit(cache=True, nogil=True)
@@ -129,25 +168,23 @@ def _word_units(data, start, end, units):
 
 
 @njit(inline="always")
-def _sign_units(units, nu, n, pn, k, seed, reg):
+def _sign_units(units, nu, n, pn, k, seed, reg, hashes):
     """Fold the n-grams of ``units[:nu]`` into ``reg``; returns the number of shingles."""
-    reg[:] = _EMPTY
     h = np.uint64(0)
+    m = 0
     for j in range(nu):
-        u = mix64(units[j] + _GOLD)
-        units[j] = u
-        h = h * _FNV + u
+        h = h * _FNV + units[j]
         if j >= n:
             h -= units[j - n] * pn
         if j >= n - 1:
-            _add(reg, mix64(h ^ seed), k)
-    if nu == 0:
-        return 0
-    if nu < n:
+            hashes[m] = mix64(h ^ seed)
+            m += 1
+    if 0 < nu < n:
         # a document shorter than n is one shingle of all its units
-        _add(reg, mix64(h ^ seed), k)
-        return 1
-    return nu - n + 1
+        hashes[0] = mix64(h ^ seed)
+        m = 1
+    _fill(reg, hashes, m, k, seed)
+    return m
 
 
 @njit(cache=True, nogil=True)
@@ -157,13 +194,13 @@ def char_signatures(data, starts, ends, rows, n, k, seed, out, counts):
     for r in rows:
         longest = max(longest, ends[r] - starts[r])
     units = np.empty(longest + 2, np.uint64)
+    hashes = np.empty(longest + 2, np.uint64)
     pn = np.uint64(1)
     for _ in range(n):
         pn *= _FNV
     for r in rows:
         nu = _char_units(data, starts[r], ends[r], units)
-        counts[r] = _sign_units(units[1:], nu, n, pn, k, seed, out[r])
-        _densify(out[r], k, seed)
+        counts[r] = _sign_units(units[1:], nu, n, pn, k, seed, out[r], hashes)
 
 
 @njit(cache=True, nogil=True)
@@ -173,25 +210,28 @@ def word_signatures(data, starts, ends, rows, n, k, seed, out, counts):
     for r in rows:
         longest = max(longest, ends[r] - starts[r])
     units = np.empty(longest + 2, np.uint64)
+    hashes = np.empty(longest + 2, np.uint64)
     pn = np.uint64(1)
     for _ in range(n):
         pn *= _FNV
     for r in rows:
         nu = _word_units(data, starts[r], ends[r], units)
-        counts[r] = _sign_units(units, nu, n, pn, k, seed, out[r])
-        _densify(out[r], k, seed)
+        counts[r] = _sign_units(units, nu, n, pn, k, seed, out[r], hashes)
 
 
 @njit(cache=True, nogil=True)
 def hashes_signatures(hashes, offsets, k, seed, out):
     """Signatures from precomputed 64-bit shingle hashes (document ``d`` owns
     ``hashes[offsets[d]:offsets[d+1]]``), for callers that shingle themselves."""
+    longest = 0
     for d in range(len(offsets) - 1):
-        reg = out[d]
-        reg[:] = _EMPTY
-        for j in range(offsets[d], offsets[d + 1]):
-            _add(reg, mix64(hashes[j] ^ seed), k)
-        _densify(reg, k, seed)
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    mixed = np.empty(longest + 1, np.uint64)
+    for d in range(len(offsets) - 1):
+        m = offsets[d + 1] - offsets[d]
+        for j in range(m):
+            mixed[j] = mix64(hashes[offsets[d] + j] ^ seed)
+        _fill(out[d], mixed, m, k, seed)
 
 
 @njit(cache=True, nogil=True)
