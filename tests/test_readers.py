@@ -230,3 +230,19 @@ def test_jsonl_over_http_with_byte_range_units(tmp_path):
         server.shutdown()
     assert not errors
     assert table.column("id").to_pylist() == [r["id"] for r in recs] + [r["id"] for r in recs[:5]]
+
+
+@pytest.mark.parametrize("block", [64, 300, 5000])
+def test_jsonl_lines_longer_than_a_block(tmp_path, block):
+    recs = [{"text": (JA if i % 2 else EN) * (i % 7 + 1)} for i in range(25)]
+    write_jsonl(tmp_path / "a.jsonl", recs)
+    (tmp_path / "a.jsonl").write_bytes((tmp_path / "a.jsonl").read_bytes().rstrip(b"\n"))  # no final newline
+    cfg = JsonlInput(type="jsonl", path=str(tmp_path / "a.jsonl"), unit_bytes=700)
+    table, errors = read_all(jsonl, cfg, batch=BatchConfig(max_bytes=block))
+    assert not errors
+    assert table.column("text").to_pylist() == [r["text"] for r in recs]
+    cfg = JsonlInput(type="jsonl", path=str(tmp_path / "a.jsonl"), unit_bytes=700, max_doc_bytes=400)
+    table, errors = read_all(jsonl, cfg, batch=BatchConfig(max_bytes=block))
+    long = [len(json.dumps(r, ensure_ascii=False).encode()) > 400 for r in recs]
+    assert table.column("text").to_pylist() == [r["text"] for r, big in zip(recs, long) if not big]
+    assert len(errors) == sum(long) and {e.error for e in errors} == {"DocumentTooLarge"}

@@ -81,8 +81,9 @@ def finish_batch(
     file: str,
 ) -> pa.Table:
     """Fill missing ids from provenance and assemble the batch."""
-    derived = derived_ids(source, file, positions)
-    ids = derived if ids is None else pc.if_else(pc.is_null(ids), derived, ids)
+    if ids is None or ids.null_count:
+        derived = derived_ids(source, file, positions)
+        ids = derived if ids is None else pc.if_else(pc.is_null(ids), derived, ids)
     return make_batch(ids, texts, source, file, positions, urls, meta)
 
 

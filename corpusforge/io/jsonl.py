@@ -4,6 +4,8 @@ row-wise fallback that isolates bad lines."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -17,6 +19,18 @@ from corpusforge.io.files import compression_of, expand, open_binary, size_of
 from corpusforge.io.units import WorkUnit
 
 READ_CHUNK = 8 * 2**20
+
+
+class Block(NamedTuple):
+    """Whole lines of a file: their bytes, the file offset of the first, and line offsets."""
+
+    data: bytes | memoryview
+    offset: int
+    lines: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, data: bytes | memoryview, offset: int) -> Block:
+        return cls(data, offset, _line_starts(data))
 
 
 def plan(cfg: JsonlInput, input_index: int) -> list[WorkUnit]:
@@ -35,20 +49,21 @@ def plan(cfg: JsonlInput, input_index: int) -> list[WorkUnit]:
 def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig) -> Iterator[pa.Table | ErrorRecord]:
     """Documents whose line *starts* in the unit's byte range, in file order."""
     schema = explicit_schema(cfg)
-    for block, offset in _blocks(unit, cfg, batch, errors := []):
+    for block in _blocks(unit, cfg, batch, errors := []):
         yield from errors
         errors.clear()
-        yield from _parse_block(block, offset, cfg, schema, source, unit.name)
+        yield from _parse_block(block, cfg, schema, source, unit.name)
     yield from errors
 
 
 def _blocks(
     unit: WorkUnit, cfg: JsonlInput, batch: BatchConfig, errors: list[ErrorRecord]
-) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines (at most about ``batch.max_bytes``) with their start offsets.
+) -> Iterator[Block]:
+    """Blocks of whole lines (about ``batch.max_bytes`` at most) with their start offsets.
 
-    A read error (truncated gzip/zstd, I/O) becomes an error record at the offset where
-    the stream broke; the lines before it are still yielded.
+    A line longer than ``max_doc_bytes`` becomes an error record (and is skipped without
+    being held in memory); a read error (truncated gzip/zstd, I/O) becomes an error record
+    at the offset where the stream broke, after the lines before it.
     """
     block_bytes = max(1, min(batch.max_bytes, READ_CHUNK))
     end = unit.end if unit.end >= 0 else None
@@ -58,72 +73,132 @@ def _blocks(
             f.seek(pos - 1)
             if f.read(1) != b"\n":
                 pos += len(f.readline())  # the partial line belongs to the previous unit
-        pending = b""
-        pending_start = pos
-        skipping_huge = False
-        # compressed streams are read in small pieces so that a truncated file loses
-        # at most one piece of the lines before the break
-        seekable = compression_of(unit.path) is None
-        piece = block_bytes if seekable else 2**16
-        while end is None or pending_start < end:
-            try:
-                chunk = _read_upto(f, block_bytes, piece)
-            except _PartialRead as e:
-                errors.append(ErrorRecord.from_exception(
-                    "read", e.cause, file=unit.name, position=pending_start + len(pending) + len(e.data),
-                    snippet="stream ended early; lines after this offset are lost"))
-                data = pending + e.data
-                last_nl = data.rfind(b"\n")
-                if last_nl >= 0:
-                    yield data[: last_nl + 1], pending_start
-                    pending_start += last_nl + 1
-                    data = data[last_nl + 1 :]
-                if data:
-                    # the last line was cut by the broken stream: report it too
-                    errors.append(ErrorRecord("read", "TruncatedRecord", "line cut by a broken stream",
-                                              unit.name, pending_start, snippet=snippet(data)))
+        if compression_of(unit.path) is None:
+            yield from _seekable_blocks(f, pos, end, block_bytes, cfg, unit.name, errors)
+        else:
+            yield from _stream_blocks(f, pos, block_bytes, cfg, unit.name, errors)
+
+
+def _seekable_blocks(
+    f, pos: int, end: int | None, block_bytes: int, cfg: JsonlInput, name: str,
+    errors: list[ErrorRecord],
+) -> Iterator[Block]:
+    """Plain files: each block is read from where the last whole line of the previous one
+    ended, in a background thread while the caller parses the previous block (reads
+    release the GIL), so I/O overlaps parsing and no bytes are copied between blocks."""
+
+    def read_at(offset: int) -> tuple[bytes, memoryview | None, tuple[np.ndarray, np.ndarray] | None]:
+        f.seek(offset)
+        data = f.read(block_bytes)
+        last_nl = data.rfind(b"\n")
+        if last_nl < 0:
+            return data, None, None
+        whole = memoryview(data)[: last_nl + 1]  # a view: no copy for the parser
+        return data, whole, _line_starts(whole)
+
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(read_at, pos)
+        while end is None or pos < end:
+            data, whole, lines = ahead.result()
+            if not data:
                 return
-            if not chunk:
-                break
-            if skipping_huge:
-                nl = chunk.find(b"\n")
-                if nl < 0:
-                    pending_start += len(chunk)
-                    continue
-                pending_start += nl + 1
-                chunk = chunk[nl + 1 :]
-                skipping_huge = False
-            data = pending + chunk if pending else chunk
-            last_nl = data.rfind(b"\n")
-            if last_nl < 0:
-                if len(data) > cfg.max_doc_bytes:
-                    errors.append(ErrorRecord(
-                        "read", "DocumentTooLarge",
-                        f"line longer than max_doc_bytes={cfg.max_doc_bytes}", unit.name,
-                        pending_start, snippet=snippet(data)))
-                    skipping_huge, pending = True, b""
-                    pending_start += len(data)
-                else:
-                    pending = data
+            if whole is None:
+                if len(data) < block_bytes:  # end of file: a last line without a newline
+                    yield Block.of(data, pos)
+                    return
+                line, pos = _long_line(f, data, pos, block_bytes, cfg, name, errors)
+                if line is not None:
+                    yield Block.of(line, pos - len(line))
+                ahead = pool.submit(read_at, pos)
                 continue
-            # a memoryview: the block is handed to the parser without another copy
-            whole = memoryview(data)[: last_nl + 1]
-            if seekable:
-                # re-read the partial last line with the next block instead of copying the
-                # whole next block behind it
-                f.seek(pending_start + len(whole))
-                pending = b""
-            else:
-                pending = data[last_nl + 1 :]
-            if end is not None and pending_start + len(whole) > end:
-                whole = _cut_at(whole, end - pending_start)
-                pending = b""
-                yield whole, pending_start
+            if end is not None and pos + len(whole) > end:
+                yield Block.of(_cut_at(whole, end - pos), pos)
                 return
-            yield whole, pending_start
-            pending_start += len(whole)
-        if pending and (end is None or pending_start < end):
-            yield pending, pending_start  # last line without a trailing newline
+            ahead = pool.submit(read_at, pos + len(whole))
+            yield Block(whole, pos, lines)
+            pos += len(whole)
+
+
+def _long_line(
+    f, data: bytes, pos: int, block_bytes: int, cfg: JsonlInput, name: str, errors: list[ErrorRecord]
+) -> tuple[bytes | None, int]:
+    """A line longer than a block, starting at ``pos``: the whole line (with its newline) and
+    the offset after it, or None and that offset when it exceeds ``max_doc_bytes``."""
+    parts, size = [data], len(data)
+    while True:
+        more = f.read(block_bytes)
+        nl = more.find(b"\n")
+        if size + (nl if nl >= 0 else len(more)) > cfg.max_doc_bytes:
+            errors.append(ErrorRecord("read", "DocumentTooLarge",
+                                      f"line longer than max_doc_bytes={cfg.max_doc_bytes}", name, pos,
+                                      snippet=snippet(parts[0])))
+            while nl < 0 and more:  # skip to the end of the line without keeping it
+                size += len(more)
+                more = f.read(block_bytes)
+                nl = more.find(b"\n")
+            return None, pos + size + (nl + 1 if nl >= 0 else len(more))
+        if nl >= 0 or not more:
+            cut = nl + 1 if nl >= 0 else len(more)
+            parts.append(more[:cut])
+            line = b"".join(parts)
+            return line, pos + len(line)
+        parts.append(more)
+        size += len(more)
+
+
+def _stream_blocks(
+    f, pos: int, block_bytes: int, cfg: JsonlInput, name: str, errors: list[ErrorRecord]
+) -> Iterator[Block]:
+    """Compressed streams (one unit per file): read in small pieces, so that a truncated
+    file loses at most one piece of the lines before the break."""
+    pending = b""
+    pending_start = pos
+    skipping_huge = False
+    while True:
+        try:
+            chunk = _read_upto(f, block_bytes, 2**16)
+        except _PartialRead as e:
+            errors.append(ErrorRecord.from_exception(
+                "read", e.cause, file=name, position=pending_start + len(pending) + len(e.data),
+                snippet="stream ended early; lines after this offset are lost"))
+            data = pending + e.data
+            last_nl = data.rfind(b"\n")
+            if last_nl >= 0:
+                yield Block.of(data[: last_nl + 1], pending_start)
+                pending_start += last_nl + 1
+                data = data[last_nl + 1 :]
+            if data:
+                # the last line was cut by the broken stream: report it too
+                errors.append(ErrorRecord("read", "TruncatedRecord", "line cut by a broken stream",
+                                          name, pending_start, snippet=snippet(data)))
+            return
+        if not chunk:
+            break
+        if skipping_huge:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                pending_start += len(chunk)
+                continue
+            pending_start += nl + 1
+            chunk = chunk[nl + 1 :]
+            skipping_huge = False
+        data = pending + chunk if pending else chunk
+        last_nl = data.rfind(b"\n")
+        if last_nl < 0:
+            if len(data) > cfg.max_doc_bytes:
+                errors.append(ErrorRecord(
+                    "read", "DocumentTooLarge", f"line longer than max_doc_bytes={cfg.max_doc_bytes}",
+                    name, pending_start, snippet=snippet(data)))
+                skipping_huge, pending = True, b""
+                pending_start += len(data)
+            else:
+                pending = data
+            continue
+        whole, pending = memoryview(data)[: last_nl + 1], data[last_nl + 1 :]
+        yield Block.of(whole, pending_start)
+        pending_start += len(whole)
+    if pending:
+        yield Block.of(pending, pending_start)  # last line without a trailing newline
 
 
 class _PartialRead(Exception):
@@ -162,17 +237,18 @@ def _cut_at(block: bytes | memoryview, limit: int) -> bytes | memoryview:
     return block if nl < 0 else block[: nl + 1]
 
 
-def _line_starts(block: bytes | memoryview, expected_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of the non-empty lines of a block.
 
     Web documents are long (kilobytes per line), so one ``bytes.find`` per line beats a
-    vectorised scan of every byte; short lines use the numpy scan.
+    vectorised scan of every byte; blocks of short lines (judged on a sample) use numpy.
     """
     n = len(block)
-    if expected_rows is not None and expected_rows * 512 <= n:
-        raw = block.obj if isinstance(block, memoryview) else block
-        # the reader's blocks are views from the start of their bytes object
-        assert raw is block or pa.py_buffer(raw).address == pa.py_buffer(block).address
+    raw = block.obj if isinstance(block, memoryview) else block
+    # the reader's blocks are views from the start of their bytes object
+    assert raw is block or pa.py_buffer(raw).address == pa.py_buffer(block).address
+    sample = min(n, 2**16)
+    if raw.count(b"\n", 0, sample) * 512 <= sample:
         find = raw.find
         starts, ends = [], []
         s = 0
@@ -194,12 +270,12 @@ def _line_starts(block: bytes | memoryview, expected_rows: int | None = None) ->
 
 
 def _parse_block(
-    block: bytes, offset: int, cfg: JsonlInput, schema: pa.Schema, source: str, name: str
+    block: Block, cfg: JsonlInput, schema: pa.Schema, source: str, name: str
 ) -> Iterator[pa.Table | ErrorRecord]:
+    block, offset, (starts, ends) = block.data, block.offset, block.lines
     if not block:
         return
-    # Columnar first. A line longer than max_doc_bytes is caught on its text by split_table
-    # (the reader already refused lines that outgrew the limit before their newline came).
+    # columnar first; the line offsets are needed either way (positions and ids)
     try:
         table = pj.read_json(
             pa.BufferReader(pa.py_buffer(block)),
@@ -208,10 +284,11 @@ def _parse_block(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         table = None
-    starts, ends = _line_starts(block, table.num_rows if table is not None else None)
     if not len(starts):
         return
-    if table is not None and table.num_rows == len(starts):
+    # a line over max_doc_bytes (the limit is on the record's line) takes the row path,
+    # which turns it into an error record
+    if table is not None and table.num_rows == len(starts) and int((ends - starts).max()) <= cfg.max_doc_bytes:
         yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes)
         return
     yield from _parse_rows(block, starts, ends, offset, cfg, source, name)
