@@ -198,3 +198,15 @@ def test_keep_priorities() -> None:
 def test_japanese_fraction() -> None:
     f = japanese_fraction(pa.array(["吾輩は猫である", "hello world", "猫 cat", ""]))
     assert f[0] == 1.0 and f[1] == 0.0 and 0.1 < f[2] < 0.5 and f[3] == 0.0
+
+
+def test_signatures_from_precomputed_hashes() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 2**63, size=300, dtype=np.uint64)
+    b = np.concatenate([a[:240], rng.integers(0, 2**63, size=60, dtype=np.uint64)])  # J = 240/360
+    hashes = np.concatenate([a, a[::-1], b, a[:3]])
+    offsets = np.array([0, 300, 600, 900, 903])
+    sig = MinHasher(128).from_hashes(hashes, offsets)
+    assert (sig[0] == sig[1]).all()  # order does not matter
+    assert abs(np.mean(sig[0] == sig[2]) - 240 / 360) < 0.15
+    assert (sig[3] != 0xFFFFFFFF).all()  # three shingles: rounds, then densification
