@@ -248,3 +248,29 @@ def test_clueweb_japanese_product_pages(tmp_path: Path) -> None:
     # different products of one shop share their menus (Jaccard 0.2-0.77): never merged
     assert len(kept) >= 15
     assert {r["reason"] for r in rj} == {"duplicate_exact", "duplicate_near"}
+
+
+def test_langid_then_dedup_shingles_japanese_by_character(corpus: Corpus, tmp_path: Path) -> None:
+    """With the language from the real fastText step, Japanese gets character 5-grams and its
+    near duplicates are found; word 5-grams on unsegmented Japanese (a whole sentence is one
+    "word") miss most of them."""
+    records = [dict(r) for recs in corpus.files.values() for r in recs]
+    for r in records:
+        del r["lang"]  # the langid step decides
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    ja_near = {d for d in corpus.near if d.startswith("ja-")}
+
+    def removed(shingles: str) -> set[str]:
+        out = tmp_path / shingles
+        yaml = PIPE.format(inputs=json.dumps(str(src)), out=out, thr=0.8, meta="", extra="",
+                           mh=", default: word5").replace("metadata: [lang]", "metadata: []")
+        yaml = yaml.replace("shingles: {ja: char5, en: word5}", f"shingles: {{ja: {shingles}, en: word5}}")
+        yaml = yaml.replace("stages:", "steps:\n  - step: langid\nstages:")
+        run_pipeline(pipeline_from_yaml(yaml), workers=1)
+        assert set(read_output(out).column("lang").to_pylist()) == {"ja", "en"}
+        return set(rejects(out).column("id").to_pylist())
+
+    assert ja_near <= removed("char5")
+    assert len(ja_near & removed("word5")) < len(ja_near) // 2
+
