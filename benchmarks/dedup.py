@@ -23,6 +23,7 @@ a duplicate when LSH makes it a candidate: corpusforge's band keys vs datasketch
     python benchmarks/dedup.py --docs 1000000
     python benchmarks/dedup.py --docs 10000000 --only-ours
     python benchmarks/dedup.py --quality
+    python benchmarks/dedup.py --stage --docs 200000 [--executor ray]
 """
 
 from __future__ import annotations
@@ -317,6 +318,42 @@ def quality(threshold: float, per_lang: int, seeds: int) -> None:
                   f"{recall:>6.3f}±{se[1]:.3f}{n_pred:>10}")
 
 
+def stage(n: int, workers: list[int], executor: str) -> None:
+    """The whole dedup stage through ``run_pipeline`` on real text: 1 vs N workers."""
+    from corpusforge.config import pipeline_from_yaml
+    from corpusforge.run import run_pipeline
+
+    tmp = Path(tempfile.mkdtemp(prefix="cf-dedup-stage-"))
+    try:
+        rng = random.Random(0)
+        pieces = [(lang, d) for lang in ("ja", "en") for d in _docs(lang, 10**6)]
+        rows = []
+        for k in range(n):
+            lang, text = pieces[k % len(pieces)]
+            if k >= len(pieces):  # later rounds: near copies of the first round
+                text = _edit(text, lang, rng.choice((0.0, 0.02, 0.1, 0.3)), rng)
+            rows.append({"id": f"d{k}", "text": text, "lang": lang, "url": f"https://x.example/{k}"})
+        shards = 8
+        for i in range(shards):
+            pq.write_table(pa.Table.from_pylist(rows[i::shards]), tmp / f"in-{i}.parquet")
+        mb = sum(len(r["text"].encode()) for r in rows) / 1e6
+        print(f"dedup stage, {n:,} documents ({mb:.0f} MB, {shards} shards), {executor} executor")
+        for w in workers:
+            out = tmp / f"out{w}"
+            yaml = f"""
+inputs: [{{type: parquet, path: "{tmp}/in-*.parquet", metadata: [lang]}}]
+stages:
+  - dedup: {{exact: {{on: [text, url]}}, minhash: {{threshold: 0.8}}}}
+output: {{path: {out}}}
+"""
+            st = run_pipeline(pipeline_from_yaml(yaml), workers=w, executor=executor)
+            d = st.steps[-1]
+            print(f"  {w} worker(s): stage {d.seconds:.1f} s ({d.docs_in / d.seconds:,.0f} docs/s, "
+                  f"{mb / d.seconds:.1f} MB/s), removed {sum(d.removed.values()):,} {dict(d.removed)}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=1_000_000)
@@ -325,11 +362,15 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--per-lang", type=int, default=1000, help="quality: base documents per language (at most)")
     ap.add_argument("--seeds", type=int, default=3, help="quality: hash seeds")
+    ap.add_argument("--stage", action="store_true", help="the whole stage on real text, 1 vs 2 workers")
+    ap.add_argument("--executor", default="local")
     ap.add_argument("--child")
     ap.add_argument("--work")
     args = ap.parse_args()
     if args.child:
         child(args.child, args.docs, args.work)
+    elif args.stage:
+        stage(args.docs, [1, 2], args.executor)
     elif args.quality:
         quality(args.threshold, args.per_lang, args.seeds)
     else:
