@@ -347,7 +347,6 @@ def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
         names = pa.array([REASONS[c] for c in (1, 2, 3)], pa.string())
         why = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) - 1), names).cast(pa.string())
         removed = removed.append_column(REASON, why).append_column(DUP_OF, dup_of)
-        removed = removed.append_column(CLUSTER_SIZE, pa.array(size[gone], pa.int32()))
         for code, count in zip(*np.unique(codes, return_counts=True)):
             removed_counts[REASONS[int(code)]] = int(count)
         rejects = sinks.rejects_writer(i)
