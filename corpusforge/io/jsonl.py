@@ -273,22 +273,23 @@ def _parse_block(
     block: Block, cfg: JsonlInput, schema: pa.Schema, source: str, name: str
 ) -> Iterator[pa.Table | ErrorRecord]:
     block, offset, (starts, ends) = block.data, block.offset, block.lines
-    if not block:
+    if not len(starts):
         return
     # columnar first; the line offsets are needed either way (positions and ids)
+    longest = int((ends - starts).max())
     try:
         table = pj.read_json(
             pa.BufferReader(pa.py_buffer(block)),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            # pyarrow parses in chunks of block_size: ~1 MB is faster than one big chunk
+            # (cache), and a chunk must hold the longest line
+            read_options=pj.ReadOptions(use_threads=False, block_size=max(2**20, longest + 1)),
             parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         table = None
-    if not len(starts):
-        return
     # a line over max_doc_bytes (the limit is on the record's line) takes the row path,
     # which turns it into an error record
-    if table is not None and table.num_rows == len(starts) and int((ends - starts).max()) <= cfg.max_doc_bytes:
+    if table is not None and table.num_rows == len(starts) and longest <= cfg.max_doc_bytes:
         yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes)
         return
     yield from _parse_rows(block, starts, ends, offset, cfg, source, name)
