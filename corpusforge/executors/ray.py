@@ -51,7 +51,7 @@ def run(
         key = hashlib.sha1(pipeline.model_dump_json().encode()).hexdigest()
         queue = list(units)
         in_flight: dict = {}
-        limit = max(1, workers) * 2  # bounded: never more than this many tasks queued
+        limit = max(1, workers)  # `workers` tasks run at once, like the local pool
         while queue or in_flight:
             while queue and len(in_flight) < limit:
                 unit = queue.pop(0)
