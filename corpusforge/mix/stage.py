@@ -52,8 +52,7 @@ class Mix(Stage):
             ctx.forget_tasks()  # no scratch left: stored task results point at nothing
         fs.makedirs(local, exist_ok=True)
         conf = cfg.model_dump(mode="json")
-        # input paths may come without their protocol (memory://, s3://): restore the root's
-        inputs = [f if "://" in f else fs.unstrip_protocol(f) for f in ctx.input_files]
+        inputs = ctx.input_files
         counts = ctx.map_tasks("count", _count_task,
                                [(f, join(work, "count", f"task-{i:05d}.parquet"), conf)
                                 for i, f in enumerate(inputs)])

@@ -42,7 +42,8 @@ def map_phase_pipeline(pipeline: Pipeline) -> Pipeline:
 
 
 def list_shards(path: str) -> list[str]:
-    """Parquet document shards under ``path`` (not in ``_``-prefixed folders), sorted."""
+    """Parquet document shards under ``path`` (not in ``_``-prefixed folders), sorted; paths
+    keep the protocol of ``path`` (``s3://``, ``memory://``) so any worker can open them."""
     fs, root = url_to_fs(path)
     if not fs.exists(root):
         return []
@@ -50,7 +51,7 @@ def list_shards(path: str) -> list[str]:
     for p in fs.find(root):
         rel = p[len(root.rstrip("/")) + 1:]
         if p.endswith(".parquet") and not any(part.startswith("_") for part in rel.split("/")):
-            out.append(p)
+            out.append(fs.unstrip_protocol(p) if "://" in path else p)
     return sorted(out)
 
 
