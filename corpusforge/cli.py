@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from enum import Enum
@@ -11,7 +10,6 @@ from typing import Annotated, Optional
 
 import orjson
 import typer
-from pydantic.fields import PydanticUndefined
 from rich.console import Console
 from rich.text import Text
 
@@ -104,22 +102,17 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
 
 @app.command()
 def steps() -> None:
-    """List the registered steps with their parameters and defaults."""
+    """List the registered steps and global stages with their parameters and defaults."""
+    from corpusforge.describe import describe, render
+    from corpusforge.stages.registry import registered_stages
     from corpusforge.steps.registry import registered_steps
 
+    console.print(Text("Steps (steps:)", style="bold underline"))
     for name, cls in registered_steps().items():
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        console.print(Text.assemble((name, "bold cyan"), f"  {cls.__module__}.{cls.__qualname__}"))
-        if doc:
-            console.print(Text(f"  {doc}"))
-        for pname, field in cls.Config.model_fields.items():
-            default = "required" if field.default is PydanticUndefined else json.dumps(field.default, default=str)
-            console.print(Text(f"    {pname}: {_type_name(field.annotation)} = {default}"))
-        console.print()
-
-
-def _type_name(annotation) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        render(console, name, describe(cls, "filter" if hasattr(cls, "decide") else "map"))
+    console.print(Text("Global stages (stages:)", style="bold underline"))
+    for name, cls in registered_stages().items():
+        render(console, name, describe(cls, "stage"))
 
 
 from corpusforge import cli_tokens  # noqa: E402  (token commands live in their own module)

@@ -6,21 +6,12 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from pydantic.fields import PydanticUndefined
 from rich.console import Console
 from rich.text import Text
 
+from corpusforge.describe import describe, render
+
 console = Console()
-
-
-def _default(field) -> object:
-    if field.default_factory is not None:
-        return field.default_factory()
-    return "required" if field.default is PydanticUndefined else field.default
-
-
-def _type_name(annotation) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
 def catalogue() -> dict:
@@ -32,15 +23,7 @@ def catalogue() -> dict:
     for name, cls in registered_steps().items():
         if not cls.__module__.startswith("corpusforge.filters"):
             continue
-        steps[name] = {
-            "class": f"corpusforge.filters.{cls.__qualname__}",
-            "kind": "filter" if hasattr(cls, "decide") else "map",
-            "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
-            "params": {
-                p: {"type": _type_name(f.annotation), "default": _default(f)}
-                for p, f in cls.Config.model_fields.items()
-            },
-        }
+        steps[name] = describe(cls, "filter" if hasattr(cls, "decide") else "map")
     presets = {}
     for name in available(".yaml"):
         data = load_preset(name)
@@ -72,13 +55,7 @@ def filters(
     if cat["filters"]:
         console.print(Text("Filters", style="bold underline"))
     for fname, info in cat["filters"].items():
-        console.print(Text.assemble((fname, "bold cyan"), f"  [{info['kind']}]  {info['class']}"))
-        if info["doc"]:
-            console.print(Text(f"  {info['doc']}"))
-        for p, spec in info["params"].items():
-            default = json.dumps(spec["default"], ensure_ascii=False, default=str)
-            console.print(Text(f"    {p}: {spec['type']} = {default}"))
-        console.print()
+        render(console, fname, info)
     if cat["presets"]:
         console.print(Text("Presets (use: NAME)", style="bold underline"))
     for pname, info in cat["presets"].items():

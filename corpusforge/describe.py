@@ -1,0 +1,42 @@
+"""Plain-data descriptions of steps, filters and stages, and their text rendering (CLI listings)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic.fields import PydanticUndefined
+from rich.console import Console
+from rich.text import Text
+
+
+def _default(field) -> object:
+    value = field.default_factory() if field.default_factory is not None else field.default
+    if value is PydanticUndefined:
+        return "required"
+    return value.model_dump() if hasattr(value, "model_dump") else value
+
+
+def _type_name(annotation) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def describe(cls: type, kind: str) -> dict:
+    """Class path, kind, first docstring line and ``{param: {type, default}}`` of a component."""
+    return {
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "kind": kind,
+        "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+        "params": {p: {"type": _type_name(f.annotation), "default": _default(f)}
+                   for p, f in cls.Config.model_fields.items()},
+    }
+
+
+def render(console: Console, name: str, info: dict) -> None:
+    # Text(...) everywhere: docstrings and defaults are shown literally, never as markup
+    console.print(Text.assemble((name, "bold cyan"), f"  [{info['kind']}]  {info['class']}"))
+    if info["doc"]:
+        console.print(Text(f"  {info['doc']}"))
+    for p, spec in info["params"].items():
+        default = json.dumps(spec["default"], ensure_ascii=False, default=str)
+        console.print(Text(f"    {p}: {spec['type']} = {default}"))
+    console.print()
