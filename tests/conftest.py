@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,9 +25,7 @@ def shared() -> type:
 
 
 def read_output(path: Path | str) -> pa.Table:
-    """All main-output Parquet shards of a run, in file-name order (partition folders included)."""
-    root = Path(path)
-    files = sorted(p for p in root.rglob("*.parquet") if not any(part.startswith("_") for part in p.relative_to(root).parts))
-    if not files:
-        return pa.table({})
-    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    """All documents of a run (partition folders become columns again), in shard order."""
+    from corpusforge.io.output import read_output as read
+
+    return read(str(path))

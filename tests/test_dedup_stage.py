@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from dedup_corpus import Corpus, jaccard, planted, shingle_set
 
@@ -42,8 +41,11 @@ def pipeline(inputs, out: Path, mh: str = "", extra: str = "", meta: str = "", t
 
 
 def rejects(out: Path) -> pa.Table:
-    files = sorted((out / "_rejects" / "step=dedup").glob("*.parquet"))
-    return pa.concat_tables([pq.read_table(f) for f in files]) if files else pa.table({"id": []})
+    """The dedup stage's rejects (the `step` column comes back from the `step=dedup` folder)."""
+    if not (out / "_rejects" / "step=dedup").exists():
+        return pa.table({"id": []})
+    table = read_output(out / "_rejects")
+    return table.filter(pa.compute.equal(table.column("step"), "dedup"))
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,6 @@ def test_sample_pipeline_partitions_by_language(tmp_path, monkeypatch):
     assert parts == ["lang=code", "lang=en", "lang=ja"]
     stats = json.loads((tmp_path / "out" / "sample" / "stats.json").read_text())
     names = [s["name"] for s in stats["steps"]]
-    assert names[-2:] == ["code_route", "langid"]
+    assert names[-3:] == ["code_route", "langid", "dedup"]
     code = read_output(tmp_path / "out" / "sample" / "lang=code")
     assert set(code.column("code_lang").to_pylist()) == {"python"}

@@ -22,8 +22,12 @@ def join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *[p.strip("/") for p in parts if p]])
 
 
+#: the folder of documents whose partition value is null (pyarrow's hive default reads it as null)
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
 def partition_dir(column: str, value: object) -> str:
-    text = "__null__" if value is None else _UNSAFE.sub("_", str(value)) or "_"
+    text = NULL_PARTITION if value is None else _UNSAFE.sub("_", str(value)) or "_"
     return f"{column}={text}"
 
 
@@ -110,9 +114,13 @@ class ShardedWriter:
         if self.partition_by not in table.column_names:
             raise KeyError(f"partition_by column {self.partition_by!r} is not in the output")
         keys = table.column(self.partition_by)
+        # Parquet follows the hive convention: the value lives in the folder name, not in the
+        # file, so `pyarrow.dataset`/Spark/DuckDB read the folder back with the column restored
+        # (a copy in the file would clash with it). JSON lines keep the field in every record.
+        rows = table.drop_columns([self.partition_by]) if self.fmt == "parquet" else table
         for value in pc.unique(keys).to_pylist():
             mask = pc.is_null(keys) if value is None else pc.equal(keys, value)
-            self._write_to(partition_dir(self.partition_by, value), table.filter(mask))
+            self._write_to(partition_dir(self.partition_by, value), rows.filter(mask))
 
     def _write_to(self, sub: str, table: pa.Table) -> None:
         shard = self.open.get(sub)
