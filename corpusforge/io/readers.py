@@ -35,7 +35,8 @@ def plan(pipeline: Pipeline, lines: dict | None = None, file: str | None = None)
         try:
             found = _READERS[cfg.type].plan(cfg, i)
         except (OSError, ValueError) as e:
-            issues.append(issue(i, f"cannot list input: {e}"))
+            cause = f" (cause: {type(e.__cause__).__name__}: {e.__cause__})" if e.__cause__ else ""
+            issues.append(issue(i, f"cannot list input: {type(e).__name__}: {e}{cause}"))
             continue
         if not found:
             issues.append(issue(i, f"no file matches {getattr(cfg, 'path', '')!r}"))

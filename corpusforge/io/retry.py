@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import socket
 import time
 from collections.abc import Callable
 from typing import IO
@@ -31,9 +32,14 @@ def is_transient(exc: BaseException) -> bool:
     status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
     if isinstance(status, int):
         return status in TRANSIENT_STATUS
+    if isinstance(exc, socket.gaierror):
+        return False  # the host name does not resolve (offline, typo): seconds will not fix it
     try:
         import aiohttp
 
+        dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)
+        if dns_error is not None and isinstance(exc, dns_error):
+            return False
         if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
             return True
     except ImportError:  # pragma: no cover - aiohttp comes with the http filesystem
