@@ -246,3 +246,15 @@ def test_jsonl_lines_longer_than_a_block(tmp_path, block):
     long = [len(json.dumps(r, ensure_ascii=False).encode()) > 400 for r in recs]
     assert table.column("text").to_pylist() == [r["text"] for r, big in zip(recs, long) if not big]
     assert len(errors) == sum(long) and {e.error for e in errors} == {"DocumentTooLarge"}
+
+
+def test_unresolvable_host_is_not_retried_but_a_reset_is():
+    import socket
+
+    from corpusforge.io.retry import is_transient
+
+    assert not is_transient(socket.gaierror(-2, "Name or service not known"))
+    wrapped = FileNotFoundError("https://no.such.host/x")
+    wrapped.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert not is_transient(wrapped)
+    assert is_transient(ConnectionResetError())
