@@ -150,7 +150,10 @@ class Pipeline(Model):
         return _unique([s.display_name for s in self.steps])
 
     def build_steps(self) -> list:
-        return [get_step_class(s.step)(**s.params) for s in self.steps]
+        steps = [get_step_class(s.step)(**s.params) for s in self.steps]
+        for step, name in zip(steps, self.step_names()):
+            step.label = name  # annotate columns and reasons say which step of this pipeline
+        return steps
 
     def stage_names(self) -> list[str]:
         """Unique display names of the stages."""

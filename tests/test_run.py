@@ -201,3 +201,18 @@ def test_keep_signals_keeps_signals_but_not_the_decision(tmp_path):
     assert "n_chars" in out.column_names and "keep" not in out.column_names and "reason" not in out.column_names
     rejected = read_output(tmp_path / "out/_rejects")
     assert sorted(rejected.column("reason").to_pylist()) == ["few_digits", "too_short"]
+
+
+def test_two_filters_of_one_kind_annotate_under_their_own_labels(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "ab"}, {"text": JA}, {"text": JA * 20}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        steps:
+          - {step: length, min_chars: 5, mode: annotate}
+          - {step: length, max_chars: 100, mode: annotate, label: not_too_long}
+        output: {path: OUT}
+        """)
+    run_pipeline(p, workers=1)
+    out = read_output(tmp_path / "out")
+    assert out.column("length_reason").to_pylist() == ["too_short", None, None]
+    assert out.column("not_too_long_reason").to_pylist() == [None, None, "too_long"]

@@ -54,6 +54,8 @@ class Step(ABC):
             raise TypeError("pass either a config object or keyword parameters, not both")
         self.config = config if config is not None else self.Config(**params)
         self._ready = False
+        #: the step's name in a pipeline (``label:`` or a unique default); None when used alone
+        self.label: str | None = None
 
     def setup(self) -> None:
         """Load heavy resources (models, word lists). Runs once per worker, lazily."""
@@ -143,7 +145,7 @@ class Filter(Step):
 
     def apply(self, batch: pa.Table) -> StepResult:
         scored = self.score(batch)
-        label = self.name or type(self).__name__
+        label = self.label or self.name or type(self).__name__
         if self.config.mode == "annotate":
             out = scored.rename_columns(
                 [f"{label}_{c}" if c in (KEEP, REASON) else c for c in scored.column_names]
