@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from corpusforge.config_types import ByteSize, FieldMapping, Model
+from corpusforge.config_types import ByteSize, FieldMapping, Model, unique_names
 from corpusforge.io.web_inputs import (
     WEB_INPUT_TAGS,
     CommonCrawlInput,
@@ -147,7 +147,7 @@ class Pipeline(Model):
 
     def step_names(self) -> list[str]:
         """Unique display names of the steps (``length``, ``length#2`` ...)."""
-        return _unique([s.display_name for s in self.steps])
+        return unique_names([s.display_name for s in self.steps])
 
     def build_steps(self) -> list:
         steps = [get_step_class(s.step)(**s.params) for s in self.steps]
@@ -157,24 +157,12 @@ class Pipeline(Model):
 
     def stage_names(self) -> list[str]:
         """Unique display names of the stages."""
-        return _unique([s.display_name for s in self.stages])
+        return unique_names([s.display_name for s in self.stages])
 
     def build_stages(self) -> list:
         from corpusforge.stages.registry import get_stage_class
 
         return [get_stage_class(s.stage)(**s.params) for s in self.stages]
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Repeated names get ``#2``, ``#3`` ... so that stats and rejects tell them apart."""
-    out: list[str] = []
-    for base in names:
-        name, n = base, 1
-        while name in out:
-            n += 1
-            name = f"{base}#{n}"
-        out.append(name)
-    return out
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:

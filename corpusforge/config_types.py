@@ -49,3 +49,15 @@ class FieldMapping(Model):
     id: str | None = "id"
     url: str | None = "url"
     metadata: list[str] = []
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Repeated names get ``#2``, ``#3`` ... so that stats and rejects tell them apart."""
+    out: list[str] = []
+    for base in names:
+        name, n = base, 1
+        while name in out:
+            n += 1
+            name = f"{base}#{n}"
+        out.append(name)
+    return out

@@ -22,7 +22,7 @@ from corpusforge.io.readers import read_unit
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, ErrorWriter, ShardedWriter, join
 from corpusforge.schema import FILE, ID, POS, SOURCE, TEXT, URL, public_columns, text_bytes
-from corpusforge.steps.base import REASON, Step
+from corpusforge.steps.base import REASON, REMOVED_REASON, Step
 
 STATE_DIR = "_state"
 READ = "read"
@@ -168,7 +168,7 @@ def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
 
 
 def _count_reasons(removed: pa.Table) -> dict[str, int]:
-    counts = pc.value_counts(removed.column(REASON).combine_chunks())
+    counts = pc.value_counts(removed.column(REMOVED_REASON).combine_chunks())
     return {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
 
 
@@ -179,7 +179,7 @@ def _reject_rows(removed: pa.Table, step: str, with_text: bool) -> pa.Table:
         SOURCE: removed.column(SOURCE),
         URL: removed.column(URL) if URL in removed.column_names else pa.nulls(n, pa.string()),
         "step": pa.repeat(pa.scalar(step), n),
-        REASON: removed.column(REASON).cast(pa.string()),
+        REASON: removed.column(REMOVED_REASON).cast(pa.string()),
         "file": removed.column(FILE) if FILE in removed.column_names else pa.nulls(n, pa.string()),
         "position": removed.column(POS) if POS in removed.column_names else pa.nulls(n, pa.int64()),
     }

@@ -14,6 +14,7 @@ from corpusforge.accounting import StepStats
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.run import run_pipeline
 from corpusforge.stages import Stage, StageConfig, StageContext
+from corpusforge.steps.base import REMOVED_REASON
 from corpusforge.yamlsource import ConfigError
 
 from conftest import read_output
@@ -36,7 +37,7 @@ def _every_other(item: tuple) -> dict:
     w.commit()
     rj = sinks.rejects_writer(task)
     if rj is not None:
-        removed = removed.append_column("reason", pa.repeat(pa.scalar("every_other"), removed.num_rows))
+        removed = removed.append_column(REMOVED_REASON, pa.repeat(pa.scalar("every_other"), removed.num_rows))
         rj.write(sinks.reject_rows(removed))
         rj.commit()
     return {"in": table.num_rows, "out": kept.num_rows}

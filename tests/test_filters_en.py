@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from corpusforge.filters import C4Quality, FineWebQuality, GopherQuality, GopherRepetition
+from corpusforge.steps.base import REMOVED_REASON
 
 
 def one(step, text: str) -> dict:
@@ -112,7 +113,7 @@ def test_c4_filter_mode_emits_cleaned_text_and_accounts_for_rows():
     res = C4Quality().apply(pa.table({"text": docs}))
     assert res.out.num_rows == 1 and res.removed.num_rows == 1
     assert res.out.column("text")[0].as_py().endswith("Fifth here.")
-    assert res.removed.column("reason").to_pylist() == ["too_few_sentences"]
+    assert res.removed.column(REMOVED_REASON).to_pylist() == ["too_few_sentences"]
 
 
 def test_fineweb_signals_english():

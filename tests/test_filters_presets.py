@@ -17,6 +17,7 @@ from corpusforge.filters import JapaneseQuality
 from corpusforge.filters.code import CODE_EXTENSIONS
 from corpusforge.presets import available, build_preset
 from corpusforge.run import run_pipeline
+from corpusforge.steps.base import REMOVED_REASON
 from corpusforge.yamlsource import ConfigError
 
 PRESETS = ["code", "en-web", "ja-swallow", "ja-web", "ja-web-strict"]
@@ -28,7 +29,7 @@ def run_chain(name: str, table: pa.Table) -> tuple[pa.Table, Counter]:
     for step in build_preset(name):
         res = step.apply(table)
         if res.removed is not None:
-            reasons.update(f"{step.name}:{r}" for r in res.removed.column("reason").to_pylist())
+            reasons.update(f"{step.name}:{r}" for r in res.removed.column(REMOVED_REASON).to_pylist())
         assert res.out.num_rows + (res.removed.num_rows if res.removed is not None else 0) == table.num_rows
         table = res.out
     return table, reasons

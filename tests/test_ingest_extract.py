@@ -18,6 +18,7 @@ from corpusforge.io import warc
 from corpusforge.io.web_inputs import WarcInput
 from corpusforge.run import run_pipeline
 from corpusforge.schema import make_batch
+from corpusforge.steps.base import REMOVED_REASON
 
 from conftest import read_output, shared_data
 
@@ -90,7 +91,7 @@ def test_extract_reasons_and_text(isolation):
     assert "吾輩は猫である。名前はまだ無い。" in ja and "hereditary recklessness" in en
     assert res.out.column("charset").to_pylist() == ["euc_jis_2004", "utf-8"]
     assert "html" not in res.out.column_names
-    assert dict(zip(res.removed.column("id").to_pylist(), res.removed.column("reason").to_pylist())) == {
+    assert dict(zip(res.removed.column("id").to_pylist(), res.removed.column(REMOVED_REASON).to_pylist())) == {
         "d2": "http_status", "d3": "content_type", "d4": "no_text"}
 
 

@@ -11,6 +11,7 @@ import pytest
 from corpusforge.langid import CodeRoute, LangId
 from corpusforge.langid.model import default_model_path
 from corpusforge.schema import make_batch
+from corpusforge.steps.base import REMOVED_REASON
 
 from conftest import shared_data
 
@@ -50,12 +51,12 @@ def test_keep_routes_and_thresholds_decide():
              "Je suis un chat. Je n'ai pas encore de nom.", "猫"]
     res = LangId(keep=["ja", "en"], thresholds={"ja": 0.9}).apply(docs(texts))
     assert res.out.column("id").to_pylist()[:2] == ["d0", "d1"]
-    reasons = dict(zip(res.removed.column("id").to_pylist(), res.removed.column("reason").to_pylist()))
+    reasons = dict(zip(res.removed.column("id").to_pylist(), res.removed.column(REMOVED_REASON).to_pylist()))
     assert reasons["d2"] == "lang"
     assert set(res.out.column_names) >= {"lang", "lang_score"} and "keep" not in res.out.column_names
     # a global threshold nothing reaches removes everything with lang_score
     res = LangId(threshold=1.01).apply(docs(texts[:2]))
-    assert res.out.num_rows == 0 and set(res.removed.column("reason").to_pylist()) == {"lang_score"}
+    assert res.out.num_rows == 0 and set(res.removed.column(REMOVED_REASON).to_pylist()) == {"lang_score"}
 
 
 def test_annotate_mode_keeps_everything():
@@ -93,7 +94,7 @@ def test_code_routed_by_extension_not_fasttext():
     # outside the allow-list (Kotlin, YAML, TOML, Cython) -> removed with reason extension
     removed = res.removed.to_pylist()
     assert {r["path"].rsplit(".", 1)[-1] for r in removed} == {"kt", "yaml", "toml", "pxd", "pyx"}
-    assert {r["reason"] for r in removed} == {"extension"}
+    assert {r[REMOVED_REASON] for r in removed} == {"extension"}
     # web text passes with no lang, and langid fills it while leaving code alone
     web = [r for r in out if r["source"] == "web"][0]
     assert web["lang"] is None

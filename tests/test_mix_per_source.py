@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from corpusforge.mix.per_source import PerSource
+from corpusforge.steps.base import REMOVED_REASON
 
 JA_OK = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 6
 
@@ -24,7 +25,7 @@ def _batch() -> pa.Table:
 def test_drop_where_and_order_kept():
     r = PerSource(sources=["pile"], drop_where={"pile_set_name": ["Books3"]}).apply(_batch())
     assert r.out.column("id").to_pylist() == ["a", "b", "c", "e", "f"]
-    assert r.removed.select(["id", "reason"]).to_pylist() == [{"id": "d", "reason": "pile_set_name=Books3"}]
+    assert r.removed.select(["id", REMOVED_REASON]).to_pylist() == [{"id": "d", REMOVED_REASON: "pile_set_name=Books3"}]
 
 
 def test_inner_chain_touches_only_its_sources_japanese_and_english():
@@ -40,7 +41,7 @@ def test_preset_inside_and_reasons_prefixed():
     r = step.apply(_batch())
     assert "e" not in r.out.column("id").to_pylist()  # too short for the Japanese chain
     assert {"b", "c", "d", "f"} <= set(r.out.column("id").to_pylist())  # other sources untouched
-    reasons = r.removed.column("reason").to_pylist()
+    reasons = r.removed.column(REMOVED_REASON).to_pylist()
     assert all(x.startswith("ja-web:") for x in reasons)
     assert r.out.num_rows + r.removed.num_rows == 6
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from corpusforge.mix import MixConfig, MixError, plan_mix
 from corpusforge.mix.hashing import BITS, buckets, id_hash
 from corpusforge.mix.select import DOWNSAMPLED, EPOCH, NO_TARGET, select
+from corpusforge.steps.base import REMOVED_REASON
 
 NB = 1 << BITS
 
@@ -111,7 +112,7 @@ def test_select_applies_the_plan_per_document_japanese_and_english():
     assert sum(train.column("n_tokens").to_pylist()) == ja.achieved
     assert abs(ja.achieved - 25_000) / 25_000 < 1e-3
     assert max(train.column(EPOCH).to_pylist()) == ja.repeats  # repeats + fractional copy
-    reasons = removed.column("reason").to_pylist()
+    reasons = removed.column(REMOVED_REASON).to_pylist()
     assert reasons.count(NO_TARGET) == n // 2  # English has no target here
     assert val.num_rows + len(set(train.column("id").to_pylist())) + removed.num_rows == n
     assert DOWNSAMPLED not in reasons or ja.repeats == 0

@@ -216,3 +216,38 @@ def test_two_filters_of_one_kind_annotate_under_their_own_labels(tmp_path):
     out = read_output(tmp_path / "out")
     assert out.column("length_reason").to_pylist() == ["too_short", None, None]
     assert out.column("not_too_long_reason").to_pylist() == [None, None, "too_long"]
+
+
+def test_documents_own_keep_and_reason_fields_survive_filters(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "1", "text": "long enough text", "keep": "yes", "reason": "curated"},
+                                        {"id": "2", "text": "x", "keep": "no", "reason": "spam"}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl, metadata: [keep, reason]}]
+        steps: [{step: length, min_chars: 5}]
+        output: {path: OUT, format: jsonl, compression: none}
+        """)
+    stats = run_pipeline(p, workers=1)
+    assert stats.steps[1].removed == {"too_short": 1}
+    [row] = [json.loads(x) for x in (tmp_path / "out/part-00000-0000.jsonl").read_text().splitlines()]
+    assert (row["keep"], row["reason"]) == ("yes", "curated")
+    rejected = read_output(tmp_path / "out/_rejects")
+    assert rejected.column("reason").to_pylist() == ["too_short"]
+
+
+def test_per_source_inner_filters_of_one_kind_annotate_separately(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "ab"}, {"text": JA * 20}])
+    p = pipeline(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl, source: a}]
+        steps:
+          - step: per_source
+            sources: [a]
+            steps:
+              - {step: length, min_chars: 5, mode: annotate}
+              - {step: length, max_chars: 100, mode: annotate}
+        output: {path: OUT}
+        """)
+    stats = run_pipeline(p, workers=1)
+    assert stats.steps[1].errored == 0
+    out = read_output(tmp_path / "out")
+    assert out.column("length_reason").to_pylist() == ["too_short", None]
+    assert out.column("length#2_reason").to_pylist() == [None, "too_long"]

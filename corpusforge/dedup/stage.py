@@ -43,7 +43,7 @@ from corpusforge.schema import ID, TEXT, URL, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
 from corpusforge.stages.registry import register_stage
-from corpusforge.steps.base import REASON
+from corpusforge.steps.base import REMOVED_REASON
 
 REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
 CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
@@ -346,7 +346,7 @@ def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
         removed = table.filter(pa.array(gone))
         names = pa.array([REASONS[c] for c in (1, 2, 3)], pa.string())
         why = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) - 1), names).cast(pa.string())
-        removed = removed.append_column(REASON, why).append_column(DUP_OF, dup_of)
+        removed = removed.append_column(REMOVED_REASON, why).append_column(DUP_OF, dup_of)
         for code, count in zip(*np.unique(codes, return_counts=True)):
             removed_counts[REASONS[int(code)]] = int(count)
         rejects = sinks.rejects_writer(i)

@@ -20,7 +20,7 @@ from corpusforge.config_types import ByteSize
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
 from corpusforge.schema import FILE, ID, POS, TEXT, URL
-from corpusforge.steps.base import REASON, Filter, Step, StepConfig, StepResult
+from corpusforge.steps.base import REMOVED_REASON, Filter, Step, StepConfig, StepResult
 from corpusforge.steps.registry import register
 
 HTML_TYPES = ["text/html", "application/xhtml+xml"]
@@ -145,7 +145,7 @@ class ExtractHtml(Step):
         if keep.all():
             return StepResult(out)
         mask = pa.array(keep)
-        removed = out.filter(pc.invert(mask)).append_column(REASON, reason.filter(pc.invert(mask)))
+        removed = out.filter(pc.invert(mask)).append_column(REMOVED_REASON, reason.filter(pc.invert(mask)))
         return StepResult(out.filter(mask), removed)
 
     def close(self) -> None:

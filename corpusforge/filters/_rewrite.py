@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge.schema import TEXT
-from corpusforge.steps.base import KEEP, REASON, Filter, _set_column
+from corpusforge.steps.base import Filter, _set_column
 
 
 class RewriteFilter(Filter):
-    """``score`` returns the rewritten text with the signals; kept rows go on rewritten.
+    """``evaluate`` returns the rewritten text with the signals; kept rows go on rewritten.
 
     Removed rows also carry the rewritten text (the rejects sink shows what was left).
     """
@@ -24,12 +24,11 @@ class RewriteFilter(Filter):
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         return self.rewrite(batch)[1]
 
-    def score(self, batch: pa.Table) -> pa.Table:
+    def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
         self.ensure_setup()
         text, sig = self.rewrite(batch)
         keep, reason = self.decide(batch, sig)
         out = batch.set_column(batch.schema.get_field_index(TEXT), TEXT, text)
         for name, values in sig.items():
             out = _set_column(out, name, pa.array(values))
-        out = _set_column(out, KEEP, pa.array(np.asarray(keep, dtype=bool)))
-        return _set_column(out, REASON, reason)
+        return out, np.asarray(keep, dtype=bool), reason

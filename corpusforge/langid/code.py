@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.langid.step import LANG, SignalFilter
+from corpusforge.langid.step import LANG
 from corpusforge.schema import SOURCE, URL
-from corpusforge.steps.base import FilterConfig
+from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
 CODE_LANG = "code_lang"
@@ -70,7 +70,7 @@ class CodeRouteConfig(FilterConfig):
 
 
 @register
-class CodeRoute(SignalFilter):
+class CodeRoute(Filter):
     """Route code documents to ``lang: code`` with ``code_lang`` from the file extension."""
 
     name = "code_route"

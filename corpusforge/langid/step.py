@@ -20,23 +20,11 @@ import pyarrow.compute as pc
 
 from corpusforge.langid.model import load
 from corpusforge.schema import TEXT
-from corpusforge.steps.base import KEEP, REASON, Filter, FilterConfig, StepResult
+from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
 LANG, LANG_SCORE = "lang", "lang_score"
 _PREFIX = "__label__"
-
-
-class SignalFilter(Filter):
-    """A filter whose signal columns travel on with the kept documents, without the
-    per-step ``keep``/``reason`` columns (the next filter adds its own)."""
-
-    def apply(self, batch: pa.Table) -> StepResult:
-        result = super().apply(batch)
-        extra = [c for c in (KEEP, REASON) if c in result.out.column_names and c not in batch.column_names]
-        if self.config.mode == "filter" and extra:
-            result.out = result.out.drop_columns(extra)
-        return result
 
 
 class LangIdConfig(FilterConfig):
@@ -55,7 +43,7 @@ class LangIdConfig(FilterConfig):
 
 
 @register
-class LangId(SignalFilter):
+class LangId(Filter):
     """fastText language ID with per-language thresholds and a keep-list."""
 
     name = "langid"

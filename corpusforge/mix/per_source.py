@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
+from corpusforge.config_types import unique_names
 from corpusforge.schema import SOURCE
-from corpusforge.steps.base import REASON, Step, StepConfig, StepResult
+from corpusforge.steps.base import REMOVED_REASON, Step, StepConfig, StepResult
 from corpusforge.steps.registry import get_step_class, register
 
 _ROW = "__per_source_row"
@@ -59,11 +60,13 @@ class PerSource(Step):
     def setup(self) -> None:
         cfg: PerSourceConfig = self.config  # type: ignore[assignment]
         self.inner: list[tuple[str, Step]] = []
-        for entry in cfg.steps:
+        labels = unique_names([str(e.get("label") or e["step"]) for e in cfg.steps])
+        for entry, label in zip(cfg.steps, labels):
             params = {k: v for k, v in entry.items() if k not in ("step", "label")}
             step = get_step_class(str(entry["step"]))(**params)
+            step.label = label  # two inner filters of one kind annotate under their own names
             step.ensure_setup()
-            self.inner.append((entry.get("label") or entry["step"], step))
+            self.inner.append((label, step))
 
     def apply(self, batch: pa.Table) -> StepResult:
         self.ensure_setup()
@@ -79,7 +82,7 @@ class PerSource(Step):
             if pc.any(hit).as_py():
                 gone = chosen.filter(hit)
                 reasons = pc.binary_join_element_wise(f"{column}=", gone.column(column).cast(pa.string()), "")
-                removed.append(gone.append_column(REASON, reasons))
+                removed.append(gone.append_column(REMOVED_REASON, reasons))
                 chosen = chosen.filter(pc.invert(hit))
         for label, step in self.inner:
             if not chosen.num_rows:
@@ -88,8 +91,8 @@ class PerSource(Step):
             chosen = result.out
             if result.removed is not None and result.removed.num_rows:
                 r = result.removed
-                reasons = pc.binary_join_element_wise(f"{label}:", r.column(REASON).cast(pa.string()), "")
-                removed.append(r.set_column(r.schema.get_field_index(REASON), REASON, reasons))
+                reasons = pc.binary_join_element_wise(f"{label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
+                removed.append(r.set_column(r.schema.get_field_index(REMOVED_REASON), REMOVED_REASON, reasons))
         out = pa.concat_tables([chosen, others], promote_options="permissive")
         out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
         gone = (pa.concat_tables(removed, promote_options="permissive").drop_columns([_ROW])

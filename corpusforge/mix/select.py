@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.hashing import NB_DEFAULT, buckets, id_hash, mix64
 from corpusforge.schema import ID, SOURCE
+from corpusforge.steps.base import REMOVED_REASON
 
 LANG, EPOCH, KEY, SUBSET = "lang", "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
@@ -80,7 +81,7 @@ def select(table: pa.Table, plans: dict[str, dict], cfg: MixConfig
     reasons = np.where(planned[idx], DOWNSAMPLED, NO_TARGET)
 
     removed = table.filter(pa.array(removed_mask)).drop_columns([SUBSET])
-    removed = removed.append_column("reason", pa.array(reasons[removed_mask]))
+    removed = removed.append_column(REMOVED_REASON, pa.array(reasons[removed_mask]))
     validation = table.filter(pa.array(is_val))
 
     rows = np.repeat(np.arange(table.num_rows), copies)

@@ -33,6 +33,7 @@ from corpusforge.schema import ID, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
 from corpusforge.stages.registry import register_stage
+from corpusforge.steps.base import REMOVED_REASON
 
 MANIFEST = "mix_manifest.json"
 
@@ -160,7 +161,7 @@ def _select_task(item: tuple) -> dict:
             keys.append(k)
             _atomic_parquet(validation.filter(pc.equal(vkeys, k)),
                             join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"))
-    reasons = pc.value_counts(removed.column("reason")).to_pylist() if removed.num_rows else []
+    reasons = pc.value_counts(removed.column(REMOVED_REASON)).to_pylist() if removed.num_rows else []
     # distinct documents kept (train, however many copies, plus validation)
     bytes_in = text_bytes(table)
     return {"in": table.num_rows, "out": table.num_rows - removed.num_rows,

@@ -25,6 +25,9 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
 KEEP, REASON = "keep", "reason"
+#: the column carrying a removed row's reason from a step to the runner (internal, so that a
+#: document's own ``reason`` field never collides with it)
+REMOVED_REASON = "__reason"
 
 
 class StepConfig(BaseModel):
@@ -38,7 +41,7 @@ class StepResult:
     """What a step did to one batch: the rows that go on, and those it removed."""
 
     out: pa.Table
-    #: removed rows with a ``reason`` column, or None when nothing was removed
+    #: removed rows with a ``REMOVED_REASON`` column, or None when nothing was removed
     removed: pa.Table | None = None
 
 
@@ -132,33 +135,39 @@ class Filter(Step):
     ) -> tuple[np.ndarray, pa.Array]:
         """A boolean keep mask and a reason per document (null where kept)."""
 
-    def score(self, batch: pa.Table) -> pa.Table:
-        """The batch with signal columns plus ``keep`` and ``reason``; no row is dropped."""
+    def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
+        """The batch with the signal columns added, the keep mask and the reasons."""
         self.ensure_setup()
         sig = self.signals(batch)
         keep, reason = self.decide(batch, sig)
         out = batch
         for name, values in sig.items():
             out = _set_column(out, name, pa.array(values))
-        out = _set_column(out, KEEP, pa.array(np.asarray(keep, dtype=bool)))
-        return _set_column(out, REASON, reason)
+        return out, np.asarray(keep, dtype=bool), reason
+
+    def score(self, batch: pa.Table) -> pa.Table:
+        """The batch with signal columns plus ``keep`` and ``reason``; no row is dropped.
+
+        (A library call: columns of those names in ``batch`` are replaced. Pipelines use
+        ``apply``, which never touches the document's own columns.)
+        """
+        out, keep, reason = self.evaluate(batch)
+        return _set_column(_set_column(out, KEEP, pa.array(keep)), REASON, reason)
 
     def apply(self, batch: pa.Table) -> StepResult:
-        scored = self.score(batch)
+        out, keep, reason = self.evaluate(batch)
         label = self.label or self.name or type(self).__name__
         if self.config.mode == "annotate":
-            out = scored.rename_columns(
-                [f"{label}_{c}" if c in (KEEP, REASON) else c for c in scored.column_names]
-            )
-            return StepResult(out)
-        keep = scored.column(KEEP)
-        # keep/reason describe this step's decision; on kept rows they say nothing
-        kept_cols = ([c for c in scored.column_names if c not in (KEEP, REASON)]
-                     if self.config.keep_signals else batch.column_names)
-        kept = scored.filter(keep).select(kept_cols)
-        dropped = scored.filter(pc.invert(keep))
-        removed = dropped.select([*batch.column_names, REASON]) if dropped.num_rows else None
-        return StepResult(kept, removed)
+            out = _set_column(out, f"{label}_{KEEP}", pa.array(keep))
+            return StepResult(_set_column(out, f"{label}_{REASON}", reason))
+        mask = pa.array(keep)
+        kept_cols = out.column_names if self.config.keep_signals else batch.column_names
+        kept = out.filter(mask).select(kept_cols)
+        if keep.all():
+            return StepResult(kept)
+        dropped = pc.invert(mask)
+        removed = out.filter(dropped).select(batch.column_names)
+        return StepResult(kept, removed.append_column(REMOVED_REASON, reason.filter(dropped)))
 
     @staticmethod
     def first_failure(rules: Sequence[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, pa.Array]:
