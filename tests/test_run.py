@@ -251,3 +251,37 @@ def test_per_source_inner_filters_of_one_kind_annotate_separately(tmp_path):
     out = read_output(tmp_path / "out")
     assert out.column("length_reason").to_pylist() == ["too_short", None]
     assert out.column("length#2_reason").to_pylist() == [None, "too_long"]
+
+
+def test_jsonl_output_of_raw_html_is_base64(tmp_path):
+    import base64
+
+    from conftest import shared_data
+
+    warc = shared_data("warc", "resiliparse__clueweb-quirk.warc.gz")
+    p = pipeline(tmp_path, f"""
+        inputs: [{{type: warc, path: {warc}}}]
+        output: {{path: OUT, format: jsonl, compression: none}}
+        """)
+    stats = run_pipeline(p, workers=1)
+    rows = [json.loads(x) for x in (tmp_path / "out/part-00000-0000.jsonl").read_text().splitlines()]
+    assert len(rows) == stats.steps[-1].docs_out == 29
+    assert b"<html" in base64.b64decode(rows[0]["html"]).lower()
+
+
+def test_resume_after_a_finished_stage_removes_its_scratch(tmp_path):
+    body = """
+        inputs: [{type: demo, docs: 200, units: 2}]
+        stages: [{dedup: {exact: {on: [text]}}}]
+        output: {path: OUT}
+        """
+    run_pipeline(pipeline(tmp_path, body), workers=1)
+    before = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in (tmp_path / "out").rglob("*.parquet")}
+    # as if killed after the stage's marker but before its scratch was removed
+    (tmp_path / "out/_work/00-dedup").mkdir(parents=True)
+    (tmp_path / "out/_work/00-dedup/left.npy").write_bytes(b"x")
+    (tmp_path / "out/stats.json").unlink()
+    run_pipeline(pipeline(tmp_path, body), workers=1, resume=True)
+    assert not (tmp_path / "out/_work").exists()
+    after = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in (tmp_path / "out").rglob("*.parquet")}
+    assert after == before

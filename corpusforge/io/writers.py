@@ -3,6 +3,7 @@ column, written to temporary names and renamed into place when a work unit commi
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import IO
 
@@ -57,7 +58,7 @@ class _Shard:
             self.pq.write_table(table)
             self.bytes = self.raw.tell()
         else:
-            lines = b"".join(orjson.dumps(row) + b"\n" for row in table.to_pylist())
+            lines = b"".join(orjson.dumps(row, default=_json_default) + b"\n" for row in table.to_pylist())
             self.out.write(lines)
             self.bytes += len(lines)
 
@@ -67,6 +68,13 @@ class _Shard:
         elif self.out is not self.raw:
             self.out.close()
         self.raw.close()
+
+
+def _json_default(value: object) -> object:
+    """JSON for what orjson does not know: bytes (raw HTML, token buffers) as base64 text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _compressed(raw: IO[bytes], codec: str | None) -> IO[bytes]:

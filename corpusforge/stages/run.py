@@ -55,6 +55,15 @@ def list_shards(path: str) -> list[str]:
     return sorted(out)
 
 
+def _remove_scratch(root: str, work: str) -> None:
+    fs, _ = url_to_fs(root)
+    if fs.exists(work):
+        fs.rm(work, recursive=True)
+    parent = join(root, WORK_DIR)
+    if fs.exists(parent) and not fs.ls(parent):
+        fs.rm(parent, recursive=True)
+
+
 def run_staged(
     pipeline: Pipeline,
     *,
@@ -110,8 +119,8 @@ def _run(pipeline: Pipeline, units: list[WorkUnit], kind: str, n: int, address: 
                 rejects=join(root, "_rejects") if out.rejects else None,
                 rejects_text=out.rejects_text, step=name)
             st = _read_stage_marker(root, i, name)
+            work = join(root, WORK_DIR, f"{i:02d}-{name}")
             if st is None:
-                work = join(root, WORK_DIR, f"{i:02d}-{name}")
                 ctx = StageContext(name=name, index=i, input_files=files, sinks=sinks, root=root,
                                    work_dir=work, pool=pool, workers=n)
                 t0 = time.perf_counter()
@@ -119,12 +128,9 @@ def _run(pipeline: Pipeline, units: list[WorkUnit], kind: str, n: int, address: 
                 st.name, st.seconds = name, time.perf_counter() - t0
                 st.check()
                 _write_stage_marker(root, i, name, st)
-                fs, _ = url_to_fs(root)
-                if fs.exists(work):
-                    fs.rm(work, recursive=True)  # scratch is only needed until the stage is done
-                parent = join(root, WORK_DIR)
-                if fs.exists(parent) and not fs.ls(parent):
-                    fs.rm(parent, recursive=True)
+            # scratch is only needed until the stage is done; also after a resume that found
+            # the stage finished but was killed before this cleanup
+            _remove_scratch(root, work)
             stage_stats.append(st)
             if not last:
                 files = list_shards(target)
