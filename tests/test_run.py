@@ -285,3 +285,18 @@ def test_resume_after_a_finished_stage_removes_its_scratch(tmp_path):
     assert not (tmp_path / "out/_work").exists()
     after = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in (tmp_path / "out").rglob("*.parquet")}
     assert after == before
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_partition_values_round_trip_through_folder_names(tmp_path, fmt):
+    langs = ["en US", "en/US", "ja", "日本", None]
+    write_jsonl(tmp_path / "in.jsonl", [{"text": f"doc {i}", "lang": lang} for i, lang in enumerate(langs)])
+    p = pipeline(tmp_path, f"""
+        inputs: [{{type: jsonl, path: TMP/in.jsonl, metadata: [lang]}}]
+        output: {{path: OUT, format: {fmt}, partition_by: lang}}
+        """)
+    run_pipeline(p, workers=1)
+    assert len([d for d in (tmp_path / "out").iterdir() if d.name.startswith("lang=")]) == 5
+    out = read_output(tmp_path / "out")
+    got = dict(zip(out.column("text").to_pylist(), out.column("lang").to_pylist()))
+    assert got == {f"doc {i}": lang for i, lang in enumerate(langs)}

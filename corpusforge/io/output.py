@@ -1,28 +1,45 @@
-"""Reading a run's output back: one dataset over its shards and partition folders."""
+"""Reading a run's output back: its shards and partition folders as one table."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.json as pj
 from fsspec.core import url_to_fs
+
+from corpusforge.io.files import open_binary
+
+JSONL_SUFFIXES = (".jsonl", ".jsonl.zst", ".jsonl.gz")
+
+
+def _shards(path: str, sink: str | None, suffixes: tuple[str, ...]) -> tuple[object, str, list[str]]:
+    fs, root = url_to_fs(path)
+    if sink:
+        root = f"{root.rstrip('/')}/{sink}"
+    files = sorted(p for p in fs.find(root) if p.endswith(suffixes)
+                   and not any(part.startswith("_") for part in p[len(root):].split("/")))
+    return fs, root, files
 
 
 def open_output(path: str, sink: str | None = None) -> ds.Dataset:
-    """The documents a run wrote under ``path`` (or one of its sinks: ``"_rejects"``).
+    """The Parquet documents a run wrote under ``path`` (or a sink of it: ``"_rejects"``).
 
     Partition folders (``lang=ja/``) become columns again; ``_``-prefixed folders (rejects,
     errors, state) and ``stats.json`` are not documents and are left out.
     """
-    fs, root = url_to_fs(path)
-    if sink:
-        root = f"{root.rstrip('/')}/{sink}"
-    files = sorted(p for p in fs.find(root) if p.endswith(".parquet")
-                   and not any(part.startswith("_") for part in p[len(root):].split("/")))
+    fs, root, files = _shards(path, sink, (".parquet",))
     return ds.dataset(files, filesystem=fs, format="parquet",
                       partitioning=ds.HivePartitioning.discover(infer_dictionary=False),
                       partition_base_dir=root)
 
 
 def read_output(path: str, sink: str | None = None) -> pa.Table:
-    """All documents of ``open_output`` as one table, in shard order."""
-    return open_output(path, sink).to_table()
+    """All documents of a run as one table, in shard order, for Parquet and JSONL outputs."""
+    fs, root, files = _shards(path, sink, JSONL_SUFFIXES)
+    if not files:
+        return open_output(path, sink).to_table()
+    tables = []
+    for file in files:  # JSONL records keep their partition field, so no folder parsing here
+        with open_binary(fs.unstrip_protocol(file) if "://" in path else file) as f:
+            tables.append(pj.read_json(f))
+    return pa.concat_tables(tables, promote_options="permissive")

@@ -4,8 +4,8 @@ column, written to temporary names and renamed into place when a work unit commi
 from __future__ import annotations
 
 import base64
-import re
 from typing import IO
+from urllib.parse import quote
 
 import orjson
 import pyarrow as pa
@@ -16,7 +16,6 @@ from fsspec.core import url_to_fs
 from corpusforge.errors import ErrorRecord
 
 TMP_SUFFIX = ".tmp"
-_UNSAFE = re.compile(r"[^\w.\-]+")
 
 
 def join(root: str, *parts: str) -> str:
@@ -28,7 +27,9 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
 def partition_dir(column: str, value: object) -> str:
-    text = NULL_PARTITION if value is None else _UNSAFE.sub("_", str(value)) or "_"
+    """``column=value`` with the value percent-encoded as hive readers expect, so that any value
+    (``en US``, ``a/b``) survives the round trip through the folder name."""
+    text = NULL_PARTITION if value is None else quote(str(value), safe="")
     return f"{column}={text}"
 
 
