@@ -174,6 +174,9 @@ def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) 
         issues.append(doc.issue(path, "missing `step:` (the step's registered name or module.Class)"))
         return None
     ref, label = raw["step"], raw.get("label")
+    if label is not None and not isinstance(label, str):
+        issues.append(doc.issue((*path, "label"), "a label is a string"))
+        return None
     params = {k: v for k, v in raw.items() if k not in ("step", "label")}
     try:
         cls = get_step_class(str(ref))
@@ -204,6 +207,9 @@ def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue])
         rpath = ppath
     elif isinstance(raw, dict) and "stage" in raw:
         ref, label, ppath, rpath = raw["stage"], raw.get("label"), path, (*path, "stage")
+        if label is not None and not isinstance(label, str):
+            issues.append(doc.issue((*path, "label"), "a label is a string"))
+            return None
         params = {k: v for k, v in raw.items() if k not in ("stage", "label")}
     else:
         issues.append(doc.issue(path, "a stage is `{name: {params}}` or a mapping with a `stage:` key"))
@@ -268,7 +274,7 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
     except ValidationError as e:
         for err in e.errors():
             loc = err["loc"]
-            if loc and loc[0] in ("steps", "stages"):
+            if loc and loc[0] in ("steps", "stages") and issues:
                 continue  # step and stage entries were checked above with better locations
             # drop the discriminator tag pydantic inserts into union locations
             loc = tuple(p for p in loc if not (isinstance(p, str) and p in _INPUT_TAGS and loc[0] == "inputs"))

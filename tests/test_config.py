@@ -118,3 +118,22 @@ def test_steps_command_lists_parameters_and_defaults():
 def test_missing_pipeline_file_is_a_config_error(tmp_path):
     r = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert r.exit_code == 2 and "cannot read pipeline file" in r.output
+
+
+def test_bad_labels_and_inner_per_source_steps_are_config_errors():
+    [(line, key, msg)] = issues_of(GOOD.format(out="o").replace("  - step: normalize", "  - step: normalize\n    label: [a]"))
+    assert (line, key, msg) == (7, "steps[0].label", "a label is a string")
+    text = GOOD.format(out="o").replace("  - step: normalize", """  - step: per_source
+    sources: [a]
+    steps:
+      - {step: nosuch}""")
+    [(line, key, msg)] = issues_of(text)
+    assert (line, key) == (8, "steps[0].steps") and "inner step 0: unknown step 'nosuch'" in msg
+
+
+def test_partition_by_a_missing_column_writes_the_null_partition(tmp_path):
+    from corpusforge.run import run_pipeline
+
+    p = pipeline_from_yaml(f"inputs: [{{type: demo, docs: 20, units: 1}}]\noutput: {{path: {tmp_path}/o, partition_by: lang}}\n")
+    run_pipeline(p, workers=1)
+    assert [d.name for d in (tmp_path / "o").iterdir() if d.name.startswith("lang=")] == ["lang=__HIVE_DEFAULT_PARTITION__"]

@@ -121,7 +121,8 @@ class ShardedWriter:
             self._write_to("", table)
             return
         if self.partition_by not in table.column_names:
-            raise KeyError(f"partition_by column {self.partition_by!r} is not in the output")
+            # no value for any document: they all belong to the null partition
+            table = table.append_column(self.partition_by, pa.nulls(table.num_rows, pa.string()))
         keys = table.column(self.partition_by)
         # Parquet follows the hive convention: the value lives in the folder name, not in the
         # file, so `pyarrow.dataset`/Spark/DuckDB read the folder back with the column restored

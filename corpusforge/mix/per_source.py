@@ -35,17 +35,27 @@ class PerSourceConfig(StepConfig):
     @field_validator("steps")
     @classmethod
     def _expand(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from corpusforge.presets import expand_preset
+        """Expand presets and check every inner step; problems become ValueErrors (so the
+        pipeline's config error names them) that say which inner step and key."""
+        from pydantic import ValidationError
+
+        from corpusforge.presets import PresetError, expand_preset
 
         out: list[dict[str, Any]] = []
-        for entry in steps:
-            if "use" in entry:
-                out += expand_preset(entry)
-                continue
-            if "step" not in entry:
-                raise ValueError("an inner step needs a `step:` key")
-            params = {k: v for k, v in entry.items() if k not in ("step", "label")}
-            get_step_class(str(entry["step"])).Config(**params)  # refuse bad params up front
+        for i, entry in enumerate(steps):
+            try:
+                if "use" in entry:
+                    out += expand_preset(entry)
+                    continue
+                if "step" not in entry:
+                    raise ValueError("needs a `step:` key")
+                params = {k: v for k, v in entry.items() if k not in ("step", "label")}
+                get_step_class(str(entry["step"])).Config(**params)  # refuse bad params up front
+            except ValidationError as e:
+                where = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+                raise ValueError(f"inner step {i}: {where}") from None
+            except (PresetError, LookupError, ValueError) as e:
+                raise ValueError(f"inner step {i}: {e}") from None
             out.append(entry)
         return out
 
