@@ -36,8 +36,10 @@ def expand(data: dict[str, Any], doc: YamlDoc, issues: list[ConfigIssue]) -> Non
         try:
             TokenizeConfig(tokenizer=tokenizer)
         except ValidationError as e:
-            for err in e.errors():
-                issues.append(doc.issue(("tokenizer", *err["loc"][1:]), err["msg"]))
+            # the tokenizer is a union (a path or a mapping): pydantic's locations name its
+            # alternatives, not keys, so every message is reported at `tokenizer`
+            for msg in dict.fromkeys(err["msg"] for err in e.errors()):
+                issues.append(doc.issue(("tokenizer",), msg))
             return
         # however the step is named (registered name or any import path), it is the same class
         tokenizes = any(s and get_step_class(str(s["step"])) is Tokenize for s in data["steps"])
