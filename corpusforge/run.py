@@ -20,10 +20,11 @@ from fsspec.core import url_to_fs
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
+from corpusforge.executors.tasks import TaskPool
 from corpusforge.io.readers import plan
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, join
-from corpusforge.runner import READ, STATE_DIR, read_marker
+from corpusforge.runner import READ, STATE_DIR, read_marker, run_unit_task
 
 STATS_FILE = "stats.json"
 PLAN_FILE = "plan.json"
@@ -116,14 +117,12 @@ def run_pipeline(
 
     kind = executor or pipeline.executor.type
     n = workers or pipeline.executor.workers or os.cpu_count() or 1
-    if kind == "ray":
-        from corpusforge.executors import ray as ray_executor
-
-        ray_executor.run(pipeline, pending, n, done, address=ray_address or pipeline.executor.ray_address)
-    else:
-        from corpusforge.executors import local
-
-        local.run(pipeline, pending, n, done)
+    key = hashlib.sha256(pipeline.model_dump_json().encode()).hexdigest()
+    # the units are independent tasks on the executor's pool (local processes or Ray tasks);
+    # each worker builds the pipeline's steps once and reuses them for every unit it runs
+    with TaskPool(kind, n, ray_address or pipeline.executor.ray_address) as pool:
+        pool.map(run_unit_task, [(pipeline, key, u) for u in pending],
+                 on_result=lambda i, result: done(pending[i], RunStats.from_dict(result)))
 
     total = RunStats.empty([READ, *pipeline.step_names()])
     for unit in units:

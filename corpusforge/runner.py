@@ -190,3 +190,18 @@ def _reject_rows(removed: pa.Table, step: str, with_text: bool) -> pa.Table:
         if extra.startswith("reject_"):
             cols[extra] = removed.column(extra)
     return pa.table(cols)
+
+
+_worker_runner: tuple[str, UnitRunner] | None = None
+
+
+def run_unit_task(task: tuple[Pipeline, str, WorkUnit]) -> dict:
+    """One work unit as an executor task (a top-level function: picklable for processes and
+    Ray). A worker keeps the runner of the last pipeline it saw, keyed by the pipeline's hash,
+    so steps are set up once per worker rather than once per unit."""
+    global _worker_runner
+    pipeline, key, unit = task
+    if _worker_runner is None or _worker_runner[0] != key:
+        _worker_runner = (key, UnitRunner(pipeline))
+    return _worker_runner[1].run(unit).to_dict()
+

@@ -97,7 +97,7 @@ class TaskPool:
         task = ray.remote(num_cpus=1, max_retries=3)(fn)
         queue = list(enumerate(items))
         in_flight: dict = {}
-        limit = self.workers * 2  # bounded: results are held by the driver only briefly
+        limit = self.workers  # `workers` tasks run at once, as on the local pool
         while queue or in_flight:
             while queue and len(in_flight) < limit:
                 i, item = queue.pop(0)
