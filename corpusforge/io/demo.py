@@ -56,11 +56,22 @@ JUNK = [
 ]
 
 
+KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
+LATIN_SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "tor", "vel", "du", "ny", "shi", "bar", "quin", "el", "mor"]
+
+
+def _name(rng: random.Random, parts: str | list[str], n: tuple[int, int]) -> str:
+    """A made-up proper noun: every document has its own, so documents differ beyond templates."""
+    return "".join(rng.choice(parts) for _ in range(rng.randint(*n)))
+
+
 def _ja(rng: random.Random) -> str:
+    town, person = _name(rng, KANA, (3, 5)), _name(rng, KANA, (2, 4))
     paras = []
     for _ in range(rng.randint(2, 5)):
         sents = [
-            f"{rng.choice(JA_TOPICS)}では、{rng.choice(JA_PEOPLE)}が{rng.choice(JA_ACTIONS)}。{rng.choice(JA_TAILS)}"
+            f"{town}の{rng.choice(JA_TOPICS)}では、{rng.choice(JA_PEOPLE)}が{rng.choice(JA_ACTIONS)}。"
+            f"{person}さんによると、{rng.choice(JA_TAILS)}"
             for _ in range(rng.randint(2, 4))
         ]
         paras.append("".join(sents))
@@ -68,10 +79,13 @@ def _ja(rng: random.Random) -> str:
 
 
 def _en(rng: random.Random) -> str:
+    town = _name(rng, LATIN_SYLLABLES, (2, 3)).capitalize()
+    person = _name(rng, LATIN_SYLLABLES, (2, 3)).capitalize()
     paras = []
     for _ in range(rng.randint(2, 5)):
         sents = [
-            f"At {rng.choice(EN_TOPICS)}, {rng.choice(EN_PEOPLE)} {rng.choice(EN_ACTIONS)}. {rng.choice(EN_TAILS)}"
+            f"At {rng.choice(EN_TOPICS)} in {town}, {rng.choice(EN_PEOPLE)} {rng.choice(EN_ACTIONS)}. "
+            f"According to {person}, {rng.choice(EN_TAILS)[0].lower()}{rng.choice(EN_TAILS)[1:]}"
             for _ in range(rng.randint(2, 4))
         ]
         paras.append(" ".join(sents))
@@ -79,15 +93,16 @@ def _en(rng: random.Random) -> str:
 
 
 def _code(rng: random.Random) -> str:
-    name = rng.choice(CODE_NAMES)
+    name = f"{rng.choice(CODE_NAMES)}_{_name(rng, LATIN_SYLLABLES, (1, 2))}"
     arg = rng.choice(["path", "data", "rows", "items"])
-    n = rng.randint(2, 9)
+    key = _name(rng, LATIN_SYLLABLES, (2, 3))
+    check = rng.choice([f"value.get({key!r})", f"{key!r} in value", f"value.startswith({key!r})"])
     return (
         f"def {name}({arg}):\n"
-        f'    """{name.replace("_", " ").capitalize()} from {arg}."""\n'
+        f'    """{name.replace("_", " ").capitalize()} from {arg}, keeping the {key} entries."""\n'
         f"    result = []\n"
-        f"    for i, value in enumerate({arg}):\n"
-        f"        if i % {n} == 0:\n"
+        f"    for value in {arg}:\n"
+        f"        if {check}:\n"
         f"            result.append(value)\n"
         f"    return result\n"
     )
