@@ -113,11 +113,16 @@ def init_ray(workers: int, address: str | None = None) -> bool:
 
     if ray.is_initialized():
         return False
-    kwargs: dict = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
-    # local workers must import what the driver imports (user modules on sys.path)
-    path = os.pathsep.join(p for p in sys.path if p)
-    ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR",
-             runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+    if address:
+        # a cluster's workers have their own environment (image or the user's runtime_env);
+        # this machine's paths mean nothing there
+        kwargs: dict = {"address": address}
+    else:
+        # local workers must import what the driver imports (user modules on sys.path)
+        path = os.pathsep.join(p for p in sys.path if p)
+        kwargs = {"num_cpus": workers, "include_dashboard": False,
+                  "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
+    ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
     return True
 
 
