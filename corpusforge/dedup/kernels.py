@@ -188,8 +188,9 @@ def _sign_units(units, nu, n, pn, k, seed, reg, hashes):
 
 
 @njit(cache=True, nogil=True)
-def char_signatures(data, starts, ends, rows, n, k, seed, out, counts):
-    """Signatures from code-point ``n``-grams for the documents ``rows`` (into ``out[rows]``)."""
+def signatures(data, starts, ends, rows, n, k, seed, out, counts, words):
+    """Signatures of the documents ``rows`` (into ``out[rows]``) from ``n``-grams of code points,
+    or of words (runs of bytes > 0x20) when ``words`` is true."""
     longest = 0
     for r in rows:
         longest = max(longest, ends[r] - starts[r])
@@ -199,24 +200,12 @@ def char_signatures(data, starts, ends, rows, n, k, seed, out, counts):
     for _ in range(n):
         pn *= _FNV
     for r in rows:
-        nu = _char_units(data, starts[r], ends[r], units)
-        counts[r] = _sign_units(units[1:], nu, n, pn, k, seed, out[r], hashes)
-
-
-@njit(cache=True, nogil=True)
-def word_signatures(data, starts, ends, rows, n, k, seed, out, counts):
-    """Signatures from ``n``-grams of words (runs of bytes > 0x20) for the documents ``rows``."""
-    longest = 0
-    for r in rows:
-        longest = max(longest, ends[r] - starts[r])
-    units = np.empty(longest + 2, np.uint64)
-    hashes = np.empty(longest + 2, np.uint64)
-    pn = np.uint64(1)
-    for _ in range(n):
-        pn *= _FNV
-    for r in rows:
-        nu = _word_units(data, starts[r], ends[r], units)
-        counts[r] = _sign_units(units, nu, n, pn, k, seed, out[r], hashes)
+        if words:
+            nu = _word_units(data, starts[r], ends[r], units)
+            counts[r] = _sign_units(units, nu, n, pn, k, seed, out[r], hashes)
+        else:
+            nu = _char_units(data, starts[r], ends[r], units)
+            counts[r] = _sign_units(units[1:], nu, n, pn, k, seed, out[r], hashes)
 
 
 @njit(cache=True, nogil=True)

@@ -76,8 +76,8 @@ class MinHasher:
             out = np.empty((n, self.num_perm), np.uint32)
         counts = np.zeros(n, np.int32)
         rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
-        kernel = kernels.char_signatures if s.mode == "char" else kernels.word_signatures
-        kernel(data, starts, ends, rows, s.n, self.num_perm, self.seed, out, counts)
+        kernels.signatures(data, starts, ends, rows, s.n, self.num_perm, self.seed, out, counts,
+                           s.mode != "char")
         return out, counts
 
     def from_hashes(self, hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
