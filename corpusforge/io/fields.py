@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from corpusforge.config_types import FieldMapping
 from corpusforge.errors import ErrorRecord
-from corpusforge.schema import ID, TEXT, URL, derived_ids, make_batch
+from corpusforge.schema import derived_ids, make_batch
 
 
 def column_name(key: str) -> str:
@@ -178,4 +178,3 @@ def explicit_schema(mapping: FieldMapping) -> pa.Schema:
     return pa.schema(to_type(tree))
 
 
-__all__ = ["ID", "TEXT", "URL", "explicit_schema", "records_to_batch", "split_table"]
