@@ -106,14 +106,20 @@ def prepare_ours(work: Path, n: int) -> None:
 
 
 def run_ours(work: Path, n: int) -> dict:
-    from corpusforge.dedup.stage import DOCS_PER_PARTITION, _components_task, _group_task
+    from corpusforge.dedup.stage import (
+        DOCS_PER_PARTITION,
+        ComponentsTask,
+        GroupTask,
+        _components_task,
+        _group_task,
+    )
 
     lay, t_keys = layout(work, n), json.loads((work / "prepared.json").read_text())["band_keys_s"]
     parts = max(1, -(-n // DOCS_PER_PARTITION))
     t0 = time.perf_counter()
-    edges = sum(_group_task((lay, r, p, parts))["edges"] for r in range(BANDS) for p in range(parts))
+    edges = sum(_group_task(GroupTask(lay, r, p, parts))["edges"] for r in range(BANDS) for p in range(parts))
     t1 = time.perf_counter()
-    res = _components_task((lay, parts))
+    res = _components_task(ComponentsTask(lay, parts))
     t2 = time.perf_counter()
     rep = np.load(work / "rep.npy")
     size = np.load(work / "size.npy")
@@ -321,7 +327,7 @@ def quality(threshold: float, per_lang: int, seeds: int) -> None:
 def stage(n: int, workers: list[int], executor: str) -> None:
     """The whole dedup stage through ``run_pipeline`` on real text: 1 vs N workers."""
     from corpusforge.config import pipeline_from_yaml
-    from corpusforge.run import run_pipeline
+    from corpusforge.engine import run_pipeline
 
     tmp = Path(tempfile.mkdtemp(prefix="cf-dedup-stage-"))
     try:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from corpusforge.config import pipeline_from_yaml
-from corpusforge.run import run_pipeline
+from corpusforge.engine import run_pipeline
 
 PIPELINE = """
 inputs: [{{type: demo, docs: {docs}, units: {units}}}]

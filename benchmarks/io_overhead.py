@@ -28,8 +28,8 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from corpusforge.config import pipeline_from_yaml
+from corpusforge.engine import run_pipeline
 from corpusforge.io.demo import document
-from corpusforge.run import run_pipeline
 
 
 def make_input(path: Path, megabytes: int) -> int:

@@ -63,6 +63,14 @@ class StepStats:
         return cls(**{k: (dict(v) if k == "removed" else v) for k, v in d.items()})
 
 
+def sum_stats(name: str, parts: Iterable[StepStats]) -> StepStats:
+    """One step's (or stage's) stats from those of its tasks."""
+    total = StepStats(name)
+    for part in parts:
+        total.merge(part)
+    return total
+
+
 @dataclass
 class RunStats:
     """Stats of a run: one :class:`StepStats` per step, in pipeline order."""

@@ -15,10 +15,11 @@ from rich.text import Text
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import load_pipeline
+from corpusforge.engine import OutputExistsError, run_pipeline
+from corpusforge.errors import StepFailed
+from corpusforge.io.layout import STATS_FILE
 from corpusforge.io.readers import plan
 from corpusforge.report import RunProgress, reasons_text, summary_table
-from corpusforge.run import STATS_FILE, OutputExistsError, run_pipeline
-from corpusforge.runner import StepFailed
 from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,

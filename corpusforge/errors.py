@@ -38,3 +38,7 @@ def snippet(data: bytes | str | None) -> str | None:
     if isinstance(data, bytes):
         data = data[: SNIPPET_CHARS * 4].decode("utf-8", errors="backslashreplace")
     return data[:SNIPPET_CHARS]
+
+
+class StepFailed(RuntimeError):
+    """A step or a reader raised and the pipeline says ``on_error: fail``: the run stops."""

@@ -132,7 +132,7 @@ def test_bad_labels_and_inner_per_source_steps_are_config_errors():
 
 
 def test_partition_by_a_missing_column_writes_the_null_partition(tmp_path):
-    from corpusforge.run import run_pipeline
+    from corpusforge.engine import run_pipeline
 
     p = pipeline_from_yaml(f"inputs: [{{type: demo, docs: 20, units: 1}}]\noutput: {{path: {tmp_path}/o, partition_by: lang}}\n")
     run_pipeline(p, workers=1)

@@ -15,7 +15,7 @@ from corpusforge.config import pipeline_from_yaml
 from corpusforge.dedup.index import IndexMismatchError
 from corpusforge.dedup.minhash import ShingleSpec
 from corpusforge.dedup.normalize import normalize_for_hash
-from corpusforge.run import run_pipeline
+from corpusforge.engine import run_pipeline
 
 from conftest import read_output, shared_data
 
@@ -196,7 +196,7 @@ def test_resume_after_a_crash_in_the_write_phase(corpus: Corpus, one_worker, tmp
     real_write, calls = stage._write_task, []
 
     def crash_on_second(item):
-        if item[1] == 1:
+        if item.shard == 1:
             raise RuntimeError("killed")
         return real_write(item)
 

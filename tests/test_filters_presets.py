@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from corpusforge.cli import app
 from corpusforge.config import pipeline_from_yaml
+from corpusforge.engine import run_pipeline
 from corpusforge.filters import JapaneseQuality
 from corpusforge.filters.code import CODE_EXTENSIONS
 from corpusforge.presets import available, build_preset
-from corpusforge.run import run_pipeline
 from corpusforge.steps.base import REMOVED_REASON
 from corpusforge.yamlsource import ConfigError
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from corpusforge.config import pipeline_from_yaml
+from corpusforge.engine import run_pipeline
 from corpusforge.io import commoncrawl
 from corpusforge.io.web_inputs import CommonCrawlInput
-from corpusforge.run import run_pipeline
 from corpusforge.yamlsource import ConfigError
 
 from conftest import read_output, shared_data

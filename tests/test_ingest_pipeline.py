@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from corpusforge.cli import app
 from corpusforge.config import pipeline_from_yaml
-from corpusforge.run import run_pipeline
+from corpusforge.engine import run_pipeline
 
 from conftest import ROOT, read_output, shared_data
 

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from corpusforge.config import pipeline_from_yaml
-from corpusforge.run import run_pipeline
+from corpusforge.engine import run_pipeline
 
 from conftest import read_output, shared_data
 

@@ -7,9 +7,9 @@ import pyarrow.compute as pc
 import pytest
 
 from corpusforge.config import pipeline_from_yaml
+from corpusforge.engine import run_pipeline
 from corpusforge.io.megatron import MegatronDataset
 from corpusforge.mix.recipe_sample import build
-from corpusforge.run import run_pipeline
 
 from conftest import ROOT, SHARED_DATA, read_output, shared_data
 

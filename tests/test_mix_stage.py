@@ -13,9 +13,9 @@ import pytest
 import zstandard
 
 from corpusforge.config import pipeline_from_yaml
+from corpusforge.engine import run_pipeline
 from corpusforge.io.megatron import MegatronDataset
 from corpusforge.mix.plan import MixError
-from corpusforge.run import run_pipeline
 
 from conftest import shared_data
 
@@ -140,8 +140,8 @@ def test_resume_after_a_crash_in_the_write_phase_gives_the_same_output(tmp_path,
     real = mix_stage._write_task
 
     def crash_on_shard_1(item):
-        calls.append(item[0])
-        if item[0] == 1:
+        calls.append(item.shard)
+        if item.shard == 1:
             raise RuntimeError("killed")
         return real(item)
 
@@ -153,7 +153,7 @@ def test_resume_after_a_crash_in_the_write_phase_gives_the_same_output(tmp_path,
     calls.clear()
 
     def counting(item):
-        calls.append(item[0])
+        calls.append(item.shard)
         return real(item)
 
     monkeypatch.setattr(mix_stage, "_write_task", counting)

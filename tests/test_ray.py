@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from corpusforge.config import pipeline_from_yaml
-from corpusforge.run import run_pipeline
+from corpusforge.engine import run_pipeline
 
 ray = pytest.importorskip("ray")
 

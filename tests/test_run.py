@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from corpusforge.cli import app
 from corpusforge.config import load_pipeline, pipeline_from_yaml
-from corpusforge.run import OutputExistsError, run_pipeline
-from corpusforge.runner import StepFailed
+from corpusforge.engine import OutputExistsError, run_pipeline
+from corpusforge.errors import StepFailed
 
 from conftest import ROOT, read_output
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from corpusforge.config import pipeline_from_yaml
-from corpusforge.run import run_pipeline
+from corpusforge.engine import run_pipeline
 from corpusforge.tokenize import Tokenize, load_tokenizer
 
 from conftest import read_output, shared_data

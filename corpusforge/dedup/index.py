@@ -17,9 +17,10 @@ as it was.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from corpusforge.io.atomic import write_bytes
 
 
 class IndexMismatchError(ValueError):
@@ -72,7 +73,4 @@ class DedupIndex:
         if name in [s["name"] for s in meta["segments"]]:
             return
         meta["segments"].append({"name": name, "parts": [p.__dict__ for p in parts if p.rows]})
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.meta_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp, self.meta_path)
+        write_bytes(str(self.meta_path), json.dumps(meta, indent=1).encode())

@@ -32,6 +32,7 @@ import pyarrow as pa
 from numba import njit
 
 from corpusforge.dedup.buffers import utf8_buffers
+from corpusforge.io.atomic import atomic_write
 
 Mode = Literal["char", "word"]
 
@@ -98,10 +99,8 @@ def tables() -> dict[str, np.ndarray]:
         pass
     t = _build()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **t)
-        os.replace(tmp, path)
+        with atomic_write(str(path), shared=True) as f:
+            np.savez(f, **t)
     except OSError:
         pass  # a read-only home still works, it just rebuilds per process
     return t

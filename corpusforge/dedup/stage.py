@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpusforge.accounting import StepStats
+from corpusforge.accounting import StepStats, sum_stats
 from corpusforge.dedup.components import components, representatives
 from corpusforge.dedup.config import DedupConfig
 from corpusforge.dedup.index import DedupIndex, IndexPart
@@ -39,9 +39,11 @@ from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
 from corpusforge.dedup.normalize import normalize_for_hash
+from corpusforge.io.atomic import atomic_write, write_bytes
+from corpusforge.io.sinks import Sinks
 from corpusforge.schema import ID, TEXT, URL, text_bytes
 from corpusforge.stages.base import Stage
-from corpusforge.stages.context import Sinks, StageContext
+from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
 from corpusforge.steps.base import REMOVED_REASON
 
@@ -100,15 +102,13 @@ class Layout:
 
 
 def _save(path: str, arr: np.ndarray) -> None:
-    tmp = path + ".tmp.npy"
-    np.save(tmp, arr)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        np.save(f, arr)
 
 
 def _save_table(path: str, table: pa.Table) -> None:
-    tmp = path + ".tmp"
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        pq.write_table(table, f, compression="zstd")
 
 
 def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec], np.ndarray]:
@@ -145,8 +145,44 @@ def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec],
     return specs, ids
 
 
-def _sign_task(item: tuple[Layout, int]) -> dict:
-    lay, i = item
+@dataclass(frozen=True)
+class SignTask:
+    layout: Layout
+    shard: int
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    layout: Layout
+    #: the key row (band, text or url) and the hash-range partition of it
+    row: int
+    part: int
+    parts: int
+
+
+@dataclass(frozen=True)
+class ComponentsTask:
+    layout: Layout
+    parts: int
+
+
+@dataclass(frozen=True)
+class WriteTask:
+    layout: Layout
+    shard: int
+    sinks: Sinks
+
+
+@dataclass(frozen=True)
+class IndexTask:
+    layout: Layout
+    shard: int
+    index_path: str
+    segment: str
+
+
+def _sign_task(task: SignTask) -> dict:
+    lay, i = task.layout, task.shard
     cfg = lay.cfg
     wanted = {ID, TEXT, URL}
     if cfg.minhash:
@@ -240,8 +276,8 @@ def _run_edges(keys: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return idx[member], head[member]
 
 
-def _group_task(item: tuple[Layout, int, int, int]) -> dict:
-    lay, r, p, parts = item
+def _group_task(task: GroupTask) -> dict:
+    lay, r, p, parts = task.layout, task.row, task.part, task.parts
     key_parts, idx_parts = [], []
     for keys_path, valid_path, first in _row_sources(lay):
         k = np.load(keys_path, mmap_mode="r")[r]
@@ -275,8 +311,8 @@ def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(keys), np.concatenate(valid)
 
 
-def _components_task(item: tuple[Layout, int]) -> dict:
-    lay, parts = item
+def _components_task(task: ComponentsTask) -> dict:
+    lay, parts = task.layout, task.parts
     total = lay.n_total
     edges = [np.load(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"))
              for r in range(len(lay.kinds)) for p in range(parts)]
@@ -322,8 +358,8 @@ def _ids_of(lay: Layout, idx: np.ndarray) -> pa.Array:
     return pa.chunked_array(chunks, pa.string()).combine_chunks()
 
 
-def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
-    lay, i, sinks = item
+def _write_task(task: WriteTask) -> StepStats:
+    lay, i, sinks = task.layout, task.shard, task.sinks
     table = pq.read_table(lay.files[i])
     n, first = table.num_rows, int(lay.offsets[i])
     rep = np.asarray(np.load(lay.path("rep.npy"), mmap_mode="r")[first:first + n])
@@ -336,7 +372,8 @@ def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
     writer = sinks.writer(i)
     writer.write(kept)
     writer.commit()
-    removed_counts: dict[str, int] = {}
+    st = StepStats("", docs_in=n, docs_out=int(keep.sum()), bytes_in=text_bytes(table),
+                   bytes_out=text_bytes(kept))
     if not keep.all():
         gone = ~keep
         reps = pq.read_table(lay.path("reps.parquet"))
@@ -348,17 +385,16 @@ def _write_task(item: tuple[Layout, int, Sinks]) -> dict:
         why = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) - 1), names).cast(pa.string())
         removed = removed.append_column(REMOVED_REASON, why).append_column(DUP_OF, dup_of)
         for code, count in zip(*np.unique(codes, return_counts=True)):
-            removed_counts[REASONS[int(code)]] = int(count)
+            st.remove(REASONS[int(code)], int(count))
         rejects = sinks.rejects_writer(i)
         if rejects is not None:
             rejects.write(sinks.reject_rows(removed))
             rejects.commit()
-    return {"in": n, "out": int(keep.sum()), "removed": removed_counts,
-            "bytes_in": text_bytes(table), "bytes_out": text_bytes(kept)}
+    return st
 
 
-def _index_task(item: tuple[Layout, int, str, str]) -> dict:
-    lay, i, index_path, segment = item
+def _index_task(task: IndexTask) -> dict:
+    lay, i, index_path, segment = task.layout, task.shard, task.index_path, task.segment
     n, first = lay.sizes[i], int(lay.offsets[i])
     rep = np.asarray(np.load(lay.path("rep.npy"), mmap_mode="r")[first:first + n])
     keep = np.flatnonzero(rep == np.arange(first, first + n))
@@ -396,9 +432,7 @@ class Dedup(Stage):
                 "segment": f"seg-{len(index.segment_names()):05d}-{os.path.basename(str(ctx.root).rstrip('/'))}"
                 if index else None,
             }
-            tmp = plan_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(plan))
-            os.replace(tmp, plan_path)
+            write_bytes(str(plan_path), json.dumps(plan).encode())
         bands = rows = 0
         kinds: list[str] = []
         if cfg.minhash:
@@ -418,23 +452,16 @@ class Dedup(Stage):
         if index is not None:
             index.check(lay.params())
         files = range(len(lay.files))
-        ctx.map_tasks("sign", _sign_task, [(lay, i) for i in files])
+        ctx.map_tasks("sign", _sign_task, [SignTask(lay, i) for i in files])
         parts = cfg.partitions or max(1, math.ceil(lay.n_total / DOCS_PER_PARTITION))
         ctx.map_tasks("group", _group_task,
-                      [(lay, r, p, parts) for r in range(len(lay.kinds)) for p in range(parts)])
-        ctx.map_tasks("components", _components_task, [(lay, parts)])
-        results = ctx.map_tasks("write", _write_task, [(lay, i, ctx.sinks) for i in files])
+                      [GroupTask(lay, r, p, parts) for r in range(len(lay.kinds)) for p in range(parts)])
+        ctx.map_tasks("components", _components_task, [ComponentsTask(lay, parts)])
+        written = ctx.map_tasks("write", _write_task, [WriteTask(lay, i, ctx.sinks) for i in files])
         if index is not None and segment is not None:
-            added = ctx.map_tasks("index", _index_task, [(lay, i, str(index.path), segment) for i in files])
+            added = ctx.map_tasks("index", _index_task,
+                                  [IndexTask(lay, i, str(index.path), segment) for i in files])
             part_list = [IndexPart(**{**index.part_paths(segment, i).__dict__, "rows": a["rows"]})
                          for i, a in zip(files, added)]
             index.add_segment(segment, part_list, lay.params())
-        st = StepStats(ctx.name)
-        for res in results:
-            st.docs_in += res["in"]
-            st.docs_out += res["out"]
-            st.bytes_in += res["bytes_in"]
-            st.bytes_out += res["bytes_out"]
-            for reason, count in res["removed"].items():
-                st.remove(reason, count)
-        return st
+        return sum_stats(ctx.name, written)

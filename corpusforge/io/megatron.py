@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from corpusforge.io.atomic import AtomicFile
+
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
 DTYPE_CODES: dict[int, type[np.generic]] = {
@@ -42,8 +44,6 @@ DTYPE_CODES: dict[int, type[np.generic]] = {
     8: np.uint16,
 }
 _CODE_OF = {np.dtype(v): k for k, v in DTYPE_CODES.items()}
-TMP = ".tmp"
-
 
 def dtype_for_vocab(vocab_size: int) -> np.dtype:
     """Megatron's choice: uint16 below 65,500 ids, int32 above."""
@@ -57,8 +57,7 @@ class MegatronWriter:
         self.prefix = str(prefix)
         self.dtype = dtype_for_vocab(vocab_size)
         self.vocab_size = vocab_size
-        Path(self.prefix).parent.mkdir(parents=True, exist_ok=True)
-        self._bin = open(self.prefix + ".bin" + TMP, "wb")  # noqa: SIM115 - closed in commit()
+        self._bin = AtomicFile(self.prefix + ".bin")
         self._lengths: list[np.ndarray] = []
 
     def add(self, offsets: np.ndarray, ids: np.ndarray) -> None:
@@ -67,18 +66,19 @@ class MegatronWriter:
         ids = np.asarray(ids)
         if ids.size and int(ids.max()) >= self.vocab_size:
             raise ValueError(f"token id {int(ids.max())} is outside the vocabulary ({self.vocab_size})")
-        self._bin.write(ids.astype(self.dtype, copy=False).tobytes())
+        self._bin.file.write(ids.astype(self.dtype, copy=False).tobytes())
         self._lengths.append(np.diff(offsets).astype(np.int32))
 
     def commit(self) -> tuple[str, str]:
         """Close the files and rename them into place; returns the two paths."""
         self._bin.close()
+        idx = AtomicFile(self.prefix + ".idx")
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
         pointers = np.zeros(len(lengths), dtype=np.int64)
         if len(lengths) > 1:
             np.cumsum(lengths[:-1].astype(np.int64) * self.dtype.itemsize, out=pointers[1:])
         doc_index = np.arange(len(lengths) + 1, dtype=np.int64)
-        with open(self.prefix + ".idx" + TMP, "wb") as f:
+        with idx.file as f:
             f.write(MAGIC)
             f.write(struct.pack("<Q", VERSION))
             f.write(struct.pack("<B", _CODE_OF[self.dtype]))
@@ -87,9 +87,8 @@ class MegatronWriter:
             f.write(lengths.astype("<i4").tobytes())
             f.write(pointers.astype("<i8").tobytes())
             f.write(doc_index.astype("<i8").tobytes())
-        for ext in (".bin", ".idx"):
-            os.replace(self.prefix + ext + TMP, self.prefix + ext)
-        return self.prefix + ".bin", self.prefix + ".idx"
+        # the index last: a reader that finds the .idx finds its .bin
+        return self._bin.commit(), idx.commit()
 
 
 class MegatronDataset:

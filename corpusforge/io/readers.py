@@ -46,6 +46,5 @@ def plan(pipeline: Pipeline, lines: dict | None = None, file: str | None = None)
     return [replace(u, index=n) for n, u in enumerate(units)]
 
 
-def read_unit(pipeline: Pipeline, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord]:
-    cfg = pipeline.inputs[unit.input_index]
-    return _READERS[cfg.type].read(unit, cfg, pipeline.source_name(unit.input_index), pipeline.batch)
+def read_unit(cfg, unit: WorkUnit, source: str, batch) -> Iterator[pa.Table | ErrorRecord]:
+    return _READERS[cfg.type].read(unit, cfg, source, batch)

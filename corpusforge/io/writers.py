@@ -1,5 +1,5 @@
 """Writers: Parquet (zstd) and JSONL shards rolled by size, optionally partitioned by a
-column, written to temporary names and renamed into place when a work unit commits."""
+column, written to temporary names and renamed into place when a task commits."""
 
 from __future__ import annotations
 
@@ -14,13 +14,8 @@ import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
 from corpusforge.errors import ErrorRecord
-
-TMP_SUFFIX = ".tmp"
-
-
-def join(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/"), *[p.strip("/") for p in parts if p]])
-
+from corpusforge.io.atomic import AtomicFile
+from corpusforge.io.layout import join
 
 #: the folder of documents whose partition value is null (pyarrow's hive default reads it as null)
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -37,18 +32,16 @@ class _Shard:
     """One open output file."""
 
     def __init__(self, fs, final: str, fmt: str, compression: str, schema: pa.Schema) -> None:
-        self.fs, self.final, self.fmt, self.schema = fs, final, fmt, schema
-        self.tmp = final + TMP_SUFFIX
-        fs.makedirs(final.rpartition("/")[0], exist_ok=True)
+        self.fmt, self.schema = fmt, schema
+        self.file = AtomicFile(final, fs)
+        self.raw: IO[bytes] = self.file.file
         if fmt == "parquet":
-            self.raw: IO[bytes] = fs.open(self.tmp, "wb")
             self.pq = pq.ParquetWriter(
                 self.raw, schema, compression=None if compression == "none" else compression
             )
             self.out = self.raw
         else:
             codec = {"zstd": "zstd", "gzip": "gzip", "none": None}[compression]
-            self.raw = fs.open(self.tmp, "wb")
             self.out = _compressed(self.raw, codec)
         self.bytes = 0
 
@@ -68,7 +61,7 @@ class _Shard:
             self.pq.close()
         elif self.out is not self.raw:
             self.out.close()
-        self.raw.close()
+        self.file.close()
 
 
 def _json_default(value: object) -> object:
@@ -152,29 +145,22 @@ class ShardedWriter:
             shard.close()
             self.done.append(shard)
         self.open.clear()
-        for shard in self.done:
-            self.fs.mv(shard.tmp, shard.final)
-        return [s.final for s in self.done]
+        return [shard.file.commit() for shard in self.done]
 
 
 class ErrorWriter:
-    """Error records of one work unit, as JSON lines."""
+    """Error records of one task, as JSON lines in ``<folder>/<name>.jsonl`` (created on the
+    first record: a task without errors leaves no file)."""
 
-    def __init__(self, root: str, unit_index: int) -> None:
-        self.fs, base = url_to_fs(root)
-        self.final = join(base, "_errors", f"part-{unit_index:05d}.jsonl")
-        self.tmp = self.final + TMP_SUFFIX
-        self.f: IO[bytes] | None = None
+    def __init__(self, folder: str, name: str) -> None:
+        self.fs, base = url_to_fs(folder)
+        self.final = join(base, f"{name}.jsonl")
+        self.file: AtomicFile | None = None
 
     def write(self, rec: ErrorRecord) -> None:
-        if self.f is None:
-            self.fs.makedirs(self.final.rpartition("/")[0], exist_ok=True)
-            self.f = self.fs.open(self.tmp, "wb")
-        self.f.write(orjson.dumps(rec.to_dict()) + b"\n")
+        if self.file is None:
+            self.file = AtomicFile(self.final, self.fs)
+        self.file.file.write(orjson.dumps(rec.to_dict()) + b"\n")
 
     def commit(self) -> list[str]:
-        if self.f is None:
-            return []
-        self.f.close()
-        self.fs.mv(self.tmp, self.final)
-        return [self.final]
+        return [] if self.file is None else [self.file.commit()]

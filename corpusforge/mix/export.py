@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fsspec.core import url_to_fs
 
+from corpusforge.io.atomic import AtomicFile
+from corpusforge.io.layout import join
 from corpusforge.io.megatron import MegatronWriter
-from corpusforge.io.writers import TMP_SUFFIX, ShardedWriter, join
+from corpusforge.io.writers import ShardedWriter
 from corpusforge.schema import TEXT, public_columns
 from corpusforge.tokenize.loader import load_tokenizer
 
@@ -83,7 +86,9 @@ def _local_prefix(prefix: str) -> Iterator[str]:
         local = os.path.join(tmp, "part")
         yield local
         fs.makedirs(path.rpartition("/")[0], exist_ok=True)
-        for ext in (".bin", ".idx"):
-            fs.put_file(local + ext, path + ext + TMP_SUFFIX)
-        for ext in (".bin", ".idx"):
-            fs.mv(path + ext + TMP_SUFFIX, path + ext)
+        targets = [AtomicFile(path + ext, fs) for ext in (".bin", ".idx")]
+        for ext, target in zip((".bin", ".idx"), targets):
+            with open(local + ext, "rb") as f:
+                shutil.copyfileobj(f, target.file, 1 << 20)
+        for target in targets:
+            target.commit()

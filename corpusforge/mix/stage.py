@@ -15,15 +15,18 @@ Phases (each a set of parallel, resumable tasks on the run's executor):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
-from corpusforge.accounting import StepStats
-from corpusforge.io.writers import TMP_SUFFIX, join
+from corpusforge.accounting import StepStats, sum_stats
+from corpusforge.io.atomic import atomic_write, write_json
+from corpusforge.io.layout import join
+from corpusforge.io.sinks import Sinks
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
 from corpusforge.mix.hashing import BITS
@@ -31,7 +34,7 @@ from corpusforge.mix.plan import MixError, plan_mix
 from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
 from corpusforge.schema import ID, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
-from corpusforge.stages.context import Sinks, StageContext
+from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
 from corpusforge.steps.base import REMOVED_REASON
 
@@ -55,30 +58,60 @@ class Mix(Stage):
         conf = cfg.model_dump(mode="json")
         inputs = ctx.input_files
         counts = ctx.map_tasks("count", _count_task,
-                               [(f, join(work, "count", f"task-{i:05d}.parquet"), conf)
+                               [CountTask(f, join(work, "count", f"task-{i:05d}.parquet"), conf)
                                 for i, f in enumerate(inputs)])
         hists = _merge_counts([c for c in counts if c])
         plan = plan_mix(hists, cfg)
         manifest = plan.manifest()
-        _write_json(join(ctx.sinks.path, MANIFEST), manifest)
+        write_json(join(ctx.sinks.path, MANIFEST), manifest, indent=True)
         plans = {f"{p.source}\x1f{p.lang}": {"val_from": p.val_from, "repeats": p.repeats,
                                               "frac_below": p.frac_below}
                  for p in plan.subsets if p.lang in plan.targets}
         shards = cfg.shards or max(1, len(inputs))
-        sel = ctx.map_tasks("select", _select_task,
-                            [(f, i, plans, conf, work, shards, ctx.sinks) for i, f in enumerate(inputs)])
-        st = StepStats(ctx.name)
-        for r in sel:
-            st.docs_in += r["in"]
-            st.docs_out += r["out"]
-            st.bytes_in += r.get("bytes_in", 0)
-            st.bytes_out += r.get("bytes_out", 0)
-            for reason, n in r["removed"].items():
-                st.remove(reason, n)
-        ctx.map_tasks("write", _write_task, [(p, conf, work, ctx.sinks) for p in range(shards)])
-        subsets = sorted({k for r in sel for k in r["val_subsets"]})
-        ctx.map_tasks("validation", _validation_task, [(k, conf, work, ctx.sinks) for k in subsets])
-        return st
+        selected = ctx.map_tasks("select", _select_task,
+                                 [SelectTask(f, i, plans, conf, work, shards, ctx.sinks)
+                                  for i, f in enumerate(inputs)])
+        ctx.map_tasks("write", _write_task, [WriteTask(p, conf, work, ctx.sinks) for p in range(shards)])
+        ctx.map_tasks("validation", _validation_task,
+                      [ValidationTask(d, conf, work, ctx.sinks) for d in _validation_subsets(work)])
+        return sum_stats(ctx.name, selected)
+
+
+@dataclass(frozen=True)
+class CountTask:
+    #: an input shard, and where its per-bucket counts go
+    path: str
+    out: str
+    conf: dict
+
+
+@dataclass(frozen=True)
+class SelectTask:
+    path: str
+    index: int
+    #: ``source\x1flang`` -> that subset's sampling plan
+    plans: dict
+    conf: dict
+    work: str
+    shards: int
+    sinks: Sinks
+
+
+@dataclass(frozen=True)
+class WriteTask:
+    shard: int
+    conf: dict
+    work: str
+    sinks: Sinks
+
+
+@dataclass(frozen=True)
+class ValidationTask:
+    #: the subset's folder name under ``validation/``
+    subset: str
+    conf: dict
+    work: str
+    sinks: Sinks
 
 
 def _read(path: str, columns: list[str] | None = None) -> pa.Table:
@@ -90,24 +123,13 @@ def _read(path: str, columns: list[str] | None = None) -> pa.Table:
 
 
 def _atomic_parquet(table: pa.Table, path: str) -> None:
-    fs, local = url_to_fs(path)
-    fs.makedirs(local.rpartition("/")[0], exist_ok=True)
-    with fs.open(local + TMP_SUFFIX, "wb") as f:
+    with atomic_write(path) as f:
         pq.write_table(table, f, compression="zstd")
-    fs.mv(local + TMP_SUFFIX, local)
 
 
-def _write_json(path: str, data: dict) -> None:
-    fs, local = url_to_fs(path)
-    fs.makedirs(local.rpartition("/")[0], exist_ok=True)
-    with fs.open(local + TMP_SUFFIX, "wb") as f:
-        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    fs.mv(local + TMP_SUFFIX, local)
-
-
-def _count_task(item: tuple) -> str | None:
-    path, out, conf = item
-    cfg = MixConfig(**conf)
+def _count_task(task: CountTask) -> str | None:
+    path, out = task.path, task.out
+    cfg = MixConfig(**task.conf)
     table = _read(path, [ID, SOURCE, "lang", cfg.n_tokens_column])
     if table.num_rows == 0:
         return None
@@ -139,12 +161,11 @@ def _merge_counts(files: list[str]) -> dict[tuple[str, str], tuple[np.ndarray, n
     return out
 
 
-def _select_task(item: tuple) -> dict:
-    path, index, plans, conf, work, shards, sinks = item
-    sinks: Sinks
-    cfg = MixConfig(**conf)
+def _select_task(task: SelectTask) -> StepStats:
+    path, index, work, shards, sinks = task.path, task.index, task.work, task.shards, task.sinks
+    cfg = MixConfig(**task.conf)
     table = _read(path)
-    validation, train, removed = select(table, plans, cfg)
+    validation, train, removed = select(table, task.plans, cfg)
     rw = sinks.rejects_writer(index)
     if rw is not None and removed.num_rows:
         rw.write(sinks.reject_rows(removed))
@@ -154,19 +175,27 @@ def _select_task(item: tuple) -> dict:
         for p in np.unique(shard):
             piece = train.filter(pa.array(shard == p))
             _atomic_parquet(piece, join(work, "shuffle", f"shard-{int(p):05d}", f"task-{index:05d}.parquet"))
-    keys = []
     if validation.num_rows:
         vkeys = validation.column(SUBSET)
         for k in pc.unique(vkeys).to_pylist():
-            keys.append(k)
             _atomic_parquet(validation.filter(pc.equal(vkeys, k)),
                             join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"))
-    reasons = pc.value_counts(removed.column(REMOVED_REASON)).to_pylist() if removed.num_rows else []
-    # distinct documents kept (train, however many copies, plus validation)
+    # out: distinct documents kept (train, however many copies, plus validation)
     bytes_in = text_bytes(table)
-    return {"in": table.num_rows, "out": table.num_rows - removed.num_rows,
-            "bytes_in": bytes_in, "bytes_out": bytes_in - text_bytes(removed),
-            "removed": {r["values"]: r["counts"] for r in reasons}, "val_subsets": keys}
+    st = StepStats("", docs_in=table.num_rows, docs_out=table.num_rows - removed.num_rows,
+                   bytes_in=bytes_in, bytes_out=bytes_in - text_bytes(removed))
+    if removed.num_rows:
+        for r in pc.value_counts(removed.column(REMOVED_REASON)).to_pylist():
+            st.remove(r["values"], r["counts"])
+    return st
+
+
+def _validation_subsets(work: str) -> list[str]:
+    """The subsets that hold validation rows: their folders under the scratch's ``validation/``."""
+    fs, local = url_to_fs(join(work, "validation"))
+    if not fs.exists(local):
+        return []
+    return sorted(p.rstrip("/").rpartition("/")[2] for p in fs.ls(local, detail=False))
 
 
 def _pieces(folder: str) -> list[str]:
@@ -177,9 +206,9 @@ def _pieces(folder: str) -> list[str]:
     return sorted(fs.unstrip_protocol(p) for p in fs.glob(local + "/task-*.parquet"))
 
 
-def _write_task(item: tuple) -> int:
-    shard, conf, work, sinks = item
-    cfg = MixConfig(**conf)
+def _write_task(task: WriteTask) -> int:
+    shard, work, sinks = task.shard, task.work, task.sinks
+    cfg = MixConfig(**task.conf)
     files = _pieces(join(work, "shuffle", f"shard-{shard:05d}"))
     if not files:
         return 0
@@ -191,14 +220,14 @@ def _write_task(item: tuple) -> int:
     return table.num_rows
 
 
-def _validation_task(item: tuple) -> int:
-    key, conf, work, sinks = item
-    cfg = MixConfig(**conf)
-    files = _pieces(join(work, "validation", _subset_dir(key)))
+def _validation_task(task: ValidationTask) -> int:
+    subset, work, sinks = task.subset, task.work, task.sinks
+    cfg = MixConfig(**task.conf)
+    files = _pieces(join(work, "validation", subset))
     table = pa.concat_tables([_read(f) for f in files], promote_options="permissive")
     order = pc.sort_indices(pa.array(mix_buckets(table, cfg)))
     table = table.take(order).drop_columns([SUBSET])
-    write_outputs(table, sinks.path, f"validation/{_subset_dir(key)}", 0, cfg.outputs,
+    write_outputs(table, sinks.path, f"validation/{subset}", 0, cfg.outputs,
                   tokenizer=cfg.tokenizer, append_eod=cfg.append_eod, parquet_ids=cfg.parquet_ids,
                   compression=sinks.compression, max_shard_bytes=sinks.max_shard_bytes)
     return table.num_rows

@@ -31,6 +31,8 @@ class Stage(ABC):
 
     name: ClassVar[str] = ""
     Config: ClassVar[type[StageConfig]] = StageConfig
+    #: a resumed run skips a stage whose phase marker says it finished
+    skip_when_done: ClassVar[bool] = True
 
     def __init__(self, config: StageConfig | None = None, **params: Any) -> None:
         if config is not None and params:

@@ -1,113 +1,90 @@
-"""What a stage gets to work with: its input shards, its sinks, a scratch folder and
+"""What a phase gets to work with: its input shards, its sinks, a scratch folder and
 resumable parallel tasks on the run's executor."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
-import pyarrow as pa
 from fsspec.core import url_to_fs
 
-from corpusforge.executors.tasks import TaskPool
-from corpusforge.io.writers import TMP_SUFFIX, ShardedWriter, join
-from corpusforge.runner import STATE_DIR, _reject_rows
-
-#: where a pipeline with stages writes its map phase (documents, rejects, errors, markers)
-MAP_DIR = "_map"
-#: scratch space of the stages (signatures, band keys, ...), one folder per stage
-WORK_DIR = "_work"
-
-
-@dataclass(frozen=True)
-class Sinks:
-    """Picklable description of where a stage task writes; tasks open their own writers."""
-
-    path: str
-    format: str = "parquet"
-    compression: str = "zstd"
-    max_shard_bytes: int = 256 * 2**20
-    partition_by: str | None = None
-    #: ``<output>/_rejects`` or None when the pipeline keeps no rejects
-    rejects: str | None = None
-    rejects_text: bool = True
-    #: the stage's display name: the ``step`` partition of its rejects
-    step: str = ""
-
-    def writer(self, task: int) -> ShardedWriter:
-        """The document writer of task ``task`` (files ``part-<task>-<n>``)."""
-        return ShardedWriter(self.path, task, self.format, self.compression, self.max_shard_bytes,
-                             self.partition_by)
-
-    def rejects_writer(self, task: int) -> ShardedWriter | None:
-        if self.rejects is None:
-            return None
-        return ShardedWriter(self.rejects, task, "parquet", "zstd", self.max_shard_bytes,
-                             partition_by="step")
-
-    def reject_rows(self, removed: pa.Table) -> pa.Table:
-        """Rows for the rejects sink (``id, source, url, step, reason, ...`` and ``reject_*`` columns)."""
-        return _reject_rows(removed, self.step, self.rejects_text)
+from corpusforge.executors import Executor
+from corpusforge.io.layout import OutputLayout, join
+from corpusforge.io.markers import read_marker, write_marker
+from corpusforge.io.sinks import Sinks
 
 
 @dataclass
 class StageContext:
-    """Handed to :meth:`Stage.run`. Everything a task needs must travel in its item."""
+    """Handed to :meth:`Stage.run` by the driver. Everything a task needs must travel in its
+    item (tasks run in other processes or on other machines)."""
 
-    #: the stage's display name (unique in the pipeline) and position in ``stages:``
+    #: the phase's display name (unique in the pipeline) and its key in the layout
+    #: (``map``, ``00-dedup`` ...)
     name: str
-    index: int
+    key: str
     #: Parquet shards written by the previous phase, in a deterministic (sorted) order;
     #: documents keep the public columns of the map phase (no ``__`` provenance)
     input_files: list[str]
-    #: where the stage's documents and rejects go
+    #: where the phase's documents, rejects and errors go
     sinks: Sinks
-    #: the run's output folder
-    root: str
-    #: a local scratch folder for this stage (kept for resume, under ``<output>/_work``)
-    work_dir: str
-    pool: TaskPool
-    workers: int = 1
-    _cache: dict = field(default_factory=dict, repr=False)
+    layout: OutputLayout
+    executor: Executor
 
-    def _markers(self) -> str:
-        return join(self.root, STATE_DIR, "stages", f"{self.index:02d}-{self.name}")
+    @property
+    def root(self) -> str:
+        """The run's output folder."""
+        return self.layout.root
+
+    @property
+    def work_dir(self) -> str:
+        """A scratch folder for this phase (kept for resume, removed when the phase is done)."""
+        return self.layout.work_dir(self.key)
+
+    @property
+    def workers(self) -> int:
+        return self.executor.workers
 
     def forget_tasks(self) -> None:
-        """Drop this stage's task markers: for a stage whose scratch files are gone, so that
+        """Drop this phase's task markers: for a stage whose scratch files are gone, so that
         a resume does not trust results that pointed at them."""
-        fs, _ = url_to_fs(self.root)
-        if fs.exists(self._markers()):
-            fs.rm(self._markers(), recursive=True)
+        fs, folder = url_to_fs(self.layout.task_markers(self.key))
+        if fs.exists(folder):
+            fs.rm(folder, recursive=True)
 
-    def map_tasks(self, phase: str, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    def map_tasks(self, phase: str, fn: Callable[[Any], Any], items: Sequence[Any], *,
+                  names: Sequence[str] | None = None,
+                  on_start: Callable[[int, int], None] | None = None,
+                  on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
         """``[fn(x) for x in items]`` in parallel, resumable per task.
 
-        Each finished task leaves a marker holding its (JSON-serialisable) result; a
-        resumed run returns stored results and runs only the missing tasks. Tasks must
-        write their files atomically (temporary name + rename) and deterministically.
+        Each finished task leaves a marker (``<phase>/task-<n>.json``, or ``names[n]``)
+        holding its result (JSON or stats); a resumed run returns stored results and runs only
+        the missing tasks. Tasks must write their files atomically and deterministically.
+        ``on_start(total, already_done)`` is called once, ``on_result(i, result)`` per task
+        run now.
         """
-        fs, _ = url_to_fs(self.root)
-        folder = join(self._markers(), phase)
-        fs.makedirs(folder, exist_ok=True)
-        paths = [join(folder, f"task-{i:05d}.json") for i in range(len(items))]
+        folder = join(self.layout.task_markers(self.key), phase)
+        labels = list(names) if names is not None else [f"task-{i:05d}" for i in range(len(items))]
+        paths = [join(folder, f"{label}.json") for label in labels]
         results: list[Any] = [None] * len(items)
         pending: list[int] = []
         for i, path in enumerate(paths):
-            if fs.exists(path):
-                with fs.open(path, "rb") as f:
-                    results[i] = orjson.loads(f.read())["result"]
+            found, value = read_marker(path)
+            if found:
+                results[i] = value
             else:
                 pending.append(i)
+        if on_start is not None:
+            on_start(len(items), len(items) - len(pending))
 
         def done(j: int, value: Any) -> None:
             i = pending[j]
             results[i] = value
-            with fs.open(paths[i] + TMP_SUFFIX, "wb") as f:
-                f.write(orjson.dumps({"result": value}, option=orjson.OPT_SERIALIZE_NUMPY))
-            fs.mv(paths[i] + TMP_SUFFIX, paths[i])
+            write_marker(paths[i], labels[i], value)
+            if on_result is not None:
+                on_result(i, value)
 
-        self.pool.map(fn, [items[i] for i in pending], on_result=done)
+        self.executor.map(fn, [items[i] for i in pending], on_result=done)
         return results

@@ -1,79 +1,88 @@
-"""Running one work unit: read -> steps -> write, with accounting and error isolation.
+"""The map phase as a stage: every work unit read -> steps -> sinks, as resumable tasks.
 
-This is the whole per-task contract both executors call; it knows nothing of how
-units are scheduled.
+A unit task is the whole per-unit contract both executors run: it reads its unit, sends
+bounded batches through the steps with accounting and error isolation, and commits its
+files; the stage fans the units out through ``ctx.map_tasks`` like any other stage's tasks.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from fsspec.core import url_to_fs
 
 from corpusforge.accounting import RunStats, StepStats
-from corpusforge.config import Pipeline
-from corpusforge.errors import ErrorRecord
+from corpusforge.errors import ErrorRecord, StepFailed
 from corpusforge.io.batching import bounded
 from corpusforge.io.readers import read_unit
+from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
-from corpusforge.io.writers import TMP_SUFFIX, ErrorWriter, ShardedWriter, join
-from corpusforge.schema import FILE, ID, POS, SOURCE, TEXT, URL, public_columns, text_bytes
-from corpusforge.steps.base import REASON, REMOVED_REASON, Step
+from corpusforge.io.writers import ErrorWriter, ShardedWriter
+from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, public_columns, text_bytes
+from corpusforge.stages.base import Stage
+from corpusforge.stages.context import StageContext
+from corpusforge.steps.base import Step
+from corpusforge.steps.registry import get_step_class
 
-STATE_DIR = "_state"
+#: the reader's row in the stats
 READ = "read"
 
 
-class StepFailed(RuntimeError):
-    """A step raised and the pipeline says ``on_error: fail``."""
+@dataclass(frozen=True)
+class MapWork:
+    """Everything a unit task needs besides its unit (plain, picklable data)."""
+
+    #: the pipeline's input configs, and the ``source`` value of each
+    inputs: tuple[Any, ...]
+    sources: tuple[str, ...]
+    #: ``(step reference, unique display name, parameters)`` per step
+    steps: tuple[tuple[str, str, dict], ...]
+    batch: Any
+    on_error: str
+    sinks: Sinks
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name, _ in self.steps]
+
+    def key(self) -> str:
+        """Identifies the work in a worker's cache (steps are set up once per worker)."""
+        return hashlib.sha256(pickle.dumps(self)).hexdigest()
 
 
-def marker_path(output: str, unit: WorkUnit) -> str:
-    return join(output, STATE_DIR, f"{unit.label}.json")
-
-
-def read_marker(output: str, unit: WorkUnit) -> RunStats | None:
-    fs, _ = url_to_fs(output)
-    path = marker_path(output, unit)
-    if not fs.exists(path):
-        return None
-    with fs.open(path, "rb") as f:
-        return RunStats.from_dict(orjson.loads(f.read())["stats"])
-
-
-def _write_marker(output: str, unit: WorkUnit, stats: RunStats, files: list[str]) -> None:
-    fs, _ = url_to_fs(output)
-    path = marker_path(output, unit)
-    fs.makedirs(path.rpartition("/")[0], exist_ok=True)
-    with fs.open(path + TMP_SUFFIX, "wb") as f:
-        f.write(orjson.dumps({"unit": unit.label, "stats": stats.to_dict(), "files": files},
-                             option=orjson.OPT_INDENT_2))
-    fs.mv(path + TMP_SUFFIX, path)
+@dataclass(frozen=True)
+class UnitTask:
+    work: MapWork
+    key: str
+    unit: WorkUnit
 
 
 class UnitRunner:
     """Holds a pipeline's built steps so a worker sets them up once for many units."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.steps: list[Step] = pipeline.build_steps()
-        self.names = pipeline.step_names()
+    def __init__(self, work: MapWork) -> None:
+        self.work = work
+        self.steps: list[Step] = []
+        for ref, name, params in work.steps:
+            step = get_step_class(ref)(**params)
+            step.label = name  # annotate columns and reasons say which step of this pipeline
+            self.steps.append(step)
+        self.names = work.names
 
     def run(self, unit: WorkUnit) -> RunStats:
         started = time.perf_counter()
-        p, out = self.pipeline, self.pipeline.output
+        sinks = self.work.sinks
         stats = RunStats.empty([READ, *self.names])
         stats.units = 1
-        main = ShardedWriter(out.path, unit.index, out.format, out.compression, out.max_shard_bytes,
-                             out.partition_by)
-        # partitioned by step: each step's rejects have one schema (and are easy to browse)
-        rejects = ShardedWriter(join(out.path, "_rejects"), unit.index, "parquet", "zstd",
-                                out.max_shard_bytes, partition_by="step") if out.rejects else None
-        errors = ErrorWriter(out.path, unit.index)
+        main = sinks.writer(unit.index)
+        rejects = sinks.rejects_writer(unit.index)
+        errors = sinks.errors_writer(unit.index)
         read_stats = stats.steps[0]
 
         t0 = time.perf_counter()
@@ -89,21 +98,25 @@ class UnitRunner:
                 read_stats.docs_out += n
                 read_stats.bytes_in += b
                 read_stats.bytes_out += b
-                for batch in bounded(item, p.batch):
+                for batch in bounded(item, self.work.batch):
                     self._through_steps(batch, stats.steps[1:], main, rejects, errors)
             t0 = time.perf_counter()
-        files = main.commit() + (rejects.commit() if rejects else []) + errors.commit()
+        main.commit()
+        if rejects is not None:
+            rejects.commit()
+        errors.commit()
         stats.wall_seconds = time.perf_counter() - started
-        _write_marker(out.path, unit, stats, files)
+        stats.check()
         return stats
 
     def _read_guarded(self, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord]:
         """The unit's batches; a reader that raises (unreachable file, server without range
         requests, a bug) ends the unit with an error record instead of ending the run."""
+        i = unit.input_index
         try:
-            yield from read_unit(self.pipeline, unit)
+            yield from read_unit(self.work.inputs[i], unit, self.work.sources[i], self.work.batch)
         except Exception as e:  # noqa: BLE001 - re-raised per on_error
-            if self.pipeline.on_error == "fail":
+            if self.work.on_error == "fail":
                 raise StepFailed(f"reading {unit.name!r} failed: {type(e).__name__}: {e}") from e
             yield ErrorRecord.from_exception(READ, e, file=unit.name, position=unit.start or None,
                                              snippet="the rest of this work unit could not be read")
@@ -122,7 +135,7 @@ class UnitRunner:
                     for reason, count in _count_reasons(removed).items():
                         st.remove(reason, count)
                     if rejects is not None:
-                        rejects.write(_reject_rows(removed, name, self.pipeline.output.rejects_text))
+                        rejects.write(self.work.sinks.reject_rows(removed, name))
                 if err is not None:
                     st.errored += 1
                     errors.write(err)
@@ -143,7 +156,7 @@ class UnitRunner:
             yield result.out, result.removed, None
             return
         except Exception as e:  # noqa: BLE001 - isolated below or re-raised per on_error
-            if self.pipeline.on_error == "fail":
+            if self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {type(e).__name__}: {e}") from e
             if batch.num_rows == 1:
                 yield None, None, ErrorRecord.from_exception(
@@ -155,7 +168,7 @@ class UnitRunner:
         yield from self._guarded(step, name, batch.slice(half))
 
 
-def _first(batch: pa.Table, column: str):
+def _first(batch: pa.Table, column: str) -> Any:
     return batch.column(column)[0].as_py() if column in batch.column_names else None
 
 
@@ -172,36 +185,47 @@ def _count_reasons(removed: pa.Table) -> dict[str, int]:
     return {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
 
 
-def _reject_rows(removed: pa.Table, step: str, with_text: bool) -> pa.Table:
-    n = removed.num_rows
-    cols = {
-        ID: removed.column(ID),
-        SOURCE: removed.column(SOURCE),
-        URL: removed.column(URL) if URL in removed.column_names else pa.nulls(n, pa.string()),
-        "step": pa.repeat(pa.scalar(step), n),
-        REASON: removed.column(REMOVED_REASON).cast(pa.string()),
-        "file": removed.column(FILE) if FILE in removed.column_names else pa.nulls(n, pa.string()),
-        "position": removed.column(POS) if POS in removed.column_names else pa.nulls(n, pa.int64()),
-    }
-    if with_text:
-        cols[TEXT] = removed.column(TEXT)
-    # extra keys (e.g. the id a near-duplicate was matched to) travel with the reject
-    for extra in removed.column_names:
-        if extra.startswith("reject_"):
-            cols[extra] = removed.column(extra)
-    return pa.table(cols)
-
-
 _worker_runner: tuple[str, UnitRunner] | None = None
 
 
-def run_unit_task(task: tuple[Pipeline, str, WorkUnit]) -> dict:
+def run_unit_task(task: UnitTask) -> RunStats:
     """One work unit as an executor task (a top-level function: picklable for processes and
-    Ray). A worker keeps the runner of the last pipeline it saw, keyed by the pipeline's hash,
-    so steps are set up once per worker rather than once per unit."""
+    Ray). A worker keeps the runner of the last work it saw, keyed by its hash, so steps are
+    set up once per worker rather than once per unit."""
     global _worker_runner
-    pipeline, key, unit = task
-    if _worker_runner is None or _worker_runner[0] != key:
-        _worker_runner = (key, UnitRunner(pipeline))
-    return _worker_runner[1].run(unit).to_dict()
+    if _worker_runner is None or _worker_runner[0] != task.key:
+        _worker_runner = (task.key, UnitRunner(task.work))
+    return _worker_runner[1].run(task.unit)
 
+
+class MapStage(Stage):
+    """The map phase: the pipeline's steps over every work unit, one task per unit."""
+
+    name = "map"
+    #: always entered: its unit markers are its record, and entering reports the progress
+    skip_when_done = False
+
+    def __init__(self, work: MapWork, units: list[WorkUnit], *,
+                 on_start: Callable[[int, int], None] | None = None,
+                 on_done: Callable[[WorkUnit, RunStats], None] | None = None) -> None:
+        super().__init__()
+        self.work, self.units = work, units
+        self.on_start, self.on_done = on_start, on_done
+
+    def run(self, ctx: StageContext) -> RunStats:  # type: ignore[override]
+        work = replace(self.work, sinks=ctx.sinks)
+        key = work.key()
+        on_done = self.on_done
+
+        def done(i: int, stats: RunStats) -> None:
+            if on_done is not None:
+                on_done(self.units[i], stats)
+
+        per_unit = ctx.map_tasks("", run_unit_task, [UnitTask(work, key, u) for u in self.units],
+                                 names=[u.label for u in self.units], on_start=self.on_start,
+                                 on_result=done)
+        total = RunStats.empty([READ, *work.names])
+        for stats in per_unit:
+            stats.check()
+            total.merge(stats)
+        return total

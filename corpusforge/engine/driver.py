@@ -1,0 +1,145 @@
+"""The one driver of a run: plan, prepare the output, open one executor, run the phases.
+
+A run is ``[map phase, *stages]``. Every phase is a :class:`~corpusforge.stages.base.Stage`
+that reads the previous phase's shards (the map phase reads the inputs) and writes through
+the :class:`~corpusforge.io.sinks.Sinks` the driver gives it: the last phase writes the
+output's format and partitioning to the output root, earlier ones Parquet to their folder
+(``_map/``, ``_stage-<i>/``). A phase that finished leaves a marker; a resumed run skips it
+(and, inside a phase, every task that left one), so it ends with the same output as an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from fsspec.core import url_to_fs
+
+from corpusforge.accounting import ConservationError, RunStats, StepStats
+from corpusforge.config import Pipeline
+from corpusforge.engine.output import prepare_output, write_stats
+from corpusforge.executors import make_executor
+from corpusforge.io.layout import WORK_DIR, OutputLayout, join, list_shards
+from corpusforge.io.markers import read_marker, write_marker
+from corpusforge.io.readers import plan
+from corpusforge.io.sinks import Sinks
+from corpusforge.io.units import WorkUnit
+from corpusforge.stages.base import Stage
+from corpusforge.stages.context import StageContext
+from corpusforge.stages.map import MapStage, MapWork
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    executor: str | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    units: list[WorkUnit] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[WorkUnit, RunStats], None] | None = None,
+) -> RunStats:
+    """Run a pipeline to completion and return its merged stats (also written to stats.json).
+
+    ``on_start(units, already_done)`` and ``on_done(unit, stats)`` report the map phase's
+    progress (the command line's progress bar).
+    """
+    started = time.perf_counter()
+    units = plan(pipeline) if units is None else units
+    layout = OutputLayout(pipeline.output.path)
+    prepare_output(pipeline, units, layout, resume, overwrite)
+    kind = executor or pipeline.executor.type
+    n = workers or pipeline.executor.workers or os.cpu_count() or 1
+    phases: list[tuple[str, int | None, Stage]] = [
+        ("map", None, MapStage(_map_work(pipeline), units, on_start=on_start, on_done=on_done))]
+    for i, (name, stage) in enumerate(zip(pipeline.stage_names(), pipeline.build_stages())):
+        phases.append((name, i, stage))
+    steps: list[StepStats] = []
+    total_units = 0
+    # one executor for every phase: one process pool, one Ray lifetime
+    with make_executor(kind, n, ray_address or pipeline.executor.ray_address) as pool:
+        files: list[str] = []
+        for p, (name, index, stage) in enumerate(phases):
+            ctx = StageContext(name=name, key=layout.phase_key(index, name), input_files=files,
+                               sinks=_sinks(pipeline, layout, p, len(phases), name, index),
+                               layout=layout, executor=pool)
+            result = _run_phase(stage, ctx)
+            if isinstance(result, RunStats):
+                steps += result.steps
+                total_units += result.units
+            else:
+                steps.append(result)
+            if p < len(phases) - 1:
+                files = list_shards(ctx.sinks.path)
+    total = RunStats(steps, units=total_units)
+    _check_phases(total, len(phases) - 1)
+    total.wall_seconds = time.perf_counter() - started
+    write_stats(layout, total)
+    return total
+
+
+def _map_work(pipeline: Pipeline) -> MapWork:
+    return MapWork(
+        inputs=tuple(pipeline.inputs),
+        sources=tuple(pipeline.source_name(i) for i in range(len(pipeline.inputs))),
+        steps=tuple((s.step, name, dict(s.params)) for s, name in zip(pipeline.steps, pipeline.step_names())),
+        batch=pipeline.batch, on_error=pipeline.on_error, sinks=Sinks(path=""))
+
+
+def _sinks(pipeline: Pipeline, layout: OutputLayout, phase: int, phases: int, name: str,
+           index: int | None) -> Sinks:
+    """Phase ``phase``'s sinks: the final format at the root for the last phase, Parquet to
+    its own folder before that; rejects and errors of every phase in the run's sinks."""
+    out = pipeline.output
+    last = phase == phases - 1
+    return Sinks(
+        path=layout.documents(phase, phases),
+        format=out.format if last else "parquet",
+        compression=out.compression if last else "zstd",
+        max_shard_bytes=out.max_shard_bytes,
+        partition_by=out.partition_by if last else None,
+        rejects=layout.rejects if out.rejects else None,
+        rejects_text=out.rejects_text,
+        errors=layout.errors,
+        errors_prefix="part" if index is None else f"{layout.phase_key(index, name)}-part",
+        step=name)
+
+
+def _run_phase(stage: Stage, ctx: StageContext) -> StepStats | RunStats:
+    """Run a phase unless its marker says it finished; remove its scratch once it has."""
+    marker = ctx.layout.phase_marker(ctx.key)
+    found, result = read_marker(marker) if stage.skip_when_done else (False, None)
+    if not found:
+        t0 = time.perf_counter()
+        result = stage.run(ctx)
+        if isinstance(result, StepStats):
+            result.name, result.seconds = ctx.name, time.perf_counter() - t0
+        result.check()
+        write_marker(marker, ctx.key, result)
+    # scratch is only needed until the phase is done; also after a resume that found the
+    # phase finished but was killed before this cleanup
+    fs, work = url_to_fs(ctx.work_dir)
+    if fs.exists(work):
+        fs.rm(work, recursive=True)
+    parent = join(url_to_fs(ctx.root)[1], WORK_DIR)
+    if fs.exists(parent) and not fs.ls(parent):
+        fs.rm(parent, recursive=True)
+    return result
+
+
+def _check_phases(total: RunStats, stages: int) -> None:
+    """Each stage read exactly what the phase before it wrote."""
+    total.check()
+    if not stages:
+        return
+    before = total.steps[:-stages]
+    prev = before[-1].docs_out
+    for st in total.steps[-stages:]:
+        if st.docs_in != prev:
+            raise ConservationError(f"stage {st.name!r} read {st.docs_in} documents, {prev} were written before it")
+        prev = st.docs_out
+

@@ -1,0 +1,69 @@
+"""Preparing a run's output folder: the plan fingerprint, resume and overwrite."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+
+import orjson
+from fsspec.core import url_to_fs
+
+from corpusforge.accounting import RunStats
+from corpusforge.config import Pipeline
+from corpusforge.io.atomic import TMP_SUFFIX, read_json, write_json
+from corpusforge.io.layout import STATE_DIR, OutputLayout
+from corpusforge.io.units import WorkUnit
+
+#: bumped when the layout of ``_state`` changes: a resume across versions is refused
+LAYOUT_VERSION = 2
+
+
+class OutputExistsError(RuntimeError):
+    """The output folder holds something this run may not continue or replace."""
+
+
+def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
+    """What must not change between a run and its resume: the steps, stages, output and units."""
+    body = {
+        "layout": LAYOUT_VERSION,
+        "inputs": [i.model_dump() for i in pipeline.inputs],
+        "steps": [s.model_dump() for s in pipeline.steps],
+        "stages": [s.model_dump() for s in pipeline.stages],
+        "output": pipeline.output.model_dump(),
+        "batch": pipeline.batch.model_dump(),
+        "units": [asdict(u) for u in units],
+    }
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayout,
+                   resume: bool, overwrite: bool) -> None:
+    """Make the output folder ready: new, replaced (``overwrite``) or resumed (``resume``:
+    the same pipeline and units, checked by fingerprint; half-written files removed)."""
+    fs, root = url_to_fs(layout.root)
+    fp = fingerprint(pipeline, units)
+    if fs.exists(root) and fs.ls(root):
+        plan = read_json(layout.plan_file)
+        if overwrite:
+            fs.rm(root, recursive=True)
+        elif resume and plan is not None:
+            if plan.get("fingerprint") != fp:
+                raise OutputExistsError(
+                    f"{pipeline.output.path} was written by a different pipeline or input set "
+                    "(or by another version of corpusforge); resume needs the same config "
+                    "(use --overwrite to start again)")
+            for path in fs.find(root):
+                if path.endswith(TMP_SUFFIX):
+                    fs.rm(path)  # half-written files of killed tasks
+        elif not resume:
+            raise OutputExistsError(
+                f"output folder {pipeline.output.path} is not empty; use --resume to continue "
+                "an interrupted run or --overwrite to replace it")
+        else:
+            raise OutputExistsError(f"{pipeline.output.path} holds no run to resume (no {STATE_DIR}/plan.json)")
+    if read_json(layout.plan_file) is None:
+        write_json(layout.plan_file, {"fingerprint": fp, "units": len(units)})
+
+
+def write_stats(layout: OutputLayout, stats: RunStats) -> None:
+    write_json(layout.stats_file, stats.to_dict(), indent=True)

@@ -1,0 +1,59 @@
+"""The local executor: a process pool on this machine (or inline with one worker)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+from corpusforge.executors.base import OnResult
+
+
+class LocalExecutor:
+    kind = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
+            on_result: OnResult | None = None) -> list[Any]:
+        results: list[Any] = [None] * len(items)
+
+        def record(i: int, value: Any) -> None:
+            results[i] = value
+            if on_result is not None:
+                on_result(i, value)
+
+        if self.workers <= 1 or len(items) <= 1:
+            # inline: no process start-up for what one worker (or one task) does anyway
+            for i, item in enumerate(items):
+                record(i, fn(item))
+            return results
+        if self._pool is None:
+            # spawn, not fork: Arrow's thread pools do not survive a fork safely; the pool is
+            # kept for the executor's life, so workers keep what they set up (models, steps)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+        futures = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
+        pending = set(futures)
+        while pending:
+            # each result as soon as its task ends: the phase writes the task's marker then,
+            # so a run killed half-way keeps what it finished
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=futures.__getitem__):
+                exc = fut.exception()
+                if exc is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise exc
+                record(futures[fut], fut.result())
+        return results

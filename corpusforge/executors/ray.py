@@ -1,0 +1,74 @@
+"""The Ray executor: tasks on a local Ray instance or a cluster.
+
+It owns the Ray lifetime of a run: Ray is started (or connected to) on first use and shut
+down on exit, unless it was already running when the executor was opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from corpusforge.executors.base import OnResult
+
+
+class RayExecutor:
+    kind = "ray"
+
+    def __init__(self, workers: int = 1, address: str | None = None) -> None:
+        self.workers, self.address = max(1, workers), address
+        self._started = False
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def _init(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            return
+        if self.address:
+            # a cluster's workers have their own environment (image or the user's runtime_env);
+            # this machine's paths mean nothing there
+            kwargs: dict = {"address": self.address}
+        else:
+            # local workers must import what the driver imports (user modules on sys.path)
+            path = os.pathsep.join(p for p in sys.path if p)
+            kwargs = {"num_cpus": self.workers, "include_dashboard": False,
+                      "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
+        ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
+        self._started = True
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
+            on_result: OnResult | None = None) -> list[Any]:
+        results: list[Any] = [None] * len(items)
+        if not items:
+            return results
+        import ray
+
+        self._init()
+        # a task whose worker died (OOM, a killed node) runs again
+        task = ray.remote(num_cpus=1, max_retries=3)(fn)
+        queue = list(enumerate(items))
+        in_flight: dict = {}
+        while queue or in_flight:
+            # `workers` tasks at once, as on the local pool
+            while queue and len(in_flight) < self.workers:
+                i, item = queue.pop(0)
+                in_flight[task.remote(item)] = i
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in ready:
+                i = in_flight.pop(ref)
+                results[i] = ray.get(ref)
+                if on_result is not None:
+                    on_result(i, results[i])
+        return results

@@ -1,0 +1,50 @@
+"""Completion markers: one format for every task of every phase.
+
+A finished task leaves ``{"task": <name>, "result": <value>}`` at its marker path, written
+atomically after the task's own files are in place; a resumed run trusts the marker and
+skips the task. Results are JSON, or stats objects, which are tagged so that they come
+back as the same type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corpusforge.accounting import RunStats, StepStats
+from corpusforge.io.atomic import read_json, write_json
+
+_TYPES: dict[str, type[StepStats] | type[RunStats]] = {"step_stats": StepStats, "run_stats": RunStats}
+
+
+def _encode(value: Any) -> Any:
+    for tag, cls in _TYPES.items():
+        if isinstance(value, cls):
+            return {"__type": tag, "value": value.to_dict()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        tag = value.get("__type")
+        if tag in _TYPES and set(value) == {"__type", "value"}:
+            return _TYPES[tag].from_dict(value["value"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def write_marker(path: str, task: str, result: Any) -> None:
+    write_json(path, {"task": task, "result": _encode(result)}, indent=True)
+
+
+def read_marker(path: str) -> tuple[bool, Any]:
+    """``(True, result)`` for a finished task, ``(False, None)`` otherwise."""
+    data = read_json(path)
+    if data is None:
+        return False, None
+    return True, _decode(data["result"])
