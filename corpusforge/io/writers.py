@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 from typing import IO
-from urllib.parse import quote
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
@@ -17,15 +17,15 @@ from corpusforge.errors import ErrorRecord
 from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
 
-#: the folder of documents whose partition value is null (pyarrow's hive default reads it as null)
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-
 
 def partition_dir(column: str, value: object) -> str:
-    """``column=value`` with the value percent-encoded as hive readers expect, so that any value
-    (``en US``, ``a/b``) survives the round trip through the folder name."""
-    text = NULL_PARTITION if value is None else quote(str(value), safe="")
-    return f"{column}={text}"
+    """``column=value`` as pyarrow's hive partitioning writes and reads it: the value
+    percent-encoded (so ``en US`` or ``a/b`` survive the round trip through the folder name),
+    null as ``__HIVE_DEFAULT_PARTITION__``."""
+    hive = ds.HivePartitioning(pa.schema([(column, pa.string())]), segment_encoding="uri")
+    field = pc.field(column)
+    folder, _ = hive.format(field.is_null() if value is None else field == str(value))
+    return folder
 
 
 class _Shard:
