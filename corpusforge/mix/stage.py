@@ -24,9 +24,9 @@ from fsspec.core import url_to_fs
 
 from corpusforge.accounting import StepStats
 from corpusforge.io.writers import TMP_SUFFIX, join
+from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
-from corpusforge.mix.hashing import BITS
 from corpusforge.mix.plan import MixError, plan_mix
 from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
 from corpusforge.schema import ID, SOURCE, text_bytes
