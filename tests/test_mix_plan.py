@@ -7,8 +7,9 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
+from corpusforge.hashing import id_hash
 from corpusforge.mix import MixConfig, MixError, plan_mix
-from corpusforge.mix.hashing import BITS, buckets, id_hash
+from corpusforge.mix.buckets import BITS, buckets
 from corpusforge.mix.select import DOWNSAMPLED, EPOCH, NO_TARGET, select
 from corpusforge.steps.base import REMOVED_REASON
 

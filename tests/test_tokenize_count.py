@@ -110,3 +110,19 @@ def test_count_without_tokenizer_sums_n_tokens_and_reports_bad_files(tmp_path):
     assert len(result.errors) == 1 and result.errors[0][0].endswith("bad.jsonl")
     res = CliRunner().invoke(app, ["count", str(root)])
     assert res.exit_code == 1
+
+
+def test_partition_folders_read_as_the_run_output_reads_them(tmp_path):
+    from corpusforge.io.output import open_output
+    from corpusforge.io.writers import partition_dir
+
+    langs = ["ja", "en US", "en/US", None]
+    for i, lang in enumerate(langs):
+        folder = tmp_path / partition_dir("lang", lang)
+        folder.mkdir()
+        pq.write_table(pa.table({"text": [f"doc {i}"], "n_tokens": [i + 1]}), folder / "part-0.parquet")
+    result = count_corpus(str(tmp_path), by=["lang"])
+    assert {r["lang"]: r["tokens"] for r in result.totals.to_pylist()} == {
+        lang: i + 1 for i, lang in enumerate(langs)}
+    assert sorted(open_output(str(tmp_path)).to_table().column("lang").to_pylist(),
+                  key=str) == sorted(langs, key=str)

@@ -23,19 +23,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
-_FNV = np.uint64(0x100000001B3)
+from corpusforge.hashing import FNV_PRIME, GOLDEN, SPLITMIX_M1, splitmix64
+
 _EMPTY = np.uint32(0xFFFFFFFF)
 
-
-@njit(inline="always")
-def mix64(x: np.uint64) -> np.uint64:
-    """splitmix64's finaliser: a bijective 64-bit mixer."""
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
+#: the project's 64-bit finaliser, compiled here so that every kernel inlines it
+mix64 = njit(inline="always")(splitmix64)
 
 
 @njit(inline="always")
@@ -93,7 +86,7 @@ def _fill(reg, hashes, m, k, seed):
             empty += reg[b] == _EMPTY
         if empty == 0:
             return
-        salt = np.uint64(rnd) * _GOLD
+        salt = np.uint64(rnd) * GOLDEN
         for t in range(m):
             _add(reg, mix64(hashes[t] ^ salt), k, rnd)
     _densify(reg, k, seed)
@@ -115,7 +108,7 @@ def _densify(reg, k, seed):
         attempt = np.uint64(0)
         while True:
             attempt += np.uint64(1)
-            h = mix64(seed ^ (np.uint64(b) * _GOLD) ^ (attempt * _M1))
+            h = mix64(seed ^ (np.uint64(b) * GOLDEN) ^ (attempt * SPLITMIX_M1))
             c = (h >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)
             if orig[c] != _EMPTY:
                 reg[b] = orig[c]
@@ -173,7 +166,7 @@ def _sign_units(units, nu, n, pn, k, seed, reg, hashes):
     h = np.uint64(0)
     m = 0
     for j in range(nu):
-        h = h * _FNV + units[j]
+        h = h * FNV_PRIME + units[j]
         if j >= n:
             h -= units[j - n] * pn
         if j >= n - 1:
@@ -198,7 +191,7 @@ def signatures(data, starts, ends, rows, n, k, seed, out, counts, words):
     hashes = np.empty(longest + 2, np.uint64)
     pn = np.uint64(1)
     for _ in range(n):
-        pn *= _FNV
+        pn *= FNV_PRIME
     for r in rows:
         if words:
             nu = _word_units(data, starts[r], ends[r], units)
@@ -233,7 +226,7 @@ def text_hashes(data, starts, ends, seed, out):
             w = np.uint64(0)
             for j in range(8):
                 w |= np.uint64(data[i + j]) << np.uint64(8 * j)
-            h = mix64(h ^ w) * _GOLD
+            h = mix64(h ^ w) * GOLDEN
             i += 8
         w = np.uint64(0)
         sh = 0
@@ -250,7 +243,7 @@ def band_hashes(sig, bands, rows, seed, out):
     n = sig.shape[0]
     for d in range(n):
         for b in range(bands):
-            h = seed ^ (np.uint64(b + 1) * _GOLD)
+            h = seed ^ (np.uint64(b + 1) * GOLDEN)
             for j in range(b * rows, (b + 1) * rows):
                 h = mix64(h ^ np.uint64(sig[d, j]))
             out[d, b] = h

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from corpusforge.dedup import kernels
 from corpusforge.dedup.buffers import utf8_buffers
 from corpusforge.dedup.normalize import normalize_for_hash
+from corpusforge.hashing import mix64
 
 _SPEC = re.compile(r"^(char|word)(\d+)$")
 #: registers of a document with no shingle at all (empty after normalisation)
@@ -51,7 +52,7 @@ class MinHasher:
         if num_perm < 1 or num_perm > 2**16:
             raise ValueError("num_perm must be in 1..65536")
         self.num_perm = num_perm
-        self.seed = np.uint64(kernels.mix64(np.uint64(seed)) if seed else 0)
+        self.seed = np.uint64(mix64(np.uint64(seed)) if seed else 0)
 
     def signatures(self, texts: pa.Array | pa.ChunkedArray, spec: str | ShingleSpec,
                    normalized: bool = False) -> np.ndarray:

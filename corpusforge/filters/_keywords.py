@@ -23,22 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
+from corpusforge.hashing import GOLDEN, golden_mix
 
-_MUL = np.uint64(0x9E3779B97F4A7C15)
 _BLOOM_BITS = 20
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(31))
-    h = h * _MUL
-    return h ^ (h >> np.uint64(29))
 
 
 def _window_hash(cps: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = np.full(len(starts), np.uint64(length))
         for k in range(length):  # keyword length (a handful), not documents
-            h = _mix(h * _MUL + cps[starts + k].astype(np.uint64))
+            h = golden_mix(h * GOLDEN + cps[starts + k].astype(np.uint64))
     return h
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.hashing import GOLDEN, golden_mix
 from corpusforge.schema import TEXT
 
 #: character classes used by the Japanese filters (RE2 syntax)
@@ -22,8 +23,7 @@ KATAKANA = r"[\p{Katakana}ー]"
 KANJI = r"\p{Han}"
 JAPANESE = r"[\p{Hiragana}\p{Katakana}\p{Han}ー]"
 
-_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant for mixing (golden ratio)
-_DOC_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_DOC_MIX = np.uint64(0xC2B2AE3D27D4EB4F)  # spreads the document index of n-gram and line keys
 
 
 def text_array(batch: pa.Table | pa.Array | pa.ChunkedArray, column: str = TEXT) -> pa.Array:
@@ -138,13 +138,6 @@ def string_ids(values: pa.Array) -> np.ndarray:
     return np_int(enc.indices).astype(np.uint64)
 
 
-def _mix(h: np.ndarray) -> np.ndarray:
-    """A cheap 64-bit finalizer so that sums of ids do not collide structurally."""
-    h = h ^ (h >> np.uint64(31))
-    h = h * _MUL
-    return h ^ (h >> np.uint64(29))
-
-
 def ngram_hashes_multi(
     ids: np.ndarray, parent: np.ndarray, sizes: list[int]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -160,11 +153,11 @@ def ngram_hashes_multi(
         return out
     top = max(sizes)
     with np.errstate(over="ignore"):
-        h = _mix(parent.astype(np.uint64) * _DOC_MIX + np.uint64(1))
+        h = golden_mix(parent.astype(np.uint64) * _DOC_MIX + np.uint64(1))
         for n in range(1, top + 1):  # a loop over window sizes (<= 10), not over documents
             if m < n:
                 break
-            h = _mix(h[: m - n + 1] * _MUL + ids[n - 1 :] + np.uint64(n))
+            h = golden_mix(h[: m - n + 1] * GOLDEN + ids[n - 1 :] + np.uint64(n))
             if n in sizes:
                 starts = np.flatnonzero(parent[: m - n + 1] == parent[n - 1 :])
                 out[n] = (starts, h[starts])
@@ -243,7 +236,7 @@ def duplicate_stats(pieces: Pieces, lengths: np.ndarray | None = None) -> tuple[
         return z, z
     ids = string_ids(pieces.values)
     with np.errstate(over="ignore"):
-        keys = _mix(ids * _MUL + pieces.parent.astype(np.uint64) * _DOC_MIX)
+        keys = golden_mix(ids * GOLDEN + pieces.parent.astype(np.uint64) * _DOC_MIX)
     rep = group(keys).repeats()
     lens = pieces.lengths() if lengths is None else lengths
     doc = pieces.parent[rep]

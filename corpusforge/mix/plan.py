@@ -1,7 +1,7 @@
 """Mixing arithmetic: from per-subset token histograms and targets to per-subset sampling plans.
 
 A *subset* is one (source, language) pair. Every document gets a bucket, the top
-:data:`~corpusforge.mix.hashing.BITS` bits of a salted hash of its id, and each subset is
+:data:`~corpusforge.mix.buckets.BITS` bits of a salted hash of its id, and each subset is
 summarised by the tokens per bucket (a histogram merged from all workers). Then:
 
 * validation: the highest buckets, until the validation token budget is reached;
@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
-from corpusforge.mix.hashing import BITS
 
 NB = 1 << BITS
 

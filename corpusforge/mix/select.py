@@ -11,15 +11,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.hashing import GOLDEN, id_hash, mix64
+from corpusforge.mix.buckets import NB_DEFAULT, buckets
 from corpusforge.mix.config import MixConfig
-from corpusforge.mix.hashing import NB_DEFAULT, buckets, id_hash, mix64
 from corpusforge.schema import ID, SOURCE
 from corpusforge.steps.base import REMOVED_REASON
 
 LANG, EPOCH, KEY, SUBSET = "lang", "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
 _SEP = "\x1f"
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def languages(table: pa.Table, cfg: MixConfig) -> pa.Array:
@@ -91,7 +91,7 @@ def select(table: pa.Table, plans: dict[str, dict], cfg: MixConfig
     train = train.append_column(EPOCH, pa.array(epoch.astype(np.int32)))
     h = id_hash(train.column(ID), f"shuffle:{cfg.seed}")
     with np.errstate(over="ignore"):
-        shuffle = mix64(h + epoch.astype(np.uint64) * _GOLDEN)
+        shuffle = mix64(h + epoch.astype(np.uint64) * GOLDEN)
     train = train.append_column(KEY, pa.array(shuffle))
     return validation, train, removed
 

@@ -27,9 +27,9 @@ from corpusforge.accounting import StepStats, sum_stats
 from corpusforge.io.atomic import atomic_write, write_json
 from corpusforge.io.layout import join
 from corpusforge.io.sinks import Sinks
+from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
-from corpusforge.mix.hashing import BITS
 from corpusforge.mix.plan import MixError, plan_mix
 from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
 from corpusforge.schema import ID, SOURCE, text_bytes

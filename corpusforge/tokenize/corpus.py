@@ -1,23 +1,23 @@
 """Reading any Parquet / JSONL corpus folder as Arrow batches, for counting and mixing.
 
 Unlike pipeline inputs this keeps every column as it is, recovers hive partition values
-from ``key=value`` folders (``lang=ja/part-0.parquet`` gives a ``lang`` column) and lifts
-the fields of an LLM-jp ``meta`` object to columns when they are not already there.
+from ``key=value`` folders (``lang=ja/part-0.parquet`` gives a ``lang`` column; pyarrow decodes
+them as the writers encode them) and lifts the fields of an LLM-jp ``meta`` object to columns
+when they are not already there.
 Folders and files starting with ``_`` or ``.`` (rejects, errors, state) are skipped.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from corpusforge.io.files import expand, open_binary
 
-_PART = re.compile(r"^([A-Za-z_][\w]*)=(.*)$")
 _JSONL = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".jsonl.bz2", ".jsonl.xz", ".json")
 
 
@@ -28,14 +28,21 @@ def corpus_files(path: str | list[str]) -> list[tuple[str, str]]:
             and not any(part.startswith(("_", ".")) for part in n.split("/"))]
 
 
-def partition_values(name: str) -> dict[str, str]:
-    """``{"lang": "ja"}`` for ``lang=ja/part-00000-0000.parquet``."""
-    out: dict[str, str] = {}
-    for part in name.split("/")[:-1]:
-        m = _PART.match(part)
-        if m:
-            out[m.group(1)] = m.group(2)
-    return out
+def partition_values(name: str) -> dict[str, str | None]:
+    """``{"lang": "ja"}`` for ``lang=ja/part-00000-0000.parquet``.
+
+    Values are percent-decoded (``lang=en%20US`` is ``en US``) and the null folder
+    (``__HIVE_DEFAULT_PARTITION__``) gives ``None``, as in :func:`corpusforge.io.output.open_output`.
+    """
+    # pyarrow parses the folders (never the file name) but needs the field names up front;
+    # all string-typed, as the folder gives them
+    keys = [key for key, eq, _ in (part.partition("=") for part in name.split("/")[:-1]) if key and eq]
+    if not keys:
+        return {}
+    fields = list(dict.fromkeys(keys))
+    values = ds.get_partition_keys(ds.HivePartitioning(pa.schema([(k, pa.string()) for k in fields]))
+                                   .parse(name))
+    return {k: values[k] for k in fields if k in values}  # in folder order, as columns are added
 
 
 def read_file(path: str, name: str, batch_rows: int = 8192, columns: list[str] | None = None
@@ -56,7 +63,7 @@ def read_file(path: str, name: str, batch_rows: int = 8192, columns: list[str] |
             yield table.slice(start, batch_rows)
 
 
-def _finish(table: pa.Table, parts: dict[str, str]) -> pa.Table:
+def _finish(table: pa.Table, parts: dict[str, str | None]) -> pa.Table:
     if "meta" in table.column_names and pa.types.is_struct(table.schema.field("meta").type):
         meta = table.column("meta").combine_chunks()
         for i, field in enumerate(meta.type):

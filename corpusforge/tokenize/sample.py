@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.mix.hashing import id_hash
+from corpusforge.hashing import id_hash
 from corpusforge.schema import ID, TEXT
 from corpusforge.tokenize.corpus import corpus_files, read_file
 

@@ -1,4 +1,4 @@
-"""Token commands: ``count``, ``train-tokenizer`` and ``mix`` (registered in ``cli.py``)."""
+"""Token commands: ``count`` and ``train-tokenizer`` (registered in :mod:`corpusforge.cli.main`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import orjson
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -26,6 +25,8 @@ def count(
     threads: Annotated[int, typer.Option(min=0, help="tokenizer threads per process (0: all cores)")] = 0,
 ) -> None:
     """Count tokens per source and language in any Parquet/JSONL corpus."""
+    import pyarrow.parquet as pq
+
     from corpusforge.tokenize.count import count_corpus
     from corpusforge.tokenize.loader import load_tokenizer
 

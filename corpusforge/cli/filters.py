@@ -9,13 +9,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from corpusforge.describe import describe, render
-
 console = Console()
 
 
 def catalogue() -> dict:
     """Every filter-library step and every preset, as plain data."""
+    from corpusforge.cli.describe import describe
     from corpusforge.presets import available, load_preset, preset_path
     from corpusforge.steps.registry import registered_steps
 
@@ -40,6 +39,8 @@ def filters(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """List every filter and preset with its parameters and defaults."""
+    from corpusforge.cli.describe import render
+
     cat = catalogue()
     if name is not None:
         cat = {

@@ -1,4 +1,8 @@
-"""The ``corpusforge`` command line."""
+"""The ``corpusforge`` app: the pipeline commands (run, validate, stats, steps), the command table.
+
+The run machinery is imported inside the commands, so ``corpusforge --help`` and the light
+commands never load pyarrow, the readers or the steps.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,8 @@ from rich.console import Console
 from rich.text import Text
 
 from corpusforge.accounting import RunStats
-from corpusforge.config import load_pipeline
-from corpusforge.engine import OutputExistsError, run_pipeline
-from corpusforge.errors import StepFailed
-from corpusforge.io.layout import STATS_FILE
-from corpusforge.io.readers import plan
-from corpusforge.report import RunProgress, reasons_text, summary_table
+from corpusforge.cli import filters, tokens
+from corpusforge.cli.report import RunProgress, reasons_text, summary_table
 from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -37,6 +37,9 @@ class ExecutorName(str, Enum):
 
 def _load(path: Path):
     """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
+    from corpusforge.config import load_pipeline
+    from corpusforge.io.readers import plan
+
     # user steps named by module path resolve from the working directory, as with `python -m`
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -49,7 +52,6 @@ def _load(path: Path):
     return pipeline, units
 
 
-@app.command()
 def run(
     pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")],
     executor: Annotated[Optional[ExecutorName], typer.Option(help="override the pipeline's executor")] = None,
@@ -60,6 +62,10 @@ def run(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json."""
+    from corpusforge.engine import OutputExistsError, run_pipeline
+    from corpusforge.errors import StepFailed
+    from corpusforge.io.layout import STATS_FILE
+
     pipeline, units = _load(pipeline_file)
     try:
         with RunProgress(console, enabled=not quiet) as progress:
@@ -79,7 +85,6 @@ def run(
     console.print(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})")
 
 
-@app.command()
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
     """Check a pipeline (keys, types, steps, inputs) without running it. Exit code 2 if invalid."""
     pipeline, units = _load(pipeline_file)
@@ -87,9 +92,10 @@ def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")
                   f"{len(pipeline.steps)} step(s) -> {pipeline.output.path}")
 
 
-@app.command()
 def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
     """Pretty-print the stats of a finished run."""
+    from corpusforge.io.layout import STATS_FILE
+
     file = path / STATS_FILE if path.is_dir() else path
     try:
         data = orjson.loads(file.read_bytes())
@@ -101,10 +107,9 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
     console.print(reasons_text(run_stats), end="")
 
 
-@app.command()
 def steps() -> None:
     """List the registered steps and global stages with their parameters and defaults."""
-    from corpusforge.describe import describe, render
+    from corpusforge.cli.describe import describe, render
     from corpusforge.stages.registry import registered_stages
     from corpusforge.steps.registry import registered_steps
 
@@ -116,14 +121,11 @@ def steps() -> None:
         render(console, name, describe(cls, "stage"))
 
 
-from corpusforge import cli_tokens  # noqa: E402  (token commands live in their own module)
-
-app.command("count")(cli_tokens.count)
-app.command("train-tokenizer")(cli_tokens.train_tokenizer)
-
-from corpusforge.cli_filters import filters as _filters  # noqa: E402
-
-app.command("filters")(_filters)
-
-if __name__ == "__main__":
-    app()
+# the command table, in the order `corpusforge --help` lists the commands
+app.command()(run)
+app.command()(validate)
+app.command()(stats)
+app.command()(steps)
+app.command("count")(tokens.count)
+app.command("train-tokenizer")(tokens.train_tokenizer)
+app.command("filters")(filters.filters)
