@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from corpusforge.config_types import ByteSize, FieldMapping, Model, unique_names
 from corpusforge.io.web_inputs import (
     WEB_INPUT_TAGS,
     CommonCrawlInput,
@@ -19,6 +18,7 @@ from corpusforge.io.web_inputs import (
     StackInput,
     WarcInput,
 )
+from corpusforge.models import FieldMapping, Model, Size, unique_names
 from corpusforge.steps.registry import UnknownStepError, get_step_class
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
 
@@ -31,19 +31,19 @@ class FileInput(FieldMapping):
     #: value of the ``source`` column (defaults to the input's position: ``input0``)
     source: str | None = None
     #: a document larger than this becomes an error record instead of a batch
-    max_doc_bytes: ByteSize = 64 * 2**20
+    max_doc_bytes: Size = 64 * 2**20
 
 
 class JsonlInput(FileInput):
     type: Literal["jsonl"]
     #: uncompressed files larger than this are split into several work units at line boundaries
-    unit_bytes: ByteSize = 64 * 2**20
+    unit_bytes: Size = 64 * 2**20
 
 
 class ParquetInput(FileInput):
     type: Literal["parquet"]
     #: row groups are packed into work units of about this many (uncompressed) bytes
-    unit_bytes: ByteSize = 256 * 2**20
+    unit_bytes: Size = 256 * 2**20
 
 
 class HFInput(FieldMapping):
@@ -58,7 +58,7 @@ class HFInput(FieldMapping):
     #: the stream is split into this many work units (``split_dataset_by_node``)
     num_shards: int = Field(1, ge=1)
     source: str | None = None
-    max_doc_bytes: ByteSize = 64 * 2**20
+    max_doc_bytes: Size = 64 * 2**20
 
 
 class DemoInput(Model):
@@ -84,7 +84,7 @@ class OutputConfig(Model):
     #: parquet: codec; jsonl: file compression (zstd -> .jsonl.zst, gzip -> .jsonl.gz)
     compression: Literal["zstd", "gzip", "none"] = "zstd"
     #: a shard is closed and a new one started past this size
-    max_shard_bytes: ByteSize = 256 * 2**20
+    max_shard_bytes: Size = 256 * 2**20
     #: write documents into ``<column>=<value>/`` subfolders (e.g. ``lang``)
     partition_by: str | None = None
     #: write removed documents, with the step and reason, under ``_rejects/``
@@ -95,7 +95,7 @@ class OutputConfig(Model):
 
 class BatchConfig(Model):
     max_docs: int = Field(4096, ge=1)
-    max_bytes: ByteSize = 32 * 2**20
+    max_bytes: Size = 32 * 2**20
 
 
 class ExecutorConfig(Model):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
-from corpusforge.config_types import ByteSize, FieldMapping, Model
+from corpusforge.models import FieldMapping, Model, Size
 
 if TYPE_CHECKING:
     from corpusforge.config import HFInput, JsonlInput, ParquetInput
@@ -36,9 +36,9 @@ class WarcInput(Model):
     #: ``auto`` reads response records (HTML) and conversion records (WET text) alike
     format: Literal["auto", "warc", "wet"] = "auto"
     #: a page larger than this becomes an error record
-    max_doc_bytes: ByteSize = 16 * 2**20
+    max_doc_bytes: Size = 16 * 2**20
     #: a reader batch holds at most this many bytes of raw payload
-    batch_bytes: ByteSize = 16 * 2**20
+    batch_bytes: Size = 16 * 2**20
     #: retries of a failed open/read on a transient network error (per file)
     retries: int = Field(5, ge=0)
     #: first backoff in seconds, doubled after every failed attempt
@@ -77,8 +77,8 @@ class CommonCrawlInput(Model):
     #: where ``crawl-data/<crawl>/<format>.paths.gz`` and the files live
     base_url: str = CC_BASE_URL
     source: str | None = None
-    max_doc_bytes: ByteSize = 16 * 2**20
-    batch_bytes: ByteSize = 16 * 2**20
+    max_doc_bytes: Size = 16 * 2**20
+    batch_bytes: Size = 16 * 2**20
     retries: int = Field(5, ge=0)
     backoff: float = Field(1.0, ge=0)
 
@@ -120,8 +120,8 @@ class MC4Input(_Mapping):
     id: str | None = None
     metadata: list[str] = ["timestamp"]
     source: str | None = None
-    unit_bytes: ByteSize = 64 * 2**20
-    max_doc_bytes: ByteSize = 64 * 2**20
+    unit_bytes: Size = 64 * 2**20
+    max_doc_bytes: Size = 64 * 2**20
 
     def delegate(self) -> JsonlInput | HFInput:
         from corpusforge.config import HFInput, JsonlInput
@@ -144,8 +144,8 @@ class PileInput(_Mapping):
     url: str | None = None
     metadata: list[str] = ["meta.pile_set_name"]
     source: str | None = None
-    unit_bytes: ByteSize = 64 * 2**20
-    max_doc_bytes: ByteSize = 64 * 2**20
+    unit_bytes: Size = 64 * 2**20
+    max_doc_bytes: Size = 64 * 2**20
 
     def delegate(self) -> JsonlInput:
         from corpusforge.config import JsonlInput
@@ -179,8 +179,8 @@ class StackInput(_Mapping):
     url: str | None = None
     metadata: list[str] = ["max_stars_repo_path", "lang"]
     source: str | None = None
-    unit_bytes: ByteSize = 256 * 2**20
-    max_doc_bytes: ByteSize = 64 * 2**20
+    unit_bytes: Size = 256 * 2**20
+    max_doc_bytes: Size = 64 * 2**20
 
     def delegate(self) -> ParquetInput:
         from corpusforge.config import ParquetInput
