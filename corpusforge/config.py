@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.web_inputs import (
     WEB_INPUT_TAGS,
     CommonCrawlInput,
@@ -91,11 +92,6 @@ class OutputConfig(Model):
     rejects: bool = True
     #: keep the text of removed documents in the rejects sink
     rejects_text: bool = True
-
-
-class BatchConfig(Model):
-    max_docs: int = Field(4096, ge=1)
-    max_bytes: Size = 32 * 2**20
 
 
 class ExecutorConfig(Model):

@@ -8,9 +8,9 @@ import zlib
 import pyarrow as pa
 import pytest
 
-from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import warc
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.http_payload import dechunk, parse_response
 from corpusforge.io.web_inputs import WarcInput
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import warc
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.retry import open_retrying
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.web_inputs import CommonCrawlInput, WarcInput, parse_slice

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from corpusforge.config import BatchConfig, DemoInput
+from corpusforge.config import DemoInput
 from corpusforge.errors import ErrorRecord
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.units import WorkUnit
 from corpusforge.schema import make_batch
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
-from corpusforge.config import BatchConfig, HFInput
+from corpusforge.config import HFInput
 from corpusforge.errors import ErrorRecord
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import split_table
 from corpusforge.io.units import WorkUnit
 

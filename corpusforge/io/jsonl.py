@@ -12,8 +12,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pj
 
-from corpusforge.config import BatchConfig, JsonlInput
+from corpusforge.config import JsonlInput
 from corpusforge.errors import ErrorRecord, snippet
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import explicit_schema, records_to_batch, split_table
 from corpusforge.io.files import compression_of, expand, open_binary, size_of
 from corpusforge.io.units import WorkUnit

@@ -8,8 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpusforge.config import BatchConfig, ParquetInput
+from corpusforge.config import ParquetInput
 from corpusforge.errors import ErrorRecord
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import split_table
 from corpusforge.io.files import expand, open_binary
 from corpusforge.io.units import WorkUnit

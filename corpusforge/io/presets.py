@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import hf, jsonl, parquet
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.web_inputs import MC4Input, PileInput, StackInput
 

@@ -19,8 +19,8 @@ from typing import IO
 import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord, snippet
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.files import expand
 from corpusforge.io.http_payload import parse_response
 from corpusforge.io.retry import open_retrying
