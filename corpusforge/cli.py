@@ -15,7 +15,7 @@ from rich.text import Text
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import load_pipeline
-from corpusforge.io.readers import plan
+from corpusforge.io.inputs import plan_units
 from corpusforge.report import RunProgress, reasons_text, summary_table
 from corpusforge.run import STATS_FILE, OutputExistsError, run_pipeline
 from corpusforge.runner import StepFailed
@@ -41,7 +41,7 @@ def _load(path: Path):
         sys.path.insert(0, os.getcwd())
     try:
         pipeline, doc = load_pipeline(str(path))
-        units = plan(pipeline, doc.lines, doc.file)
+        units = plan_units(pipeline.inputs, doc.lines, doc.file)
     except ConfigError as e:
         err_console.print(Text(e.render(), style="red"))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None

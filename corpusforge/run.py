@@ -21,7 +21,7 @@ from fsspec.core import url_to_fs
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
 from corpusforge.executors.tasks import TaskPool
-from corpusforge.io.readers import plan
+from corpusforge.io.inputs import plan_units
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, join
 from corpusforge.runner import READ, STATE_DIR, read_marker, run_unit_task
@@ -97,7 +97,7 @@ def run_pipeline(
                           resume=resume, overwrite=overwrite, units=units, on_start=on_start,
                           on_done=on_done)
     started = time.perf_counter()
-    units = plan(pipeline) if units is None else units
+    units = plan_units(pipeline.inputs) if units is None else units
     prepare_output(pipeline, units, resume, overwrite)
     out = pipeline.output.path
     per_unit: dict[int, RunStats] = {}

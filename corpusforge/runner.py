@@ -18,7 +18,7 @@ from corpusforge.accounting import RunStats, StepStats
 from corpusforge.config import Pipeline
 from corpusforge.errors import ErrorRecord
 from corpusforge.io.batching import bounded
-from corpusforge.io.readers import read_unit
+from corpusforge.io.inputs import read_unit
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, ErrorWriter, ShardedWriter, join
 from corpusforge.schema import FILE, ID, POS, SOURCE, TEXT, URL, public_columns, text_bytes
@@ -101,7 +101,8 @@ class UnitRunner:
         """The unit's batches; a reader that raises (unreachable file, server without range
         requests, a bug) ends the unit with an error record instead of ending the run."""
         try:
-            yield from read_unit(self.pipeline, unit)
+            p, i = self.pipeline, unit.input_index
+            yield from read_unit(p.inputs[i], unit, p.source_name(i), p.batch)
         except Exception as e:  # noqa: BLE001 - re-raised per on_error
             if self.pipeline.on_error == "fail":
                 raise StepFailed(f"reading {unit.name!r} failed: {type(e).__name__}: {e}") from e

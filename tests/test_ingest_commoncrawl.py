@@ -19,7 +19,7 @@ import pytest
 
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.io import commoncrawl
-from corpusforge.io.web_inputs import CommonCrawlInput
+from corpusforge.io.commoncrawl import CommonCrawlInput
 from corpusforge.run import run_pipeline
 from corpusforge.yamlsource import ConfigError
 

@@ -16,7 +16,7 @@ from corpusforge.extract import ExtractHtml, decode_html
 from corpusforge.extract.charset import codec_for
 from corpusforge.io import warc
 from corpusforge.io.batching import BatchConfig
-from corpusforge.io.web_inputs import WarcInput
+from corpusforge.io.warc import WarcInput
 from corpusforge.run import run_pipeline
 from corpusforge.schema import make_batch
 from corpusforge.steps.base import REMOVED_REASON

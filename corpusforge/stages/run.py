@@ -25,7 +25,7 @@ from fsspec.core import url_to_fs
 from corpusforge.accounting import ConservationError, RunStats, StepStats
 from corpusforge.config import Pipeline
 from corpusforge.executors.tasks import TaskPool, init_ray
-from corpusforge.io.readers import plan
+from corpusforge.io.inputs import plan_units
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, join
 from corpusforge.runner import STATE_DIR
@@ -79,7 +79,7 @@ def run_staged(
     from corpusforge.run import prepare_output
 
     started = time.perf_counter()
-    units = plan(pipeline) if units is None else units
+    units = plan_units(pipeline.inputs) if units is None else units
     prepare_output(pipeline, units, resume, overwrite)
     kind = executor or pipeline.executor.type
     n = workers or pipeline.executor.workers or os.cpu_count() or 1
