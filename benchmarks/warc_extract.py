@@ -24,12 +24,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pyarrow as pa  # noqa: E402
 
-from corpusforge.config import BatchConfig  # noqa: E402
 from corpusforge.errors import ErrorRecord  # noqa: E402
 from corpusforge.extract import ExtractHtml  # noqa: E402
 from corpusforge.extract.charset import decode_html  # noqa: E402
 from corpusforge.io import warc  # noqa: E402
-from corpusforge.io.web_inputs import WarcInput  # noqa: E402
+from corpusforge.io.batching import BatchConfig  # noqa: E402
+from corpusforge.io.warc import WarcInput  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "warc"
 #: timed files; the ClueWeb09 EUC-JP file is checked apart (datatrove's reader yields none of its pages)

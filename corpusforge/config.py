@@ -6,76 +6,15 @@ so that a bad config is refused before any work starts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from corpusforge.config_types import ByteSize, FieldMapping, Model, unique_names
-from corpusforge.io.web_inputs import (
-    WEB_INPUT_TAGS,
-    CommonCrawlInput,
-    MC4Input,
-    PileInput,
-    StackInput,
-    WarcInput,
-)
+from corpusforge.io.batching import BatchConfig
+from corpusforge.io.inputs import INPUT_TAGS, InputConfig
+from corpusforge.models import Model, Size, unique_names
 from corpusforge.steps.registry import UnknownStepError, get_step_class
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
-
-
-class FileInput(FieldMapping):
-    """Fields shared by inputs that read files."""
-
-    #: a path, URL or glob (fsspec), or a list of them; .gz/.zst/.bz2/.xz decompress by extension
-    path: str | list[str]
-    #: value of the ``source`` column (defaults to the input's position: ``input0``)
-    source: str | None = None
-    #: a document larger than this becomes an error record instead of a batch
-    max_doc_bytes: ByteSize = 64 * 2**20
-
-
-class JsonlInput(FileInput):
-    type: Literal["jsonl"]
-    #: uncompressed files larger than this are split into several work units at line boundaries
-    unit_bytes: ByteSize = 64 * 2**20
-
-
-class ParquetInput(FileInput):
-    type: Literal["parquet"]
-    #: row groups are packed into work units of about this many (uncompressed) bytes
-    unit_bytes: ByteSize = 256 * 2**20
-
-
-class HFInput(FieldMapping):
-    """A Hugging Face ``datasets`` dataset, read with ``streaming=True``."""
-
-    type: Literal["hf"]
-    #: dataset name or builder (``json``, ``parquet``, ``allenai/c4`` ...)
-    path: str
-    config_name: str | None = None
-    data_files: str | list[str] | dict[str, str | list[str]] | None = None
-    split: str = "train"
-    #: the stream is split into this many work units (``split_dataset_by_node``)
-    num_shards: int = Field(1, ge=1)
-    source: str | None = None
-    max_doc_bytes: ByteSize = 64 * 2**20
-
-
-class DemoInput(Model):
-    """A built-in deterministic corpus: Japanese, English and code, with duplicates and junk."""
-
-    type: Literal["demo"]
-    docs: int = Field(2000, ge=1)
-    units: int = Field(4, ge=1)
-    seed: int = 0
-    source: str | None = None
-
-
-InputConfig = Annotated[
-    JsonlInput | ParquetInput | HFInput | DemoInput | WarcInput | CommonCrawlInput | MC4Input
-    | PileInput | StackInput,
-    Field(discriminator="type"),
-]
 
 
 class OutputConfig(Model):
@@ -84,18 +23,13 @@ class OutputConfig(Model):
     #: parquet: codec; jsonl: file compression (zstd -> .jsonl.zst, gzip -> .jsonl.gz)
     compression: Literal["zstd", "gzip", "none"] = "zstd"
     #: a shard is closed and a new one started past this size
-    max_shard_bytes: ByteSize = 256 * 2**20
+    max_shard_bytes: Size = 256 * 2**20
     #: write documents into ``<column>=<value>/`` subfolders (e.g. ``lang``)
     partition_by: str | None = None
     #: write removed documents, with the step and reason, under ``_rejects/``
     rejects: bool = True
     #: keep the text of removed documents in the rejects sink
     rejects_text: bool = True
-
-
-class BatchConfig(Model):
-    max_docs: int = Field(4096, ge=1)
-    max_bytes: ByteSize = 32 * 2**20
 
 
 class ExecutorConfig(Model):
@@ -277,15 +211,12 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
             if loc and loc[0] in ("steps", "stages") and issues:
                 continue  # step and stage entries were checked above with better locations
             # drop the discriminator tag pydantic inserts into union locations
-            loc = tuple(p for p in loc if not (isinstance(p, str) and p in _INPUT_TAGS and loc[0] == "inputs"))
+            loc = tuple(p for p in loc if not (isinstance(p, str) and p in INPUT_TAGS and loc[0] == "inputs"))
             issues.append(doc.issue(loc, err["msg"]))
         pipeline = None
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)
     return pipeline
-
-
-_INPUT_TAGS = {"jsonl", "parquet", "hf", "demo"} | WEB_INPUT_TAGS
 
 
 def load_pipeline(path: str) -> tuple[Pipeline, YamlDoc]:

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from corpusforge.cli import app
 from corpusforge.config import pipeline_from_yaml
-from corpusforge.config_types import parse_size
+from corpusforge.models import parse_size
 from corpusforge.yamlsource import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ import pytest
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.engine import run_pipeline
 from corpusforge.io import commoncrawl
-from corpusforge.io.web_inputs import CommonCrawlInput
+from corpusforge.io.commoncrawl import CommonCrawlInput
 from corpusforge.yamlsource import ConfigError
 
 from conftest import read_output, shared_data

@@ -10,13 +10,14 @@ import textwrap
 import pyarrow as pa
 import pytest
 
-from corpusforge.config import BatchConfig, pipeline_from_yaml
+from corpusforge.config import pipeline_from_yaml
 from corpusforge.engine import run_pipeline
 from corpusforge.errors import ErrorRecord
 from corpusforge.extract import ExtractHtml, decode_html
 from corpusforge.extract.charset import codec_for
 from corpusforge.io import warc
-from corpusforge.io.web_inputs import WarcInput
+from corpusforge.io.batching import BatchConfig
+from corpusforge.io.warc import WarcInput
 from corpusforge.schema import make_batch
 from corpusforge.steps.base import REMOVED_REASON
 

@@ -8,11 +8,11 @@ import zlib
 import pyarrow as pa
 import pytest
 
-from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import warc
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.http_payload import dechunk, parse_response
-from corpusforge.io.web_inputs import WarcInput
+from corpusforge.io.warc import WarcInput
 
 from conftest import shared_data
 
@@ -141,6 +141,6 @@ def test_http_payload_parser_units():
 @pytest.mark.parametrize("spec,expected", [("0-9", (0, 10)), ("10:20", (10, 20)), ("5", (5, 6)),
                                            (3, (3, 4)), (None, (0, None)), ("7-", (7, None))])
 def test_slices(spec, expected):
-    from corpusforge.io.web_inputs import parse_slice
+    from corpusforge.io.commoncrawl import parse_slice
 
     assert parse_slice(spec) == expected

@@ -13,9 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from corpusforge.config import BatchConfig, DemoInput, HFInput, JsonlInput, ParquetInput
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import demo, hf, jsonl, parquet
+from corpusforge.io.batching import BatchConfig
+from corpusforge.io.demo import DemoInput
+from corpusforge.io.hf import HFInput
+from corpusforge.io.jsonl import JsonlInput
+from corpusforge.io.parquet import ParquetInput
 
 BATCH = BatchConfig()
 JA = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"

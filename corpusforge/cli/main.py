@@ -38,14 +38,14 @@ class ExecutorName(str, Enum):
 def _load(path: Path):
     """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
     from corpusforge.config import load_pipeline
-    from corpusforge.io.readers import plan
+    from corpusforge.io.inputs import plan_units
 
     # user steps named by module path resolve from the working directory, as with `python -m`
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         pipeline, doc = load_pipeline(str(path))
-        units = plan(pipeline, doc.lines, doc.file)
+        units = plan_units(pipeline.inputs, doc.lines, doc.file)
     except ConfigError as e:
         err_console.print(Text(e.render(), style="red"))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None

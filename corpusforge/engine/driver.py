@@ -21,9 +21,9 @@ from corpusforge.accounting import ConservationError, RunStats, StepStats
 from corpusforge.config import Pipeline
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.executors import make_executor
+from corpusforge.io.inputs import plan_units
 from corpusforge.io.layout import WORK_DIR, OutputLayout, join, list_shards
 from corpusforge.io.markers import read_marker, write_marker
-from corpusforge.io.readers import plan
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
 from corpusforge.stages.base import Stage
@@ -49,7 +49,7 @@ def run_pipeline(
     progress (the command line's progress bar).
     """
     started = time.perf_counter()
-    units = plan(pipeline) if units is None else units
+    units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
     prepare_output(pipeline, units, layout, resume, overwrite)
     kind = executor or pipeline.executor.type

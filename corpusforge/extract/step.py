@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.config_types import ByteSize
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
+from corpusforge.models import Size
 from corpusforge.schema import FILE, ID, POS, TEXT, URL
 from corpusforge.steps.base import REMOVED_REASON, Filter, Step, StepConfig, StepResult
 from corpusforge.steps.registry import register
@@ -47,7 +47,7 @@ class ExtractConfig(StepConfig):
     #: seconds one page may take before it becomes an error record
     timeout: float = 30.0
     #: memory one page may add to the extraction process (an address-space limit; none: no limit)
-    memory_limit: ByteSize | None = 4 * 2**30
+    memory_limit: Size | None = 4 * 2**30
     #: subprocess: isolated with timeout and memory limit; inline: in this process (no timeout)
     isolation: Literal["subprocess", "inline"] = "subprocess"
     #: drop the raw ``html`` column once the text is extracted

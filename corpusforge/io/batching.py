@@ -1,4 +1,4 @@
-"""Bounding batches by document count and by text bytes."""
+"""Bounding batches by document count and by text bytes: the ``batch:`` settings and the slicer."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
-from corpusforge.config import BatchConfig
+from corpusforge.models import Model, Size
 from corpusforge.schema import TEXT
+
+
+class BatchConfig(Model):
+    """How big the batches that readers yield and steps see may get."""
+
+    max_docs: int = Field(4096, ge=1)
+    max_bytes: Size = 32 * 2**20
 
 
 def bounded(table: pa.Table, cfg: BatchConfig) -> Iterator[pa.Table]:

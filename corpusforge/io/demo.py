@@ -9,13 +9,28 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Literal
 
 import pyarrow as pa
+from pydantic import Field
 
-from corpusforge.config import BatchConfig, DemoInput
 from corpusforge.errors import ErrorRecord
+from corpusforge.io.batching import BatchConfig
+from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
+from corpusforge.models import Model
 from corpusforge.schema import make_batch
+
+
+class DemoInput(Model):
+    """A built-in deterministic corpus: Japanese, English and code, with duplicates and junk."""
+
+    type: Literal["demo"]
+    docs: int = Field(2000, ge=1)
+    units: int = Field(4, ge=1)
+    seed: int = 0
+    source: str | None = None
+
 
 JA_TOPICS = ["図書館", "商店街", "駅前の公園", "市役所", "小学校", "美術館", "港町", "山あいの村", "温泉街", "大学の研究室"]
 JA_PEOPLE = ["地元の人たち", "学生", "観光客", "研究者", "子どもたち", "職人", "店主", "ボランティア"]
@@ -150,3 +165,6 @@ def read(unit: WorkUnit, cfg: DemoInput, source: str, batch: BatchConfig) -> Ite
         [f"{source}-{k:08d}" for k in ks], [t for t, _ in docs], source, unit.name, ks,
         [u for _, u in docs],
     )
+
+
+register_reader("demo", DemoInput, plan, read)

@@ -10,8 +10,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.config_types import FieldMapping
 from corpusforge.errors import ErrorRecord
+from corpusforge.models import FieldMapping
 from corpusforge.schema import derived_ids, make_batch
 
 

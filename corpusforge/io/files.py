@@ -1,4 +1,5 @@
-"""File access through fsspec: globs over any filesystem, compression by extension."""
+"""File access through fsspec: globs over any filesystem, compression by extension; the
+settings shared by inputs that read files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,20 @@ from typing import IO
 import fsspec
 from fsspec.core import url_to_fs
 
+from corpusforge.models import FieldMapping, Size
+
 COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".bz2": "bz2", ".xz": "xz"}
+
+
+class FileInput(FieldMapping):
+    """Fields shared by the inputs that read files of records (JSONL and Parquet)."""
+
+    #: a path, URL or glob (fsspec), or a list of them; .gz/.zst/.bz2/.xz decompress by extension
+    path: str | list[str]
+    #: value of the ``source`` column (defaults to the input's position: ``input0``)
+    source: str | None = None
+    #: a document larger than this becomes an error record instead of a batch
+    max_doc_bytes: Size = 64 * 2**20
 
 
 def compression_of(path: str) -> str | None:

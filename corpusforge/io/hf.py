@@ -7,14 +7,33 @@ files (``path: json`` with ``data_files``); tests use local files only.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+from pydantic import Field
 
-from corpusforge.config import BatchConfig, HFInput
 from corpusforge.errors import ErrorRecord
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import split_table
+from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
+from corpusforge.models import FieldMapping, Size
+
+
+class HFInput(FieldMapping):
+    """A Hugging Face ``datasets`` dataset, read with ``streaming=True``."""
+
+    type: Literal["hf"]
+    #: dataset name or builder (``json``, ``parquet``, ``allenai/c4`` ...)
+    path: str
+    config_name: str | None = None
+    data_files: str | list[str] | dict[str, str | list[str]] | None = None
+    split: str = "train"
+    #: the stream is split into this many work units (``split_dataset_by_node``)
+    num_shards: int = Field(1, ge=1)
+    source: str | None = None
+    max_doc_bytes: Size = 64 * 2**20
 
 
 def plan(cfg: HFInput, input_index: int) -> list[WorkUnit]:
@@ -47,3 +66,6 @@ def read(unit: WorkUnit, cfg: HFInput, source: str, batch: BatchConfig) -> Itera
             yield from split_table(table, cfg, source, unit.name, positions, cfg.max_doc_bytes)
     except Exception as e:  # noqa: BLE001 - a broken stream ends the unit with an error record
         yield ErrorRecord.from_exception("read", e, file=unit.name, position=pos)
+
+
+register_reader("hf", HFInput, plan, read)

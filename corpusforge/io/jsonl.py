@@ -5,20 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.json as pj
 
-from corpusforge.config import BatchConfig, JsonlInput
 from corpusforge.errors import ErrorRecord, snippet
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import explicit_schema, records_to_batch, split_table
-from corpusforge.io.files import compression_of, expand, open_binary, size_of
+from corpusforge.io.files import FileInput, compression_of, expand, open_binary, size_of
+from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
+from corpusforge.models import Size
 
 READ_CHUNK = 8 * 2**20
+
+
+class JsonlInput(FileInput):
+    type: Literal["jsonl"]
+    #: uncompressed files larger than this are split into several work units at line boundaries
+    unit_bytes: Size = 64 * 2**20
 
 
 class Block(NamedTuple):
@@ -317,3 +325,6 @@ def _parse_rows(
             continue
         positions.append(offset + s)
     yield from records_to_batch(records, positions, cfg, source, name, cfg.max_doc_bytes)
+
+
+register_reader("jsonl", JsonlInput, plan, read)

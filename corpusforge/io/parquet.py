@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpusforge.config import BatchConfig, ParquetInput
 from corpusforge.errors import ErrorRecord
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import split_table
-from corpusforge.io.files import expand, open_binary
+from corpusforge.io.files import FileInput, expand, open_binary
+from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
+from corpusforge.models import Size
+
+
+class ParquetInput(FileInput):
+    type: Literal["parquet"]
+    #: row groups are packed into work units of about this many (uncompressed) bytes
+    unit_bytes: Size = 256 * 2**20
 
 
 def plan(cfg: ParquetInput, input_index: int) -> list[WorkUnit]:
@@ -70,3 +79,6 @@ def read(unit: WorkUnit, cfg: ParquetInput, source: str, batch: BatchConfig) -> 
 
 def _root(key: str) -> str:
     return key.split(".", 1)[0]
+
+
+register_reader("parquet", ParquetInput, plan, read)

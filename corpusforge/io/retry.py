@@ -12,11 +12,17 @@ import asyncio
 import contextlib
 import io
 import socket
-import time
 from collections.abc import Callable
 from typing import IO
 
 import fsspec
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -47,18 +53,20 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | TimeoutError | asyncio.TimeoutError | EOFError)
 
 
-def with_retries(fn: Callable[[], object], retries: int, backoff: float, what: str):
-    """Call ``fn`` until it succeeds, a permanent error occurs or ``retries`` run out."""
-    delay = backoff
-    for attempt in range(retries + 1):
-        try:
-            return fn()
-        except Exception as e:  # noqa: BLE001 - classified below
-            if attempt == retries or not is_transient(e):
-                raise
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError(f"unreachable: {what}")  # pragma: no cover
+def retrying(retries: int, backoff: float, before_retry: Callable[[], None] | None = None) -> Retrying:
+    """Up to ``retries`` retries of transient errors, ``backoff`` seconds before the first and
+    twice as long before each next one; a permanent error, or the last one, is raised as is.
+
+    ``before_retry`` runs after the wait, before each retry (re-opening a broken stream);
+    what it raises ends the retries.
+    """
+
+    def before(state: RetryCallState) -> None:
+        if before_retry is not None and state.attempt_number > 1:
+            before_retry()
+
+    return Retrying(stop=stop_after_attempt(retries + 1), wait=wait_exponential(multiplier=backoff),
+                    retry=retry_if_exception(is_transient), before=before, reraise=True)
 
 
 class RetryingReader(io.RawIOBase):
@@ -70,6 +78,8 @@ class RetryingReader(io.RawIOBase):
         self.pos = 0
         self.reopened = 0
         self._f: IO[bytes] | None = None
+        self._retry_open = retrying(retries, backoff)
+        self._retry_read = retrying(retries, backoff, before_retry=self._reopen)
         self._open()
 
     def _open(self) -> None:
@@ -87,7 +97,7 @@ class RetryingReader(io.RawIOBase):
                         left -= len(chunk)
             return f
 
-        self._f = with_retries(attempt, self.retries, self.backoff, f"open {self.path}")
+        self._f = self._retry_open(attempt)
 
     def readable(self) -> bool:
         return True
@@ -119,23 +129,17 @@ class RetryingReader(io.RawIOBase):
         return self.pos
 
     def readinto(self, buffer) -> int:
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
-            try:
-                data = self._f.read(len(buffer))
-                break
-            except Exception as e:  # noqa: BLE001
-                if attempt == self.retries or not is_transient(e):
-                    raise
-                time.sleep(delay)
-                delay *= 2
-                self._close_inner()
-                self.reopened += 1
-                self._open()
+        data = self._retry_read(lambda: self._f.read(len(buffer)))
         n = len(data)
         buffer[:n] = data
         self.pos += n
         return n
+
+    def _reopen(self) -> None:
+        """After a read broke: a new connection at ``pos`` (retried on its own)."""
+        self._close_inner()
+        self.reopened += 1
+        self._open()
 
     def _close_inner(self) -> None:
         if self._f is not None:

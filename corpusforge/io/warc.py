@@ -14,18 +14,20 @@ or ends there.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Literal
 
 import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecordType
+from pydantic import Field
 
-from corpusforge.config import BatchConfig
 from corpusforge.errors import ErrorRecord, snippet
+from corpusforge.io.batching import BatchConfig
 from corpusforge.io.files import expand
 from corpusforge.io.http_payload import parse_response
+from corpusforge.io.reader import register_reader
 from corpusforge.io.retry import open_retrying
 from corpusforge.io.units import WorkUnit
-from corpusforge.io.web_inputs import WarcInput
+from corpusforge.models import Model, Size
 from corpusforge.schema import make_batch
 
 HTML, CHARSET, CONTENT_TYPE, FETCH_DATE, HTTP_STATUS = (
@@ -40,6 +42,25 @@ _TYPES = {
     "warc": WarcRecordType.response,
     "wet": WarcRecordType.conversion,
 }
+
+
+class WarcInput(Model):
+    """WARC (response records) or WET (conversion records) files, one work unit per file."""
+
+    type: Literal["warc"]
+    #: a path, URL or glob (fsspec), or a list of them; .gz files are decompressed on the fly
+    path: str | list[str]
+    source: str | None = None
+    #: ``auto`` reads response records (HTML) and conversion records (WET text) alike
+    format: Literal["auto", "warc", "wet"] = "auto"
+    #: a page larger than this becomes an error record
+    max_doc_bytes: Size = 16 * 2**20
+    #: a reader batch holds at most this many bytes of raw payload
+    batch_bytes: Size = 16 * 2**20
+    #: retries of a failed open/read on a transient network error (per file)
+    retries: int = Field(5, ge=0)
+    #: first backoff in seconds, doubled after every failed attempt
+    backoff: float = Field(1.0, ge=0)
 
 
 def plan(cfg: WarcInput, input_index: int) -> list[WorkUnit]:
@@ -151,3 +172,6 @@ def _record(record, name: str, pos: int, cfg: WarcInput) -> dict | ErrorRecord:
     resp = parse_response(block)
     return dict(id=rid, text="", url=url, pos=pos, html=resp.body, charset=resp.charset,
                 content_type=resp.content_type, fetch_date=date, http_status=resp.status)
+
+
+register_reader("warc", WarcInput, plan, read)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from corpusforge.config_types import unique_names
+from corpusforge.models import unique_names
 from corpusforge.schema import SOURCE
 from corpusforge.steps.base import REMOVED_REASON, Step, StepConfig, StepResult
 from corpusforge.steps.registry import get_step_class, register

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from corpusforge.accounting import RunStats, StepStats
 from corpusforge.errors import ErrorRecord, StepFailed
-from corpusforge.io.batching import bounded
-from corpusforge.io.readers import read_unit
+from corpusforge.io.batching import BatchConfig, bounded
+from corpusforge.io.inputs import InputConfig, read_unit
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import ErrorWriter, ShardedWriter
@@ -39,11 +39,11 @@ class MapWork:
     """Everything a unit task needs besides its unit (plain, picklable data)."""
 
     #: the pipeline's input configs, and the ``source`` value of each
-    inputs: tuple[Any, ...]
+    inputs: tuple[InputConfig, ...]
     sources: tuple[str, ...]
     #: ``(step reference, unique display name, parameters)`` per step
     steps: tuple[tuple[str, str, dict], ...]
-    batch: Any
+    batch: BatchConfig
     on_error: str
     sinks: Sinks
 
