@@ -38,6 +38,7 @@ class ExecutorName(str, Enum):
 def _load(path: Path):
     """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
     from corpusforge.config import load_pipeline
+    from corpusforge.engine.inputs_guard import check_no_overlap
     from corpusforge.io.inputs import plan_units
 
     # user steps named by module path resolve from the working directory, as with `python -m`
@@ -46,6 +47,7 @@ def _load(path: Path):
     try:
         pipeline, doc = load_pipeline(str(path))
         units = plan_units(pipeline.inputs, doc.lines, doc.file)
+        check_no_overlap(pipeline.output.path, units, doc.lines, doc.file)
     except ConfigError as e:
         err_console.print(Text(e.render(), style="red"))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None

@@ -19,6 +19,7 @@ from fsspec.core import url_to_fs
 
 from corpusforge.accounting import ConservationError, RunStats, StepStats
 from corpusforge.config import Pipeline
+from corpusforge.engine.inputs_guard import check_no_overlap
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.executors import make_executor
 from corpusforge.io.inputs import plan_units
@@ -51,7 +52,7 @@ def run_pipeline(
     started = time.perf_counter()
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
-    prepare_output(pipeline, units, layout, resume, overwrite)
+    check_no_overlap(pipeline.output.path, units)
     kind = executor or pipeline.executor.type
     n = workers or pipeline.executor.workers or os.cpu_count() or 1
     phases: list[tuple[str, int | None, Stage]] = [
@@ -62,6 +63,10 @@ def run_pipeline(
     total_units = 0
     # one executor for every phase: one process pool, one Ray lifetime
     with make_executor(kind, n, ray_address or pipeline.executor.ray_address) as pool:
+        # the output is prepared (an --overwrite deletes the old one) only once the run can
+        # start: an unreachable cluster leaves the old output as it was
+        pool.start()
+        prepare_output(pipeline, units, layout, resume, overwrite)
         files: list[str] = []
         for p, (name, index, stage) in enumerate(phases):
             ctx = StageContext(name=name, key=layout.phase_key(index, name), input_files=files,

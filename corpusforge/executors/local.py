@@ -20,6 +20,9 @@ class LocalExecutor:
     def __enter__(self) -> LocalExecutor:
         return self
 
+    def start(self) -> None:
+        """Nothing to check: the pool is spawned by the first parallel phase."""
+
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)

@@ -31,6 +31,9 @@ class RayExecutor:
             ray.shutdown()
             self._started = False
 
+    def start(self) -> None:
+        self._init()
+
     def _init(self) -> None:
         import ray
 
