@@ -21,8 +21,19 @@ from corpusforge.io.batching import bounded
 from corpusforge.io.readers import read_unit
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.writers import TMP_SUFFIX, ErrorWriter, ShardedWriter, join
-from corpusforge.schema import FILE, ID, POS, SOURCE, TEXT, URL, public_columns, text_bytes
-from corpusforge.steps.base import REASON, REMOVED_REASON, Step
+from corpusforge.schema import (
+    FILE,
+    ID,
+    POS,
+    REASON,
+    REMOVED_REASON,
+    SOURCE,
+    TEXT,
+    URL,
+    public_columns,
+    text_bytes,
+)
+from corpusforge.steps.base import Step
 
 STATE_DIR = "_state"
 READ = "read"

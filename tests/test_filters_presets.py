@@ -17,7 +17,7 @@ from corpusforge.filters import JapaneseQuality
 from corpusforge.filters.code import CODE_EXTENSIONS
 from corpusforge.presets import available, build_preset
 from corpusforge.run import run_pipeline
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON
 from corpusforge.yamlsource import ConfigError
 
 PRESETS = ["code", "en-web", "ja-swallow", "ja-web", "ja-web-strict"]

@@ -17,8 +17,7 @@ from corpusforge.extract.charset import codec_for
 from corpusforge.io import warc
 from corpusforge.io.web_inputs import WarcInput
 from corpusforge.run import run_pipeline
-from corpusforge.schema import make_batch
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON, make_batch
 
 from conftest import read_output, shared_data
 

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from corpusforge.mix.per_source import PerSource
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON
 
 JA_OK = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 6
 

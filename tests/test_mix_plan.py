@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from corpusforge.mix import MixConfig, MixError, plan_mix
 from corpusforge.mix.hashing import BITS, buckets, id_hash
 from corpusforge.mix.select import DOWNSAMPLED, EPOCH, NO_TARGET, select
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON
 
 NB = 1 << BITS
 

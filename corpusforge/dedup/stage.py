@@ -39,11 +39,10 @@ from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
 from corpusforge.dedup.normalize import normalize_for_hash
-from corpusforge.schema import ID, TEXT, URL, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
 from corpusforge.stages.registry import register_stage
-from corpusforge.steps.base import REMOVED_REASON
 
 REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
 CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
@@ -116,7 +115,7 @@ def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec],
     mh = cfg.minhash
     shingles = mh.shingles if mh else {"ja": "char5", "zh": "char5"}
     default = mh.default if mh else "auto"
-    lang_col = mh.lang_column if mh else "lang"
+    lang_col = mh.lang_column if mh else LANG
     specs: list[ShingleSpec] = []
 
     def spec_id(spec: str) -> int:

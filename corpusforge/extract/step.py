@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from corpusforge.config_types import ByteSize
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
-from corpusforge.schema import FILE, ID, POS, TEXT, URL
-from corpusforge.steps.base import REMOVED_REASON, Filter, Step, StepConfig, StepResult
+from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, URL
+from corpusforge.steps.base import Filter, Step, StepConfig, StepResult
 from corpusforge.steps.registry import register
 
 HTML_TYPES = ["text/html", "application/xhtml+xml"]

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.schema import LANG, LANG_SCORE
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -15,8 +16,8 @@ class LangScoreConfig(FilterConfig):
     min_score: float = 0.65
     #: keep only these languages (null: any); needs the ``lang`` column
     languages: list[str] | None = None
-    score_column: str = "lang_score"
-    lang_column: str = "lang"
+    score_column: str = LANG_SCORE
+    lang_column: str = LANG
 
 
 @register

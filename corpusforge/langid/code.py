@@ -12,8 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.langid.step import LANG
-from corpusforge.schema import SOURCE, URL
+from corpusforge.schema import LANG, SOURCE, URL
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 

@@ -19,11 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.langid.model import load
-from corpusforge.schema import TEXT
+from corpusforge.schema import LANG, LANG_SCORE, TEXT
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
-LANG, LANG_SCORE = "lang", "lang_score"
 _PREFIX = "__label__"
 
 

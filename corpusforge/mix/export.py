@@ -14,10 +14,8 @@ from fsspec.core import url_to_fs
 
 from corpusforge.io.megatron import MegatronWriter
 from corpusforge.io.writers import TMP_SUFFIX, ShardedWriter, join
-from corpusforge.schema import TEXT, public_columns
+from corpusforge.schema import TEXT, TOKEN_IDS, public_columns
 from corpusforge.tokenize.loader import load_tokenizer
-
-TOKEN_IDS = "token_ids"
 
 
 def llmjp_rows(table: pa.Table) -> pa.Table:

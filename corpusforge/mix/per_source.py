@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 from pydantic import field_validator
 
 from corpusforge.config_types import unique_names
-from corpusforge.schema import SOURCE
-from corpusforge.steps.base import REMOVED_REASON, Step, StepConfig, StepResult
+from corpusforge.schema import REMOVED_REASON, SOURCE
+from corpusforge.steps.base import Step, StepConfig, StepResult
 from corpusforge.steps.registry import get_step_class, register
 
 _ROW = "__per_source_row"

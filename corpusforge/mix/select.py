@@ -13,10 +13,9 @@ import pyarrow.compute as pc
 
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.hashing import NB_DEFAULT, buckets, id_hash, mix64
-from corpusforge.schema import ID, SOURCE
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE
 
-LANG, EPOCH, KEY, SUBSET = "lang", "epoch", "__key", "__subset"
+EPOCH, KEY, SUBSET = "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
 _SEP = "\x1f"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

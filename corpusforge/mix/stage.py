@@ -29,11 +29,10 @@ from corpusforge.mix.export import write_outputs
 from corpusforge.mix.hashing import BITS
 from corpusforge.mix.plan import MixError, plan_mix
 from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, SOURCE, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
 from corpusforge.stages.registry import register_stage
-from corpusforge.steps.base import REMOVED_REASON
 
 MANIFEST = "mix_manifest.json"
 
@@ -108,7 +107,7 @@ def _write_json(path: str, data: dict) -> None:
 def _count_task(item: tuple) -> str | None:
     path, out, conf = item
     cfg = MixConfig(**conf)
-    table = _read(path, [ID, SOURCE, "lang", cfg.n_tokens_column])
+    table = _read(path, [ID, SOURCE, LANG, cfg.n_tokens_column])
     if table.num_rows == 0:
         return None
     if cfg.n_tokens_column not in table.column_names:

@@ -24,10 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
-KEEP, REASON = "keep", "reason"
-#: the column carrying a removed row's reason from a step to the runner (internal, so that a
-#: document's own ``reason`` field never collides with it)
-REMOVED_REASON = "__reason"
+from corpusforge.schema import KEEP, REASON, REMOVED_REASON
 
 
 class StepConfig(BaseModel):

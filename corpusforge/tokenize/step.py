@@ -7,12 +7,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from corpusforge.schema import TEXT
+from corpusforge.schema import N_TOKENS, TEXT, TOKEN_IDS
 from corpusforge.steps.base import MapStep, StepConfig
 from corpusforge.steps.registry import register
 from corpusforge.tokenize.loader import BatchTokenizer, TokenizerSpec, load_tokenizer
-
-N_TOKENS, TOKEN_IDS = "n_tokens", "token_ids"
 
 
 class TokenizeConfig(StepConfig):
