@@ -15,7 +15,7 @@ from corpusforge.cli import app
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.filters import JapaneseQuality
 from corpusforge.filters.code import CODE_EXTENSIONS
-from corpusforge.presets import available, build_preset
+from corpusforge.filters.presets import available, build_preset
 from corpusforge.run import run_pipeline
 from corpusforge.schema import REMOVED_REASON
 from corpusforge.yamlsource import ConfigError

@@ -39,7 +39,7 @@ class PerSourceConfig(StepConfig):
         pipeline's config error names them) that say which inner step and key."""
         from pydantic import ValidationError
 
-        from corpusforge.presets import PresetError, expand_preset
+        from corpusforge.filters.presets import PresetError, expand_preset
 
         out: list[dict[str, Any]] = []
         for i, entry in enumerate(steps):

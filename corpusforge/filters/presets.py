@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE_DATA = Path(__file__).resolve().parent / "_presets"
-_SOURCE_TREE = Path(__file__).resolve().parents[1] / "filters"
+_PACKAGE_DATA = Path(__file__).resolve().parents[1] / "_presets"
+_SOURCE_TREE = Path(__file__).resolve().parents[2] / "filters"
 
 
 class PresetError(LookupError):
