@@ -371,15 +371,14 @@ def _index_task(item: tuple[Layout, int, str, str]) -> dict:
 
 
 @register_stage
-class Dedup(Stage):
+class Dedup(Stage[DedupConfig]):
     """Exact and MinHash-LSH near-duplicate removal across all shards (global, parallel)."""
 
     name = "dedup"
-    Config = DedupConfig
 
     def layout(self, ctx: StageContext) -> tuple[Layout, str | None]:
         """The run's layout, fixed at the stage's first start (so a resume sees the same)."""
-        cfg: DedupConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         work = Path(ctx.work_dir)
         work.mkdir(parents=True, exist_ok=True)
         plan_path = work / "plan.json"
@@ -411,7 +410,7 @@ class Dedup(Stage):
         return lay, plan["segment"]
 
     def run(self, ctx: StageContext) -> StepStats:
-        cfg: DedupConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         lay, segment = self.layout(ctx)
         index = DedupIndex(cfg.index) if cfg.index else None
         if index is not None:

@@ -55,11 +55,10 @@ class ExtractConfig(StepConfig):
 
 
 @register
-class ExtractHtml(Step):
+class ExtractHtml(Step[ExtractConfig]):
     """Main text of HTML pages (trafilatura), charset from header, meta tag or detection."""
 
     name = "extract_html"
-    Config = ExtractConfig
 
     def setup(self) -> None:
         self._proc: ExtractorProcess | None = None
@@ -69,13 +68,13 @@ class ExtractHtml(Step):
         self.trafilatura_seconds = 0.0
 
     def _options(self) -> dict:
-        c: ExtractConfig = self.config  # type: ignore[assignment]
+        c = self.config
         return dict(favor_precision=c.favor_precision, favor_recall=c.favor_recall,
                     include_comments=c.include_comments, include_tables=c.include_tables,
                     fast=c.fast, deduplicate=c.deduplicate)
 
     def _extract(self, tasks: list[tuple[bytes, str | None, str | None]]) -> list[PageResult]:
-        c: ExtractConfig = self.config  # type: ignore[assignment]
+        c = self.config
         if c.isolation == "inline":
             from corpusforge.extract.worker import extract_page
 
@@ -93,7 +92,7 @@ class ExtractHtml(Step):
 
     def apply(self, batch: pa.Table) -> StepResult:
         self.ensure_setup()
-        c: ExtractConfig = self.config  # type: ignore[assignment]
+        c = self.config
         n = batch.num_rows
         if HTML not in batch.column_names or n == 0:
             return StepResult(batch)

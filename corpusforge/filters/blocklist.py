@@ -39,14 +39,13 @@ class NgWordsConfig(FilterConfig):
 
 
 @register
-class NgWords(Filter):
+class NgWords(Filter[NgWordsConfig]):
     """Keyword hit counts against NG-word lists, with a hit-count or character-fraction bound."""
 
     name = "ng_words"
-    Config = NgWordsConfig
 
     def setup(self) -> None:
-        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         words = list(cfg.words)
         for ref in cfg.lists:
             words += load_words(ref)
@@ -54,7 +53,7 @@ class NgWords(Filter):
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         self.ensure_setup()
-        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         hits, chars = self._matcher.scan(text)
         return {
@@ -63,7 +62,7 @@ class NgWords(Filter):
         }
 
     def decide(self, batch, s):
-        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         rules = []
         if cfg.max_hits is not None:
@@ -98,14 +97,13 @@ class UrlFilterConfig(FilterConfig):
 
 
 @register
-class UrlFilter(Filter):
+class UrlFilter(Filter[UrlFilterConfig]):
     """Domain blocklist with subdomain matching, and a TLD allow-list."""
 
     name = "url_filter"
-    Config = UrlFilterConfig
 
     def setup(self) -> None:
-        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         domains = {d.strip().lower().rstrip(".") for d in cfg.domains}
         for ref in cfg.domain_lists:
             path = find_resource(ref, ".txt", "blocklists")
@@ -121,7 +119,7 @@ class UrlFilter(Filter):
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         self.ensure_setup()
-        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if cfg.url_column not in batch.column_names:
             raise KeyError(f"url_filter needs a {cfg.url_column!r} column; the batch has {batch.column_names}")
         urls = batch.column(cfg.url_column)
@@ -144,7 +142,7 @@ class UrlFilter(Filter):
         return {"url_missing": missing, "url_blocked": blocked & ~missing, "tld_allowed": tld_ok | missing}
 
     def decide(self, batch, s):
-        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         rules = [
             ("missing_url", s["url_missing"] & (cfg.missing_url == "drop")),
             ("blocked_domain", s["url_blocked"]),

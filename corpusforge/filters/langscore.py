@@ -21,14 +21,13 @@ class LangScoreConfig(FilterConfig):
 
 
 @register
-class LangScore(Filter):
+class LangScore(Filter[LangScoreConfig]):
     """Threshold on the language-ID score, optionally restricted to some languages."""
 
     name = "lang_score"
-    Config = LangScoreConfig
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        cfg: LangScoreConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         needed = [cfg.score_column] + ([cfg.lang_column] if cfg.languages is not None else [])
         missing = [c for c in needed if c not in batch.column_names]
         if missing:

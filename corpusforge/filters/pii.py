@@ -52,14 +52,13 @@ class PiiConfig(StepConfig):
 
 
 @register
-class PiiMask(MapStep):
+class PiiMask(MapStep[PiiConfig]):
     """Replace e-mail addresses, IPs, phone and (Luhn-valid) card numbers with placeholders."""
 
     name = "pii_mask"
-    Config = PiiConfig
 
     def process(self, batch: pa.Table) -> pa.Table:
-        cfg: PiiConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         counts: dict[str, np.ndarray] = {}
         # cards first: their digit runs would otherwise be eaten by the phone patterns

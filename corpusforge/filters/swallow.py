@@ -66,19 +66,18 @@ class SwallowConfig(FilterConfig):
 
 
 @register
-class SwallowQuality(Filter):
+class SwallowQuality(Filter[SwallowConfig]):
     """Swallow corpus quality rules for Japanese web text."""
 
     name = "swallow"
-    Config = SwallowConfig
 
     def setup(self) -> None:
-        words = [w for ref in self.config.ng_lists for w in load_words(ref)]  # type: ignore[attr-defined]
+        words = [w for ref in self.config.ng_lists for w in load_words(ref)]
         self._ng = KeywordMatcher(words)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         self.ensure_setup()
-        cfg: SwallowConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         total = ts.n_chars(text)
         letters = total - ts.count(text, r"\s")
@@ -118,7 +117,7 @@ class SwallowQuality(Filter):
         return out
 
     def decide(self, batch, s):
-        cfg: SwallowConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         off = np.zeros(n, bool)
 

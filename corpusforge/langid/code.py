@@ -69,14 +69,13 @@ class CodeRouteConfig(FilterConfig):
 
 
 @register
-class CodeRoute(Filter):
+class CodeRoute(Filter[CodeRouteConfig]):
     """Route code documents to ``lang: code`` with ``code_lang`` from the file extension."""
 
     name = "code_route"
-    Config = CodeRouteConfig
 
     def signals(self, batch: pa.Table) -> dict[str, pa.Array]:
-        cfg: CodeRouteConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         col = cfg.path_column if cfg.path_column in batch.column_names else URL
         paths = batch.column(col) if col in batch.column_names else pa.nulls(n, pa.string())

@@ -38,14 +38,13 @@ MANIFEST = "mix_manifest.json"
 
 
 @register_stage
-class Mix(Stage):
+class Mix(Stage[MixConfig]):
     """Sample every (source, language) subset to token targets, hold out validation, shuffle, write."""
 
     name = "mix"
-    Config = MixConfig
 
     def run(self, ctx: StageContext) -> StepStats:
-        cfg: MixConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         work = ctx.work_dir
         fs, local = url_to_fs(work)
         if not fs.exists(local):

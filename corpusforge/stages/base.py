@@ -10,11 +10,12 @@ conserve documents: ``docs_in == docs_out + removed + errored``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from corpusforge.accounting import StepStats
+from corpusforge.component import Component
 
 if TYPE_CHECKING:
     from corpusforge.stages.context import StageContext
@@ -26,20 +27,17 @@ class StageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Stage(ABC):
-    """A global stage. Subclasses set ``name`` and ``Config`` and implement :meth:`run`."""
+StageConfigT = TypeVar("StageConfigT", bound=StageConfig)
 
-    name: ClassVar[str] = ""
+
+class Stage(Component[StageConfigT], ABC):
+    """A global stage: ``class Dedup(Stage[DedupConfig])`` sets ``name`` and implements :meth:`run`."""
+
     Config: ClassVar[type[StageConfig]] = StageConfig
 
-    def __init__(self, config: StageConfig | None = None, **params: Any) -> None:
-        if config is not None and params:
-            raise TypeError("pass either a config object or keyword parameters, not both")
-        self.config = config if config is not None else self.Config(**params)
+    def __init__(self, config: StageConfigT | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
 
     @abstractmethod
     def run(self, ctx: StageContext) -> StepStats:
         """Read ``ctx.input_files``, write documents with ``ctx.writer(i)``; return stats."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.config!r})"

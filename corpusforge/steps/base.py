@@ -17,13 +17,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
+from corpusforge.component import Component
 from corpusforge.schema import KEEP, REASON, REMOVED_REASON
 
 
@@ -31,6 +32,9 @@ class StepConfig(BaseModel):
     """Base of every step's config: unknown keys are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+StepConfigT = TypeVar("StepConfigT", bound=StepConfig)
 
 
 @dataclass
@@ -42,17 +46,16 @@ class StepResult:
     removed: pa.Table | None = None
 
 
-class Step(ABC):
-    """A unit of per-document work over an Arrow batch."""
+class Step(Component[StepConfigT], ABC):
+    """A unit of per-document work over an Arrow batch, configured by a ``StepConfig``.
 
-    #: name in the step registry (``step: <name>`` in YAML)
-    name: ClassVar[str] = ""
+    ``class Truncate(MapStep[TruncateConfig])`` types ``self.config`` as a ``TruncateConfig``.
+    """
+
     Config: ClassVar[type[StepConfig]] = StepConfig
 
-    def __init__(self, config: StepConfig | None = None, **params: Any) -> None:
-        if config is not None and params:
-            raise TypeError("pass either a config object or keyword parameters, not both")
-        self.config = config if config is not None else self.Config(**params)
+    def __init__(self, config: StepConfigT | None = None, **params: Any) -> None:
+        super().__init__(config, **params)
         self._ready = False
         #: the step's name in a pipeline (``label:`` or a unique default); None when used alone
         self.label: str | None = None
@@ -89,11 +92,9 @@ class Step(ABC):
 
         return fn
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.config!r})"
 
 
-class MapStep(Step):
+class MapStep(Step[StepConfigT]):
     """A step that transforms each document; it never removes rows."""
 
     @abstractmethod
@@ -117,7 +118,10 @@ class FilterConfig(StepConfig):
     keep_signals: bool = False
 
 
-class Filter(Step):
+FilterConfigT = TypeVar("FilterConfigT", bound=FilterConfig)
+
+
+class Filter(Step[FilterConfigT]):
     """Score, then decide. Subclasses implement :meth:`signals` and :meth:`decide`."""
 
     Config: ClassVar[type[StepConfig]] = FilterConfig

@@ -61,14 +61,13 @@ class PerSourceConfig(StepConfig):
 
 
 @register
-class PerSource(Step):
+class PerSource(Step[PerSourceConfig]):
     """Apply inner steps to the documents of the named sources; pass the others through."""
 
     name = "per_source"
-    Config = PerSourceConfig
 
     def setup(self) -> None:
-        cfg: PerSourceConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self.inner: list[tuple[str, Step]] = []
         labels = unique_names([str(e.get("label") or e["step"]) for e in cfg.steps])
         for entry, label in zip(cfg.steps, labels):
@@ -80,7 +79,7 @@ class PerSource(Step):
 
     def apply(self, batch: pa.Table) -> StepResult:
         self.ensure_setup()
-        cfg: PerSourceConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         batch = batch.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
         mine = pc.fill_null(pc.is_in(batch.column(SOURCE), pa.array(cfg.sources, pa.string())), False)
         chosen, others = batch.filter(mine), batch.filter(pc.invert(mine))

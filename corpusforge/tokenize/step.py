@@ -29,18 +29,17 @@ class TokenizeConfig(StepConfig):
 
 
 @register
-class Tokenize(MapStep):
+class Tokenize(MapStep[TokenizeConfig]):
     """Count (and optionally store) tokens with a SentencePiece or HF tokenizer, whole batch at once."""
 
     name = "tokenize"
-    Config = TokenizeConfig
 
     def setup(self) -> None:
-        self.tok: BatchTokenizer = load_tokenizer(self.config.tokenizer)  # type: ignore[attr-defined]
+        self.tok: BatchTokenizer = load_tokenizer(self.config.tokenizer)
 
     def encode(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(offsets, flat ids)`` of the batch's text column, EOS appended when configured."""
-        cfg: TokenizeConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self.ensure_setup()
         texts = pc.fill_null(batch.column(TEXT), "").to_pylist()
         offsets, flat = self.tok.encode(texts, cfg.threads)
@@ -53,7 +52,7 @@ class Tokenize(MapStep):
         return offsets, flat
 
     def process(self, batch: pa.Table) -> pa.Table:
-        cfg: TokenizeConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if not cfg.ids:
             # counts only: an HF Encoding knows its length without building the id list
             texts = pc.fill_null(batch.column(TEXT), "").to_pylist()

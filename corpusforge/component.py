@@ -1,0 +1,60 @@
+"""What steps and stages share: a registry name and a typed config.
+
+A subclass names its config type as the generic argument, ``class Length(Filter[LengthConfig])``:
+that sets the ``Config`` class attribute (what YAML parameters are validated against) and types
+``self.config`` as a ``LengthConfig`` for a type checker. Setting ``Config = LengthConfig`` in the
+class body, without the argument, works as well (``self.config`` is then typed as the base's
+config).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
+
+from pydantic import BaseModel
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class Component(Generic[ConfigT]):
+    """A configured piece of a pipeline: ``Component(config)`` or ``Component(**params)``."""
+
+    #: name in the registry (``step: <name>`` / ``stage: <name>`` in YAML)
+    name: ClassVar[str] = ""
+    #: the config model: unknown keys are refused, values are typed
+    Config: ClassVar[type[BaseModel]]
+
+    config: ConfigT
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        bound = _config_argument(cls)
+        if bound is None:
+            return
+        own = cls.__dict__.get("Config")
+        if own is None:
+            cls.Config = bound
+        elif not (isinstance(own, type) and issubclass(own, bound)):
+            raise TypeError(f"{cls.__qualname__}.Config is not a {bound.__name__}, the class's "
+                            "config type argument")
+
+    def __init__(self, config: ConfigT | None = None, **params: Any) -> None:
+        if config is not None and params:
+            raise TypeError("pass either a config object or keyword parameters, not both")
+        self.config = config if config is not None else cast(ConfigT, self.Config(**params))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+
+def _config_argument(cls: type) -> type[BaseModel] | None:
+    """The config class given as the generic argument of one of ``cls``'s own bases."""
+    bases: Iterable[Any] = cls.__dict__.get("__orig_bases__", ())
+    for base in bases:
+        origin = get_origin(base)
+        if isinstance(origin, type) and issubclass(origin, Component):
+            for arg in get_args(base):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    return arg
+    return None
