@@ -72,6 +72,8 @@ class UnitRunner:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.steps: list[Step] = pipeline.build_steps()
+        for step in self.steps:
+            step.setup()  # once per worker, before its first unit
         self.names = pipeline.step_names()
 
     def run(self, unit: WorkUnit) -> RunStats:

@@ -91,7 +91,6 @@ class ExtractHtml(Step[ExtractConfig]):
         return self._proc.run(tasks)
 
     def apply(self, batch: pa.Table) -> StepResult:
-        self.ensure_setup()
         c = self.config
         n = batch.num_rows
         if HTML not in batch.column_names or n == 0:

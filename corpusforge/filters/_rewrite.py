@@ -25,7 +25,6 @@ class RewriteFilter(Filter[FilterConfigT]):
         return self.rewrite(batch)[1]
 
     def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
-        self.ensure_setup()
         text, sig = self.rewrite(batch)
         keep, reason = self.decide(batch, sig)
         out = batch.set_column(batch.schema.get_field_index(TEXT), TEXT, text)

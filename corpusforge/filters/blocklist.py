@@ -52,7 +52,6 @@ class NgWords(Filter[NgWordsConfig]):
         self._matcher = KeywordMatcher(words, cfg.whole_words, cfg.ignore_case)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
         cfg = self.config
         text = ts.text_array(batch)
         hits, chars = self._matcher.scan(text)
@@ -118,7 +117,6 @@ class UrlFilter(Filter[UrlFilterConfig]):
         )
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
         cfg = self.config
         if cfg.url_column not in batch.column_names:
             raise KeyError(f"url_filter needs a {cfg.url_column!r} column; the batch has {batch.column_names}")

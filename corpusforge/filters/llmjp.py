@@ -117,7 +117,6 @@ class JapaneseQuality(Filter[JapaneseQualityConfig]):
         return tld_ok, blocked & ~missing
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
         cfg = self.config
         text = ts.text_array(batch)
         n = len(text)

@@ -76,7 +76,6 @@ class SwallowQuality(Filter[SwallowConfig]):
         self._ng = KeywordMatcher(words)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
         cfg = self.config
         text = ts.text_array(batch)
         total = ts.n_chars(text)

@@ -14,6 +14,7 @@ and in ``datasets.Dataset.map(step.for_datasets(), batched=True)``.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,10 +47,47 @@ class StepResult:
     removed: pa.Table | None = None
 
 
+def _once(setup: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``setup`` made idempotent per object: the second and later calls do nothing."""
+
+    @functools.wraps(setup)
+    def once(self: Step) -> None:
+        if not self._ready:
+            setup(self)
+            self._ready = True
+
+    return once
+
+
+def _set_up_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` preceded by the object's ``setup()`` on its first call."""
+
+    @functools.wraps(method)
+    def entry(self: Step, *args: Any, **kwargs: Any) -> Any:
+        if not self._ready:
+            self.setup()
+        return method(self, *args, **kwargs)
+
+    return entry
+
+
+#: what a class's own methods of these names are wrapped in: ``setup`` runs once per object, and
+#: the methods a batch goes in through run ``setup()`` first (a step works right after
+#: construction, without a call to ``setup()``)
+_WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "setup": _once,
+    **dict.fromkeys(("apply", "process", "signals", "evaluate", "score"), _set_up_first),
+}
+
+
 class Step(Component[StepConfigT], ABC):
     """A unit of per-document work over an Arrow batch, configured by a ``StepConfig``.
 
     ``class Truncate(MapStep[TruncateConfig])`` types ``self.config`` as a ``TruncateConfig``.
+
+    Heavy resources are loaded in :meth:`setup`, which runs once per object: the pipeline
+    runner calls it when a worker builds its steps; used as a library, a step sets itself up
+    on its first batch. A subclass only overrides ``setup``; it never calls it.
     """
 
     Config: ClassVar[type[StepConfig]] = StepConfig
@@ -60,13 +98,16 @@ class Step(Component[StepConfigT], ABC):
         #: the step's name in a pipeline (``label:`` or a unique default); None when used alone
         self.label: str | None = None
 
-    def setup(self) -> None:
-        """Load heavy resources (models, word lists). Runs once per worker, lazily."""
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in _WRAPPERS.items():
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, wrap(method))
 
-    def ensure_setup(self) -> None:
-        if not self._ready:
-            self.setup()
-            self._ready = True
+    @_once
+    def setup(self) -> None:
+        """Load heavy resources (models, word lists). Runs once per object."""
 
     @abstractmethod
     def apply(self, batch: pa.Table) -> StepResult:
@@ -74,7 +115,6 @@ class Step(Component[StepConfigT], ABC):
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """The rows that go on: fits ``ray.data.Dataset.map_batches(batch_format="pyarrow")``."""
-        self.ensure_setup()
         return self.apply(batch).out
 
     def for_datasets(self) -> Callable[[Any], Any]:
@@ -102,7 +142,6 @@ class MapStep(Step[StepConfigT]):
         """Return the batch transformed, with the same number of rows in the same order."""
 
     def apply(self, batch: pa.Table) -> StepResult:
-        self.ensure_setup()
         out = self.process(batch)
         if out.num_rows != batch.num_rows:
             raise ValueError(
@@ -138,7 +177,6 @@ class Filter(Step[FilterConfigT]):
 
     def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
         """The batch with the signal columns added, the keep mask and the reasons."""
-        self.ensure_setup()
         sig = self.signals(batch)
         keep, reason = self.decide(batch, sig)
         out = batch

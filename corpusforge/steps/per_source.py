@@ -74,11 +74,10 @@ class PerSource(Step[PerSourceConfig]):
             params = {k: v for k, v in entry.items() if k not in ("step", "label")}
             step = get_step_class(str(entry["step"]))(**params)
             step.label = label  # two inner filters of one kind annotate under their own names
-            step.ensure_setup()
+            step.setup()
             self.inner.append((label, step))
 
     def apply(self, batch: pa.Table) -> StepResult:
-        self.ensure_setup()
         cfg = self.config
         batch = batch.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
         mine = pc.fill_null(pc.is_in(batch.column(SOURCE), pa.array(cfg.sources, pa.string())), False)

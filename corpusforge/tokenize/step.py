@@ -40,7 +40,6 @@ class Tokenize(MapStep[TokenizeConfig]):
     def encode(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(offsets, flat ids)`` of the batch's text column, EOS appended when configured."""
         cfg = self.config
-        self.ensure_setup()
         texts = pc.fill_null(batch.column(TEXT), "").to_pylist()
         offsets, flat = self.tok.encode(texts, cfg.threads)
         if cfg.append_eos:
