@@ -1,4 +1,4 @@
-"""What steps and stages share: a registry name and a typed config.
+"""What steps and stages share: a registry name, a typed config and a label.
 
 A subclass names its config type as the generic argument, ``class Length(Filter[LengthConfig])``:
 that sets the ``Config`` class attribute (what YAML parameters are validated against) and types
@@ -18,7 +18,8 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 class Component(Generic[ConfigT]):
-    """A configured piece of a pipeline: ``Component(config)`` or ``Component(**params)``."""
+    """A configured piece of a pipeline: ``Component(config)`` or ``Component(**params)``, with an
+    optional ``label=`` (its name in a pipeline)."""
 
     #: name in the registry (``step: <name>`` / ``stage: <name>`` in YAML)
     name: ClassVar[str] = ""
@@ -39,10 +40,20 @@ class Component(Generic[ConfigT]):
             raise TypeError(f"{cls.__qualname__}.Config is not a {bound.__name__}, the class's "
                             "config type argument")
 
-    def __init__(self, config: ConfigT | None = None, **params: Any) -> None:
+    def __init__(self, config: ConfigT | None = None, *, label: str | None = None,
+                 **params: Any) -> None:
         if config is not None and params:
             raise TypeError("pass either a config object or keyword parameters, not both")
         self.config = config if config is not None else cast(ConfigT, self.Config(**params))
+        self._label = label
+
+    @property
+    def label(self) -> str | None:
+        """The name in a pipeline (``label:`` or a unique default); None when used alone.
+
+        Fixed at construction: annotate columns and reject reasons are named after it.
+        """
+        return self._label
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"

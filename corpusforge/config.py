@@ -150,10 +150,9 @@ class Pipeline(Model):
         return unique_names([s.display_name for s in self.steps])
 
     def build_steps(self) -> list:
-        steps = [get_step_class(s.step)(**s.params) for s in self.steps]
-        for step, name in zip(steps, self.step_names()):
-            step.label = name  # annotate columns and reasons say which step of this pipeline
-        return steps
+        # labelled with their unique names: annotate columns and reasons say which step it was
+        return [get_step_class(s.step)(label=name, **s.params)
+                for s, name in zip(self.steps, self.step_names())]
 
     def stage_names(self) -> list[str]:
         """Unique display names of the stages."""
@@ -162,7 +161,8 @@ class Pipeline(Model):
     def build_stages(self) -> list:
         from corpusforge.stages.registry import get_stage_class
 
-        return [get_stage_class(s.stage)(**s.params) for s in self.stages]
+        return [get_stage_class(s.stage)(label=name, **s.params)
+                for s, name in zip(self.stages, self.stage_names())]
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:

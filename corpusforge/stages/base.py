@@ -35,8 +35,9 @@ class Stage(Component[StageConfigT], ABC):
 
     Config: ClassVar[type[StageConfig]] = StageConfig
 
-    def __init__(self, config: StageConfigT | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
+    def __init__(self, config: StageConfigT | None = None, *, label: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(config, label=label, **params)
 
     @abstractmethod
     def run(self, ctx: StageContext) -> StepStats:

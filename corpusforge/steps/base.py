@@ -92,11 +92,10 @@ class Step(Component[StepConfigT], ABC):
 
     Config: ClassVar[type[StepConfig]] = StepConfig
 
-    def __init__(self, config: StepConfigT | None = None, **params: Any) -> None:
-        super().__init__(config, **params)
+    def __init__(self, config: StepConfigT | None = None, *, label: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(config, label=label, **params)
         self._ready = False
-        #: the step's name in a pipeline (``label:`` or a unique default); None when used alone
-        self.label: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

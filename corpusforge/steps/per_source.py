@@ -72,8 +72,8 @@ class PerSource(Step[PerSourceConfig]):
         labels = unique_names([str(e.get("label") or e["step"]) for e in cfg.steps])
         for entry, label in zip(cfg.steps, labels):
             params = {k: v for k, v in entry.items() if k not in ("step", "label")}
-            step = get_step_class(str(entry["step"]))(**params)
-            step.label = label  # two inner filters of one kind annotate under their own names
+            # two inner filters of one kind annotate under their own names
+            step = get_step_class(str(entry["step"]))(label=label, **params)
             step.setup()
             self.inner.append((label, step))
 
