@@ -19,7 +19,7 @@ from corpusforge.io.web_inputs import (
     StackInput,
     WarcInput,
 )
-from corpusforge.steps.registry import UnknownStepError, get_step_class
+from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
 
 
@@ -151,7 +151,7 @@ class Pipeline(Model):
 
     def build_steps(self) -> list:
         # labelled with their unique names: annotate columns and reasons say which step it was
-        return [get_step_class(s.step)(label=name, **s.params)
+        return [build_step({"step": s.step, **s.params}, label=name)
                 for s, name in zip(self.steps, self.step_names())]
 
     def stage_names(self) -> list[str]:
@@ -159,75 +159,54 @@ class Pipeline(Model):
         return unique_names([s.display_name for s in self.stages])
 
     def build_stages(self) -> list:
-        from corpusforge.stages.registry import get_stage_class
+        from corpusforge.stages.build import build_stage
 
-        return [get_stage_class(s.stage)(label=name, **s.params)
+        return [build_stage({"stage": s.stage, **s.params}, label=name)
                 for s, name in zip(self.stages, self.stage_names())]
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
     """Turn ``{step: length, min_chars: 50}`` into a StepSpec dict, checking its params."""
-    if not isinstance(raw, dict):
-        issues.append(doc.issue(path, "a step is a mapping with a `step:` key"))
-        return None
-    if "step" not in raw:
-        issues.append(doc.issue(path, "missing `step:` (the step's registered name or module.Class)"))
-        return None
-    ref, label = raw["step"], raw.get("label")
-    if label is not None and not isinstance(label, str):
-        issues.append(doc.issue((*path, "label"), "a label is a string"))
-        return None
-    params = {k: v for k, v in raw.items() if k not in ("step", "label")}
     try:
-        cls = get_step_class(str(ref))
-    except UnknownStepError as e:
-        issues.append(doc.issue((*path, "step"), str(e)))
+        entry = resolve_step(raw)
+    except EntryError as e:
+        issues.extend(doc.issue((*path, *i.path), i.message) for i in e.issues)
         return None
-    try:
-        cls.Config(**params)
-    except ValidationError as e:
-        for err in e.errors():
-            issues.append(doc.issue((*path, *err["loc"]), err["msg"]))
-        return None
-    return {"step": ref, "label": label, "params": params}
+    return {"step": raw["step"], "label": entry.label, "params": entry.params}
 
 
 def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
     """Turn ``{dedup: {...}}`` or ``{stage: dedup, ...}`` into a StageSpec dict, checking params."""
-    from corpusforge.stages.registry import UnknownStageError, get_stage_class
+    from corpusforge.stages.build import resolve_stage
 
     if isinstance(raw, dict) and "stage" not in raw and len(raw) == 1:
         ref, params = next(iter(raw.items()))
-        label, ppath = None, (*path, ref)
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            issues.append(doc.issue(ppath, "a stage's parameters are a mapping"))
+            issues.append(doc.issue((*path, ref), "a stage's parameters are a mapping"))
             return None
-        rpath = ppath
+        for key in ("stage", "label"):
+            if key in params:  # these name the stage; in this form they are not parameters
+                issues.append(doc.issue((*path, ref, key), f"`{key}:` is not a parameter of "
+                                        f"{ref!r}; write {{stage: {ref}, {key}: ...}}"))
+                return None
+        entry, ppath, rpath = {"stage": ref, **params}, (*path, ref), (*path, ref)
     elif isinstance(raw, dict) and "stage" in raw:
-        ref, label, ppath, rpath = raw["stage"], raw.get("label"), path, (*path, "stage")
-        if label is not None and not isinstance(label, str):
-            issues.append(doc.issue((*path, "label"), "a label is a string"))
-            return None
-        params = {k: v for k, v in raw.items() if k not in ("stage", "label")}
+        entry, ppath, rpath = raw, path, (*path, "stage")
     else:
         issues.append(doc.issue(path, "a stage is `{name: {params}}` or a mapping with a `stage:` key"))
         return None
     try:
-        cls = get_stage_class(str(ref))
-    except UnknownStageError as e:
-        issues.append(doc.issue(rpath, str(e)))
-        return None
-    try:
-        cfg = cls.Config(**params)
-    except ValidationError as e:
-        for err in e.errors():
-            issues.append(doc.issue((*ppath, *err["loc"]), err["msg"]))
+        resolved = resolve_stage(entry)
+    except EntryError as e:
+        for i in e.issues:
+            where = rpath if i.path == ("stage",) else (*ppath, *i.path)
+            issues.append(doc.issue(where, i.message))
         return None
     # the validated form: string keys (YAML reads `on:` as true), plain JSON values
-    params = cfg.model_dump(mode="json", exclude_unset=True)
-    return {"stage": ref, "label": label, "params": params}
+    params = resolved.config.model_dump(mode="json", exclude_unset=True)
+    return {"stage": entry["stage"], "label": resolved.label, "params": params}
 
 
 def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> list:

@@ -16,10 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from corpusforge.config_types import unique_names
+from corpusforge.filters.presets import PresetError, expand_preset
 from corpusforge.schema import REMOVED_REASON, SOURCE
 from corpusforge.steps.base import Step, StepConfig, StepResult
-from corpusforge.steps.registry import get_step_class, register
+from corpusforge.steps.build import EntryError, build_chain, resolve_step
+from corpusforge.steps.registry import register
 
 _ROW = "__per_source_row"
 
@@ -37,24 +38,14 @@ class PerSourceConfig(StepConfig):
     def _expand(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Expand presets and check every inner step; problems become ValueErrors (so the
         pipeline's config error names them) that say which inner step and key."""
-        from pydantic import ValidationError
-
-        from corpusforge.filters.presets import PresetError, expand_preset
-
         out: list[dict[str, Any]] = []
         for i, entry in enumerate(steps):
             try:
                 if "use" in entry:
                     out += expand_preset(entry)
                     continue
-                if "step" not in entry:
-                    raise ValueError("needs a `step:` key")
-                params = {k: v for k, v in entry.items() if k not in ("step", "label")}
-                get_step_class(str(entry["step"])).Config(**params)  # refuse bad params up front
-            except ValidationError as e:
-                where = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-                raise ValueError(f"inner step {i}: {where}") from None
-            except (PresetError, LookupError, ValueError) as e:
+                resolve_step(entry)  # refuse bad params up front
+            except (PresetError, EntryError) as e:
                 raise ValueError(f"inner step {i}: {e}") from None
             out.append(entry)
         return out
@@ -67,15 +58,10 @@ class PerSource(Step[PerSourceConfig]):
     name = "per_source"
 
     def setup(self) -> None:
-        cfg = self.config
-        self.inner: list[tuple[str, Step]] = []
-        labels = unique_names([str(e.get("label") or e["step"]) for e in cfg.steps])
-        for entry, label in zip(cfg.steps, labels):
-            params = {k: v for k, v in entry.items() if k not in ("step", "label")}
-            # two inner filters of one kind annotate under their own names
-            step = get_step_class(str(entry["step"]))(label=label, **params)
+        # labelled with unique names: two inner filters of one kind annotate under their own
+        self.inner: list[Step] = build_chain(self.config.steps)
+        for step in self.inner:
             step.setup()
-            self.inner.append((label, step))
 
     def apply(self, batch: pa.Table) -> StepResult:
         cfg = self.config
@@ -92,14 +78,14 @@ class PerSource(Step[PerSourceConfig]):
                 reasons = pc.binary_join_element_wise(f"{column}=", gone.column(column).cast(pa.string()), "")
                 removed.append(gone.append_column(REMOVED_REASON, reasons))
                 chosen = chosen.filter(pc.invert(hit))
-        for label, step in self.inner:
+        for step in self.inner:
             if not chosen.num_rows:
                 break
             result = step.apply(chosen)
             chosen = result.out
             if result.removed is not None and result.removed.num_rows:
                 r = result.removed
-                reasons = pc.binary_join_element_wise(f"{label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
+                reasons = pc.binary_join_element_wise(f"{step.label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
                 removed.append(r.set_column(r.schema.get_field_index(REMOVED_REASON), REMOVED_REASON, reasons))
         out = pa.concat_tables([chosen, others], promote_options="permissive")
         out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
