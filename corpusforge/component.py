@@ -1,10 +1,13 @@
-"""What steps and stages share: a registry name, a typed config and a label.
+"""What steps and stages share: a registry name, a typed config, a label, declared columns.
 
 A subclass names its config type as the generic argument, ``class Length(Filter[LengthConfig])``:
 that sets the ``Config`` class attribute (what YAML parameters are validated against) and types
 ``self.config`` as a ``LengthConfig`` for a type checker. Setting ``Config = LengthConfig`` in the
 class body, without the argument, works as well (``self.config`` is then typed as the base's
 config).
+
+Steps and stages declare the columns they need and add, so that a pipeline whose order cannot
+work (a mix with no token counts before it) is refused when it is validated, before any work.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ class Component(Generic[ConfigT]):
     name: ClassVar[str] = ""
     #: the config model: unknown keys are refused, values are typed
     Config: ClassVar[type[BaseModel]]
+    #: columns read that a batch may lack (the document schema is always there); a class whose
+    #: needs depend on its config overrides :meth:`needed_columns` instead
+    needs: ClassVar[tuple[str, ...]] = ()
+    #: columns added; None when not declared (then it may add any column); a class whose
+    #: columns depend on its config overrides :meth:`added_columns` instead
+    adds: ClassVar[tuple[str, ...] | None] = None
 
     config: ConfigT
 
@@ -54,6 +63,14 @@ class Component(Generic[ConfigT]):
         Fixed at construction: annotate columns and reject reasons are named after it.
         """
         return self._label
+
+    def needed_columns(self) -> frozenset[str]:
+        """Columns this must find in its input; without one it fails."""
+        return frozenset(self.needs)
+
+    def added_columns(self) -> frozenset[str] | None:
+        """Columns this adds to its output; None when it does not say (it may add any)."""
+        return None if self.adds is None else frozenset(self.adds)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"

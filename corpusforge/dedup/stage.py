@@ -375,6 +375,13 @@ class Dedup(Stage[DedupConfig]):
     """Exact and MinHash-LSH near-duplicate removal across all shards (global, parallel)."""
 
     name = "dedup"
+    adds = (CLUSTER_ID, CLUSTER_SIZE)
+
+    def needed_columns(self) -> frozenset[str]:
+        # the keep policies newest/oldest/highest/lowest compare a column of every document;
+        # the language column of per-language shingles is optional (the default spec applies)
+        column = self.config.policy_column
+        return frozenset({column} if column else ())
 
     def layout(self, ctx: StageContext) -> tuple[Layout, str | None]:
         """The run's layout, fixed at the stage's first start (so a resume sees the same)."""

@@ -59,6 +59,8 @@ class ExtractHtml(Step[ExtractConfig]):
     """Main text of HTML pages (trafilatura), charset from header, meta tag or detection."""
 
     name = "extract_html"
+    #: the codec the text was decoded with (the raw ``html`` column is dropped by default)
+    adds = (CHARSET,)
 
     def setup(self) -> None:
         self._proc: ExtractorProcess | None = None

@@ -44,6 +44,9 @@ class NgWords(Filter[NgWordsConfig]):
 
     name = "ng_words"
 
+    def signal_columns(self) -> frozenset[str]:
+        return frozenset({f"{self.config.signal}_hits", f"{self.config.signal}_char_frac"})
+
     def setup(self) -> None:
         cfg = self.config
         words = list(cfg.words)
@@ -100,6 +103,10 @@ class UrlFilter(Filter[UrlFilterConfig]):
     """Domain blocklist with subdomain matching, and a TLD allow-list."""
 
     name = "url_filter"
+    adds = ("url_missing", "url_blocked", "tld_allowed")
+
+    def needed_columns(self) -> frozenset[str]:
+        return frozenset({self.config.url_column})
 
     def setup(self) -> None:
         cfg = self.config

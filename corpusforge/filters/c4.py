@@ -46,6 +46,7 @@ class C4Quality(RewriteFilter[C4Config]):
     """C4 line cleanup plus document rules; kept documents carry the cleaned text."""
 
     name = "c4"
+    adds = ("c4_lines", "c4_kept_lines", "c4_sentences", "c4_lorem_ipsum", "c4_curly_bracket")
 
     def rewrite(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
         cfg = self.config

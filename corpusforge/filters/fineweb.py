@@ -33,6 +33,7 @@ class FineWebQuality(Filter[FineWebConfig]):
     """FineWeb: terminal punctuation, short lines, duplicate-line characters, newline/word ratio."""
 
     name = "fineweb"
+    adds = ("n_lines", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "newline_word_ratio")
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg = self.config

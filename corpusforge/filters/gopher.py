@@ -49,6 +49,8 @@ class GopherQuality(Filter[GopherQualityConfig]):
     """Gopher quality: word counts, mean word length, symbols, bullets, ellipses, stop words."""
 
     name = "gopher_quality"
+    adds = ("n_words", "avg_word_length", "hash_word_ratio", "ellipsis_word_ratio", "bullet_lines_ratio",
+            "ellipsis_lines_ratio", "alpha_words_ratio", "n_stop_words")
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg = self.config
@@ -156,6 +158,12 @@ class GopherRepetition(Filter[GopherRepetitionConfig]):
     """Gopher repetition: duplicate lines/paragraphs and repeated word n-grams."""
 
     name = "gopher_repetition"
+
+    def signal_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({"dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac",
+                          *(f"top_{n}_gram_frac" for n, _ in cfg.top_n_grams),
+                          *(f"dup_{n}_gram_frac" for n, _ in cfg.dup_n_grams)})
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg = self.config

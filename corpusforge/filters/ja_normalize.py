@@ -33,6 +33,7 @@ class JapaneseNormalize(MapStep[JapaneseNormalizeConfig]):
     """，．→ 、。 where Western-style punctuation dominates, NFKC, footer trimming."""
 
     name = "ja_normalize"
+    adds = ()
 
     def process(self, batch: pa.Table) -> pa.Table:
         cfg = self.config

@@ -26,6 +26,13 @@ class LangScore(Filter[LangScoreConfig]):
 
     name = "lang_score"
 
+    def needed_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({cfg.score_column, *([cfg.lang_column] if cfg.languages is not None else [])})
+
+    def signal_columns(self) -> frozenset[str]:
+        return frozenset({"lang_score_ok", *(["lang_ok"] if self.config.languages is not None else [])})
+
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg = self.config
         needed = [cfg.score_column] + ([cfg.lang_column] if cfg.languages is not None else [])

@@ -23,6 +23,7 @@ class LengthFilter(Filter[LengthConfig]):
     """Keep documents whose length in characters and UTF-8 bytes is within bounds."""
 
     name = "length"
+    adds = ("n_chars", "n_bytes")
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         text = batch.column(TEXT)

@@ -93,6 +93,8 @@ class JapaneseQuality(Filter[JapaneseQualityConfig]):
     """LLM-jp v1 document rules: TLD, non-empty, kana head, ads, NG words, rare kuten, zlib."""
 
     name = "ja_quality"
+    adds = ("tld_ok", "blocked_domain", "n_chars", "kana_in_head", "ads_hits", "ng_hits", "kuten",
+            "zlib_ratio")
 
     def setup(self) -> None:
         cfg = self.config
@@ -187,6 +189,7 @@ class JapaneseLines(RewriteFilter[JapaneseLinesConfig]):
     """LLM-jp v1 rule 8: keep lines with kana or ー, strip URLs and long ASCII runs, join."""
 
     name = "ja_lines"
+    adds = ("ja_lines_total", "ja_lines_kept", "ja_chars_removed_frac")
 
     def rewrite(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
         cfg = self.config

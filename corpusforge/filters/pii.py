@@ -57,6 +57,13 @@ class PiiMask(MapStep[PiiConfig]):
 
     name = "pii_mask"
 
+    def added_columns(self) -> frozenset[str]:
+        cfg = self.config
+        if not cfg.count_columns:
+            return frozenset()
+        kinds = {"pii_card": cfg.card, "pii_email": cfg.email, "pii_ip": cfg.ip, "pii_phone": cfg.phone}
+        return frozenset(k for k, placeholder in kinds.items() if placeholder is not None)
+
     def process(self, batch: pa.Table) -> pa.Table:
         cfg = self.config
         text = ts.text_array(batch)

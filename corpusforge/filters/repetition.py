@@ -74,6 +74,7 @@ class CharRepetition(Filter[CharRepetitionConfig]):
     """Character n-gram repetition ratio (HojiChar ``CharRepetitionRatioFilter`` semantics)."""
 
     name = "char_repetition"
+    adds = ("char_rep_ratio",)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         text = ts.text_array(batch)
@@ -96,6 +97,7 @@ class WordRepetition(Filter[WordRepetitionConfig]):
     """Share of word n-gram occurrences whose n-gram occurs more than once (whitespace words)."""
 
     name = "word_repetition"
+    adds = ("word_rep_ratio",)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         text = ts.text_array(batch)

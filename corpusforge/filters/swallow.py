@@ -71,6 +71,16 @@ class SwallowQuality(Filter[SwallowConfig]):
 
     name = "swallow"
 
+    def signal_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({
+            "n_letters", "n_ja_letters", "hiragana_frac", "katakana_frac", "ja_frac", "dup_para_frac",
+            "dup_para_char_frac", "dup_sentence_frac", "dup_sentence_char_frac", "avg_sentence_length",
+            "max_sentence_length", "ellipsis_line_frac", "ng_char_frac",
+            *(f"top_{n}_gram_frac" for n, _ in cfg.top_n_grams),
+            *(f"dup_{n}_gram_frac" for n, _ in cfg.dup_n_grams),
+        })
+
     def setup(self) -> None:
         words = [w for ref in self.config.ng_lists for w in load_words(ref)]
         self._ng = KeywordMatcher(words)

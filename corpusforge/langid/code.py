@@ -73,6 +73,7 @@ class CodeRoute(Filter[CodeRouteConfig]):
     """Route code documents to ``lang: code`` with ``code_lang`` from the file extension."""
 
     name = "code_route"
+    adds = (LANG, CODE_LANG)
 
     def signals(self, batch: pa.Table) -> dict[str, pa.Array]:
         cfg = self.config

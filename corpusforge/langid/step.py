@@ -46,6 +46,7 @@ class LangId(Filter[LangIdConfig]):
     """fastText language ID with per-language thresholds and a keep-list."""
 
     name = "langid"
+    adds = (LANG, LANG_SCORE)
 
     def setup(self) -> None:
         cfg = self.config

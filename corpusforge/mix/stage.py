@@ -28,7 +28,7 @@ from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
 from corpusforge.mix.hashing import BITS
 from corpusforge.mix.plan import MixError, plan_mix
-from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
+from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
 from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import Sinks, StageContext
@@ -42,6 +42,12 @@ class Mix(Stage[MixConfig]):
     """Sample every (source, language) subset to token targets, hold out validation, shuffle, write."""
 
     name = "mix"
+    #: each document's language (from ``sources``, else its own ``lang``, else ``und``) and copy
+    adds = (LANG, EPOCH)
+
+    def needed_columns(self) -> frozenset[str]:
+        # the language column is optional: ``sources`` can name it, or it falls back to ``und``
+        return frozenset({self.config.n_tokens_column})
 
     def run(self, ctx: StageContext) -> StepStats:
         cfg = self.config

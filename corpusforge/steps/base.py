@@ -160,9 +160,29 @@ FilterConfigT = TypeVar("FilterConfigT", bound=FilterConfig)
 
 
 class Filter(Step[FilterConfigT]):
-    """Score, then decide. Subclasses implement :meth:`signals` and :meth:`decide`."""
+    """Score, then decide. Subclasses implement :meth:`signals` and :meth:`decide`.
+
+    A filter's ``adds`` names its signal columns (or :meth:`signal_columns` when they depend on
+    the config): they stay on the documents in annotate mode and with ``keep_signals``.
+    """
 
     Config: ClassVar[type[StepConfig]] = FilterConfig
+
+    def signal_columns(self) -> frozenset[str] | None:
+        """The columns :meth:`signals` returns; None when the filter does not say."""
+        return None if self.adds is None else frozenset(self.adds)
+
+    def added_columns(self) -> frozenset[str] | None:
+        if self.config.mode == "annotate":
+            signals = self.signal_columns()
+            prefix = self._decision_prefix()
+            return None if signals is None else signals | {f"{prefix}_{KEEP}", f"{prefix}_{REASON}"}
+        # filter mode: the documents that pass keep their own columns, plus the signals if asked
+        return self.signal_columns() if self.config.keep_signals else frozenset()
+
+    def _decision_prefix(self) -> str:
+        """What annotate mode's ``<prefix>_keep`` / ``<prefix>_reason`` columns are named after."""
+        return self.label or self.name or type(self).__name__
 
     @abstractmethod
     def signals(self, batch: pa.Table) -> dict[str, pa.Array | np.ndarray]:
@@ -194,10 +214,10 @@ class Filter(Step[FilterConfigT]):
 
     def apply(self, batch: pa.Table) -> StepResult:
         out, keep, reason = self.evaluate(batch)
-        label = self.label or self.name or type(self).__name__
         if self.config.mode == "annotate":
-            out = _set_column(out, f"{label}_{KEEP}", pa.array(keep))
-            return StepResult(_set_column(out, f"{label}_{REASON}", reason))
+            prefix = self._decision_prefix()
+            out = _set_column(out, f"{prefix}_{KEEP}", pa.array(keep))
+            return StepResult(_set_column(out, f"{prefix}_{REASON}", reason))
         mask = pa.array(keep)
         kept_cols = out.column_names if self.config.keep_signals else batch.column_names
         kept = out.filter(mask).select(kept_cols)

@@ -17,6 +17,7 @@ class NoOp(MapStep[StepConfig]):
     """Pass batches through unchanged (for measuring framework overhead)."""
 
     name = "noop"
+    adds = ()
 
     def process(self, batch: pa.Table) -> pa.Table:
         return batch
@@ -38,6 +39,7 @@ class Normalize(MapStep[NormalizeConfig]):
     """Unicode normalization and whitespace cleanup of the text column, whole-column."""
 
     name = "normalize"
+    adds = ()
 
     def process(self, batch: pa.Table) -> pa.Table:
         cfg = self.config

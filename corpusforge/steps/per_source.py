@@ -57,6 +57,28 @@ class PerSource(Step[PerSourceConfig]):
 
     name = "per_source"
 
+    def needed_columns(self) -> frozenset[str]:
+        """What the inner chain needs from the batch: the needs no earlier inner step meets."""
+        needed: set[str] = set()
+        added: set[str] = set()
+        for step in build_chain(self.config.steps):
+            needed |= step.needed_columns() - added
+            more = step.added_columns()
+            if more is None:
+                break  # an undeclared step may add anything the later ones need
+            added |= more
+        return frozenset(needed)
+
+    def added_columns(self) -> frozenset[str] | None:
+        """What the inner steps add (null on the rows of other sources)."""
+        added: set[str] = set()
+        for step in build_chain(self.config.steps):
+            more = step.added_columns()
+            if more is None:
+                return None
+            added |= more
+        return frozenset(added)
+
     def setup(self) -> None:
         # labelled with unique names: two inner filters of one kind annotate under their own
         self.inner: list[Step] = build_chain(self.config.steps)

@@ -34,6 +34,10 @@ class Tokenize(MapStep[TokenizeConfig]):
 
     name = "tokenize"
 
+    def added_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({cfg.n_tokens_column, *([cfg.ids_column] if cfg.ids else [])})
+
     def setup(self) -> None:
         self.tok: BatchTokenizer = load_tokenizer(self.config.tokenizer)
 
