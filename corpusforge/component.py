@@ -12,10 +12,12 @@ work (a mix with no token counts before it) is refused when it is validated, bef
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel
+
+from corpusforge.yamlsource import ConfigError
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
@@ -34,6 +36,10 @@ class Component(Generic[ConfigT]):
     #: columns added; None when not declared (then it may add any column); a class whose
     #: columns depend on its config overrides :meth:`added_columns` instead
     adds: ClassVar[tuple[str, ...] | None] = None
+    #: what a pipeline refused for this one's missing columns raises: a ConfigError, or a
+    #: subclass that is also the error its callers have caught when the column was found
+    #: missing at run time (the mix's MixError)
+    missing_columns_error: ClassVar[type[ConfigError]] = ConfigError
 
     config: ConfigT
 
@@ -74,6 +80,24 @@ class Component(Generic[ConfigT]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
+
+
+def missing_columns(chain: Sequence[Component], available: Iterable[str]
+                    ) -> list[tuple[int, list[str]]]:
+    """``(position, columns)`` for each member of ``chain`` that needs columns which neither
+    ``available`` nor a member before it provides. After a member that does not declare what it
+    adds, nothing more is reported: it may add anything."""
+    have = set(available)
+    out: list[tuple[int, list[str]]] = []
+    for i, member in enumerate(chain):
+        missing = sorted(member.needed_columns() - have)
+        if missing:
+            out.append((i, missing))
+        added = member.added_columns()
+        if added is None:
+            break
+        have |= added
+    return out
 
 
 def _config_argument(cls: type) -> type[BaseModel] | None:

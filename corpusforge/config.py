@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
+from corpusforge.component import missing_columns
 from corpusforge.config_types import ByteSize, FieldMapping, Model, unique_names
 from corpusforge.io.web_inputs import (
     WEB_INPUT_TAGS,
@@ -19,6 +20,7 @@ from corpusforge.io.web_inputs import (
     StackInput,
     WarcInput,
 )
+from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
 
@@ -233,21 +235,27 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         issues.append(doc.issue(("steps",), "`steps` is a list"))
         raw_steps = []
     data["steps"] = []
+    #: where each step and stage was written, for the order check's messages
+    paths: dict[str, list[tuple]] = {"steps": [], "stages": []}
     for i, s in enumerate(raw_steps):
         if isinstance(s, dict) and "use" in s:
             data["steps"] += _use_entry(s, ("steps", i), doc, issues)
         else:
             data["steps"].append(_step_entry(s, ("steps", i), doc, issues))
+        paths["steps"] += [("steps", i)] * (len(data["steps"]) - len(paths["steps"]))
     raw_stages = data.get("stages") or []
     if not isinstance(raw_stages, list):
         issues.append(doc.issue(("stages",), "`stages` is a list"))
         raw_stages = []
     data["stages"] = [_stage_entry(s, ("stages", i), doc, issues) for i, s in enumerate(raw_stages)]
+    paths["stages"] = [("stages", i) for i in range(len(raw_stages))]
     if any(k in data for k in ("tokenizer", "mix", "outputs", "validation")):
         # tokenizer:/mix: shorthand for the tokenize step and the mix stage (docs/tokenize-mix.md)
         from corpusforge.mix.toplevel import expand
 
         expand(data, doc, issues)
+        for kind, key in (("steps", "tokenizer"), ("stages", "mix")):
+            paths[kind] += [(key,)] * (len(data[kind]) - len(paths[kind]))
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as e:
@@ -261,7 +269,45 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         pipeline = None
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)
+    _check_column_order(pipeline, [*paths["steps"], *paths["stages"]], doc)
     return pipeline
+
+
+#: how to get a column that built-in steps add and later steps and stages read
+_HOW_TO_ADD = {
+    N_TOKENS: "add a tokenize step before it (or a top-level `tokenizer:`)",
+    TOKEN_IDS: "add a tokenize step with `ids: true` before it",
+    LANG: "add a langid step before it",
+    LANG_SCORE: "add a langid step before it",
+}
+
+
+def _check_column_order(pipeline: Pipeline, paths: list[tuple], doc: YamlDoc) -> None:
+    """Refuse steps and stages in an order that cannot work: one of them needs a column that no
+    input and no step before it provides (a mix with no tokenize step before it)."""
+    chain = [*pipeline.build_steps(), *pipeline.build_stages()]
+    names = [*pipeline.step_names(), *pipeline.stage_names()]
+    available = set(DOC_SCHEMA.names).union(*(_input_columns(i) for i in pipeline.inputs))
+    refused = missing_columns(chain, available)
+    if not refused:
+        return
+    how = "no input and no step before it provides one"
+    issues = [doc.issue(paths[i], f"{names[i]}: no {column!r} column: {_HOW_TO_ADD.get(column, how)}")
+              for i, columns in refused for column in columns]
+    raise chain[refused[0][0]].missing_columns_error(issues, doc.file)
+
+
+def _input_columns(cfg: Any) -> set[str]:
+    """The columns an input's documents carry besides the document schema: its kept metadata
+    (named after their last dotted part) and those its reader always adds."""
+    from corpusforge.io.fields import column_name
+
+    columns = {column_name(key) for key in getattr(cfg, "metadata", [])}
+    if cfg.type in ("warc", "commoncrawl"):
+        from corpusforge.io.warc import META_COLUMNS
+
+        columns |= set(META_COLUMNS)
+    return columns
 
 
 _INPUT_TAGS = {"jsonl", "parquet", "hf", "demo"} | WEB_INPUT_TAGS

@@ -27,7 +27,7 @@ from corpusforge.io.writers import TMP_SUFFIX, join
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
 from corpusforge.mix.hashing import BITS
-from corpusforge.mix.plan import MixError, plan_mix
+from corpusforge.mix.plan import MixColumnsError, MixError, plan_mix
 from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
 from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
@@ -44,6 +44,7 @@ class Mix(Stage[MixConfig]):
     name = "mix"
     #: each document's language (from ``sources``, else its own ``lang``, else ``und``) and copy
     adds = (LANG, EPOCH)
+    missing_columns_error = MixColumnsError
 
     def needed_columns(self) -> frozenset[str]:
         # the language column is optional: ``sources`` can name it, or it falls back to ``und``
