@@ -23,6 +23,19 @@ REMOVED_REASON = "__reason"
 #: (e.g. the id a near-duplicate was matched to) that travel with it
 STEP, REJECT_PREFIX = "step", "reject_"
 
+# Columns that steps add and later steps, stages and tools read (the default names: several
+# steps let a config rename them).
+#: a document's language (``langid``, ``code_route`` or the input) and its language-ID score
+LANG, LANG_SCORE = "lang", "lang_score"
+#: token counts and token ids (``tokenize``)
+N_TOKENS, TOKEN_IDS = "n_tokens", "token_ids"
+#: a filter's decision as ``Filter.score`` reports it (``<label>_keep``/``<label>_reason`` in
+#: annotate mode)
+KEEP, REASON = "keep", "reason"
+#: the column carrying a removed row's reason from a step or stage to the rejects sink (internal,
+#: so that a document's own ``reason`` field never collides with it)
+REMOVED_REASON = "__reason"
+
 DOC_SCHEMA = pa.schema(
     [
         pa.field(ID, pa.string(), nullable=False),

@@ -15,7 +15,7 @@ console = Console()
 def catalogue() -> dict:
     """Every filter-library step and every preset, as plain data."""
     from corpusforge.cli.describe import describe
-    from corpusforge.presets import available, load_preset, preset_path
+    from corpusforge.filters.presets import available, load_preset, preset_path
     from corpusforge.steps.registry import registered_steps
 
     steps = {}

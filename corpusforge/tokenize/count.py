@@ -14,12 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.schema import SOURCE, TEXT
+from corpusforge.schema import LANG, N_TOKENS, SOURCE, TEXT, TOKEN_IDS
 from corpusforge.tokenize.corpus import corpus_files, read_file
 from corpusforge.tokenize.loader import TokenizerSpec, load_tokenizer
-from corpusforge.tokenize.step import N_TOKENS, TOKEN_IDS
 
-LANG = "lang"
 DEFAULT_KEYS = (SOURCE, LANG)
 _SUMS = ("docs", "tokens", "chars", "bytes")
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE_DATA = Path(__file__).resolve().parent / "_presets"
-_SOURCE_TREE = Path(__file__).resolve().parents[1] / "filters"
+from corpusforge.steps.base import Step
+from corpusforge.steps.build import EntryError, build_step, resolve_step
+
+_PACKAGE_DATA = Path(__file__).resolve().parents[1] / "_presets"
+_SOURCE_TREE = Path(__file__).resolve().parents[2] / "filters"
 
 
 class PresetError(LookupError):
@@ -81,8 +84,6 @@ def expand_preset(entry: dict) -> list[dict]:
     are keyed by the step's label or name inside the preset. Parameters are validated here so
     that an error names the preset and the step.
     """
-    from corpusforge.steps.registry import UnknownStepError, get_step_class
-
     unknown = set(entry) - {"use", "overrides"}
     if unknown:
         raise PresetError(f"a `use:` entry takes only `overrides:`, not {sorted(unknown)}")
@@ -105,14 +106,9 @@ def expand_preset(entry: dict) -> list[dict]:
             params.update(overrides[key])
             used.add(key)
         try:
-            cls = get_step_class(str(raw["step"]))
-            cls.Config(**params)
-        except UnknownStepError as e:
+            resolve_step({"step": raw["step"], **params})
+        except EntryError as e:
             raise PresetError(f"preset {name!r} step {key!r}: {e}") from None
-        except ValueError as e:  # pydantic ValidationError
-            first = e.errors()[0] if hasattr(e, "errors") else {"loc": (), "msg": str(e)}
-            loc = ".".join(str(p) for p in first["loc"])
-            raise PresetError(f"preset {name!r} step {key!r}: {loc}: {first['msg']}") from None
         out.append({"step": raw["step"], "label": f"{short}:{key}", **params})
     missing = set(overrides) - used
     if missing:
@@ -121,12 +117,10 @@ def expand_preset(entry: dict) -> list[dict]:
     return out
 
 
-def build_preset(name: str, **overrides: dict) -> list:
-    """The preset's steps as ready-to-use objects, for library use."""
-    from corpusforge.steps.registry import get_step_class
+def build_preset(name: str, **overrides: dict) -> list[Step]:
+    """The preset's steps as ready-to-use objects, for library use.
 
-    steps = []
-    for e in expand_preset({"use": name, "overrides": overrides}):
-        params = {k: v for k, v in e.items() if k not in ("step", "label")}
-        steps.append(get_step_class(e["step"])(**params))
-    return steps
+    They carry no pipeline label, as steps used alone do (annotate columns: ``<step>_keep``).
+    """
+    entries = expand_preset({"use": name, "overrides": overrides})
+    return [build_step({k: v for k, v in e.items() if k != "label"}) for e in entries]
