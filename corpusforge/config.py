@@ -93,8 +93,10 @@ class Pipeline(Model):
                 for s, name in zip(self.steps, self.step_names())]
 
     def stage_names(self) -> list[str]:
-        """Unique display names of the stages."""
-        return unique_names([s.display_name for s in self.stages])
+        """Unique display names of the stages, also unique among the steps' (a step labelled
+        ``dedup`` and the dedup stage would otherwise share a stats row and a rejects folder)."""
+        names = unique_names([*self.step_names(), *(s.display_name for s in self.stages)])
+        return names[len(self.steps):]
 
     def build_stages(self) -> list:
         from corpusforge.stages.build import build_stage

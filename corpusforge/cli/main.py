@@ -66,6 +66,7 @@ def run(
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json."""
     from corpusforge.engine import OutputExistsError, run_pipeline
     from corpusforge.errors import StepFailed
+    from corpusforge.executors import ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE
 
     pipeline, units = _load(pipeline_file)
@@ -79,6 +80,9 @@ def run(
     except OutputExistsError as e:
         err_console.print(Text(str(e), style="red"))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except ExecutorUnavailable as e:
+        err_console.print(Text(f"run not started (the output folder is untouched): {e}", style="red"))
+        raise typer.Exit(1) from None
     except StepFailed as e:
         err_console.print(Text(f"run stopped (on_error: fail): {e}", style="red"))
         raise typer.Exit(1) from None

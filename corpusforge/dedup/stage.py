@@ -431,11 +431,14 @@ class Dedup(Stage[DedupConfig]):
             ctx.forget_tasks()  # no scratch: earlier task results (if any) cannot be reused
             sizes = [pq.ParquetFile(f).metadata.num_rows for f in ctx.input_files]
             index = DedupIndex(cfg.index) if cfg.index else None
+            if index is not None:
+                # a fresh start in this output folder: what an earlier run wrote here (and
+                # added to the index) is gone, so its documents must not count as seen
+                index.drop_output(_output_id(ctx.root))
             plan = {
                 "files": list(ctx.input_files), "sizes": sizes,
                 "index_parts": [p.__dict__ for p in index.parts()] if index else [],
-                "segment": f"seg-{len(index.segment_names()):05d}-{os.path.basename(str(ctx.root).rstrip('/'))}"
-                if index else None,
+                "segment": index.new_segment_name(ctx.root) if index else None,
             }
             write_bytes(str(plan_path), json.dumps(plan).encode())
         bands = rows = 0
@@ -468,5 +471,15 @@ class Dedup(Stage[DedupConfig]):
                                   [IndexTask(lay, i, str(index.path), segment) for i in files])
             part_list = [IndexPart(**{**index.part_paths(segment, i).__dict__, "rows": a["rows"]})
                          for i, a in zip(files, added)]
-            index.add_segment(segment, part_list, lay.params())
+            # listed in index.json by commit(), once the whole run has succeeded
+            index.write_pending(segment, part_list, lay.params(), _output_id(ctx.root))
         return sum_stats(ctx.name, written)
+
+    def commit(self, ctx: StageContext) -> None:
+        if self.config.index:
+            DedupIndex(self.config.index).commit(_output_id(ctx.root))
+
+
+def _output_id(root: str) -> str:
+    """How a segment names the output folder of its run (absolute, for local folders)."""
+    return root if "://" in root else os.path.abspath(root)

@@ -68,10 +68,12 @@ def run_pipeline(
         pool.start()
         prepare_output(pipeline, units, layout, resume, overwrite)
         files: list[str] = []
+        contexts: list[StageContext] = []
         for p, (name, index, stage) in enumerate(phases):
             ctx = StageContext(name=name, key=layout.phase_key(index, name), input_files=files,
                                sinks=_sinks(pipeline, layout, p, len(phases), name, index),
                                layout=layout, executor=pool)
+            contexts.append(ctx)
             result = _run_phase(stage, ctx)
             if isinstance(result, RunStats):
                 steps += result.steps
@@ -82,6 +84,8 @@ def run_pipeline(
                 files = list_shards(ctx.sinks.path)
     total = RunStats(steps, units=total_units)
     _check_phases(total, len(phases) - 1)
+    for (_, _, stage), ctx in zip(phases, contexts):
+        stage.commit(ctx)
     total.wall_seconds = time.perf_counter() - started
     write_stats(layout, total)
     return total

@@ -14,6 +14,10 @@ from typing import Any, Protocol
 OnResult = Callable[[int, Any], None]
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor's workers cannot be had (a cluster that cannot be reached or started)."""
+
+
 class Executor(Protocol):
     """A context manager that owns its workers (and, for Ray, the Ray instance it started)."""
 

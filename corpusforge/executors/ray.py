@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from corpusforge.executors.base import OnResult
+from corpusforge.executors.base import ExecutorUnavailable, OnResult
 
 
 class RayExecutor:
@@ -48,7 +48,11 @@ class RayExecutor:
             path = os.pathsep.join(p for p in sys.path if p)
             kwargs = {"num_cpus": self.workers, "include_dashboard": False,
                       "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
-        ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
+        try:
+            ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
+        except Exception as e:  # noqa: BLE001 - Ray raises many kinds here; all mean "no Ray"
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise ExecutorUnavailable(f"cannot connect to {where}: {type(e).__name__}: {e}") from e
         self._started = True
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any],

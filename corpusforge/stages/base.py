@@ -43,6 +43,11 @@ class Stage(Component[StageConfigT], ABC):
                  **params: Any) -> None:
         super().__init__(config, label=label, **params)
 
+    def commit(self, ctx: StageContext) -> None:
+        """Called once the whole run has succeeded (every phase, conservation checked): for
+        what may only become visible outside the output folder then (a dedup index segment).
+        Must be idempotent: a run killed after it is resumed and calls it again."""
+
     @abstractmethod
     def run(self, ctx: StageContext) -> StepStats | RunStats:
         """Read ``ctx.input_files``, write documents through ``ctx.sinks``; return the stats
