@@ -13,6 +13,9 @@ from typing import Any
 
 from corpusforge.executors.base import ExecutorUnavailable, OnResult
 
+#: Ray's switch for multi-node mode; off, a local instance uses 127.0.0.1 for everything
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
 
 class RayExecutor:
     kind = "ray"
@@ -35,6 +38,11 @@ class RayExecutor:
         self._init()
 
     def _init(self) -> None:
+        if not self.address:
+            # a local instance serves this machine only: every Ray process binds to the
+            # loopback address (Ray otherwise picks the network interface's address and
+            # listens there); read by Ray when it is first imported
+            os.environ.setdefault(LOOPBACK_ONLY, "0")
         import ray
 
         if ray.is_initialized():
@@ -47,6 +55,7 @@ class RayExecutor:
             # local workers must import what the driver imports (user modules on sys.path)
             path = os.pathsep.join(p for p in sys.path if p)
             kwargs = {"num_cpus": self.workers, "include_dashboard": False,
+                      "_node_ip_address": "127.0.0.1",
                       "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
         try:
             ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
