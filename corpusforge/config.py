@@ -151,7 +151,7 @@ def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue])
 
 def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> list:
     """Expand ``{use: preset}`` into the preset's steps; errors point at the ``use:`` line."""
-    from corpusforge.filters.presets import PresetError, expand_preset
+    from corpusforge.steps.presets import PresetError, expand_preset
 
     try:
         entries = expand_preset(raw)

@@ -16,8 +16,9 @@ from corpusforge.config import pipeline_from_yaml
 from corpusforge.engine import run_pipeline
 from corpusforge.filters import JapaneseQuality
 from corpusforge.filters.code import CODE_EXTENSIONS
-from corpusforge.filters.presets import available, build_preset
+from corpusforge.resources import available
 from corpusforge.schema import REMOVED_REASON
+from corpusforge.steps.presets import build_preset
 from corpusforge.yamlsource import ConfigError
 
 PRESETS = ["code", "en-web", "ja-swallow", "ja-web", "ja-web-strict"]

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
-from corpusforge.filters.presets import find_resource, load_words
+from corpusforge.resources import find_resource, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 

@@ -23,7 +23,7 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher, prepare
 from corpusforge.filters._rewrite import RewriteFilter
 from corpusforge.filters.blocklist import url_hosts
-from corpusforge.filters.presets import load_words
+from corpusforge.resources import load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.filters.gopher import word_ngram_signals
-from corpusforge.filters.presets import load_words
 from corpusforge.filters.repetition import char_ngram_signals
+from corpusforge.resources import load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 

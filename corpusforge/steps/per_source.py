@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from corpusforge.filters.presets import PresetError, expand_preset
 from corpusforge.schema import REMOVED_REASON, SOURCE
 from corpusforge.steps.base import Step, StepConfig, StepResult
 from corpusforge.steps.build import EntryError, build_chain, resolve_step
+from corpusforge.steps.presets import PresetError, expand_preset
 from corpusforge.steps.registry import register
 
 _ROW = "__per_source_row"
