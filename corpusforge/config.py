@@ -207,7 +207,7 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         pipeline = None
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)
-    _check_column_order(pipeline, [*paths["steps"], *paths["stages"]], doc)
+    check_column_order(pipeline, [*paths["steps"], *paths["stages"]], doc)
     return pipeline
 
 
@@ -220,19 +220,32 @@ _HOW_TO_ADD = {
 }
 
 
-def _check_column_order(pipeline: Pipeline, paths: list[tuple], doc: YamlDoc) -> None:
+def check_column_order(pipeline: Pipeline, paths: list[tuple] | None = None,
+                       doc: YamlDoc | None = None) -> None:
     """Refuse steps and stages in an order that cannot work: one of them needs a column that no
-    input and no step before it provides (a mix with no tokenize step before it)."""
+    input and no step before it provides (a mix with no tokenize step before it).
+
+    ``paths`` (where each step and stage sits in the YAML) and ``doc`` give the issues their
+    lines; without them (a pipeline built in code) the issues name ``steps[i]``/``stages[j]``.
+    """
     chain = [*pipeline.build_steps(), *pipeline.build_stages()]
     names = [*pipeline.step_names(), *pipeline.stage_names()]
+    if paths is None:
+        paths = [("steps", i) for i in range(len(pipeline.steps))]
+        paths += [("stages", j) for j in range(len(pipeline.stages))]
     available = set(DOC_SCHEMA.names).union(*(_input_columns(i) for i in pipeline.inputs))
     refused = missing_columns(chain, available)
     if not refused:
         return
     how = "no input and no step before it provides one"
-    issues = [doc.issue(paths[i], f"{names[i]}: no {column!r} column: {_HOW_TO_ADD.get(column, how)}")
-              for i, columns in refused for column in columns]
-    raise chain[refused[0][0]].missing_columns_error(issues, doc.file)
+    issues = []
+    for i, columns in refused:
+        # the `mix:` shorthand sits at the key `mix`: no need to say its name twice
+        who = "" if paths[i][-1] == names[i] else f"{names[i]}: "
+        for column in columns:
+            message = f"{who}no {column!r} column: {_HOW_TO_ADD.get(column, how)}"
+            issues.append(doc.issue(paths[i], message) if doc else ConfigIssue(paths[i], message))
+    raise chain[refused[0][0]].missing_columns_error(issues, doc.file if doc else None)
 
 
 def _input_columns(cfg: Any) -> set[str]:

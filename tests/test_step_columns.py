@@ -225,3 +225,20 @@ def test_validate_command_names_the_step_and_line(tmp_path):
     assert r.exit_code == 2
     output = " ".join(r.output.split())  # the console wraps long lines
     assert f"{path}:5: steps[1]: lang_score: no 'lang_score' column" in output
+
+
+def test_a_pipeline_built_in_code_is_checked_when_it_runs(tmp_path):
+    """No YAML, no parse-time check: the driver refuses the order before any work starts."""
+    from corpusforge.config import Pipeline
+    from corpusforge.engine import run_pipeline
+
+    (tmp_path / "ja.jsonl").write_text('{"text": "吾輩は猫である。名前はまだ無い。"}\n', encoding="utf-8")
+    p = Pipeline.model_validate({
+        "inputs": [{"type": "jsonl", "path": str(tmp_path / "ja.jsonl")}],
+        "steps": [{"step": "lang_score", "params": {}}],
+        "output": {"path": str(tmp_path / "out")}})
+    with pytest.raises(ConfigError) as e:
+        run_pipeline(p, workers=1)
+    assert e.value.issues[0].dotted() == "steps[0]"
+    assert "no 'lang' column" in e.value.issues[0].message or "lang_score" in e.value.issues[0].message
+    assert not (tmp_path / "out").exists()

@@ -27,6 +27,7 @@ def count(
     """Count tokens per source and language in any Parquet/JSONL corpus."""
     import pyarrow.parquet as pq
 
+    from corpusforge.io.atomic import atomic_write, write_bytes
     from corpusforge.tokenize.count import count_corpus
     from corpusforge.tokenize.loader import load_tokenizer
 
@@ -50,13 +51,14 @@ def count(
     for path, err in result.errors:
         err_console.print(Text(f"skipped {path}: {err}", style="yellow"))
     if output is not None:
-        output.write_bytes(orjson.dumps({"files": result.files, "totals": rows,
-                                         "errors": [list(e) for e in result.errors]},
-                                        option=orjson.OPT_INDENT_2))
+        write_bytes(str(output), orjson.dumps({"files": result.files, "totals": rows,
+                                               "errors": [list(e) for e in result.errors]},
+                                              option=orjson.OPT_INDENT_2))
     if histogram is not None and result.histogram is not None:
         tok = load_tokenizer(tokenizer) if tokenizer else None
         pieces = tok.id_to_piece(range(tok.vocab_size)) if tok else None  # type: ignore[arg-type]
-        pq.write_table(result.histogram.to_table(pieces), histogram)
+        with atomic_write(str(histogram)) as f:
+            pq.write_table(result.histogram.to_table(pieces), f)
         console.print(f"histogram: {histogram} ({result.histogram.total:,} tokens)")
     if result.errors:
         raise typer.Exit(1)
@@ -105,22 +107,23 @@ def train_tokenizer(
     except (OSError, ValueError, RuntimeError) as e:
         err_console.print(Text(f"cannot train a tokenizer: {e}", style="red"))
         raise typer.Exit(1) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{out}.model").write_bytes(model)
+    from corpusforge.io.atomic import write_bytes
+
+    write_bytes(f"{out}.model", model)
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_proto=model)
     # one "piece<TAB>score" line per id; the newline piece is written escaped
     pieces = [sp.id_to_piece(i).replace("\n", "\\n") for i in range(sp.get_piece_size())]
     lines = [p + "\t" + str(sp.get_score(i)) + "\n" for i, p in enumerate(pieces)]
-    Path(f"{out}.vocab").write_text("".join(lines), encoding="utf-8")
+    write_bytes(f"{out}.vocab", "".join(lines).encode("utf-8"))
     report = {"mode": mode, "vocab_size": sp.get_piece_size(), "config": cfg.model_dump(),
               "sample_chars": {k: sum(map(len, v)) for k, v in samples.items()},
               "heldout_chars": {k: sum(map(len, v)) for k, v in held.items()},
               "chars_per_token": {str(out) + ".model": chars_per_token(model, held, threads)}}
     if compare:
         report["chars_per_token"][compare] = chars_per_token(compare, held, threads)
-    Path(f"{out}.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    write_bytes(f"{out}.json", orjson.dumps(report, option=orjson.OPT_INDENT_2))
     where = f"{eval_corpus}" if eval_corpus else "held-out text"
     table = Table(title=f"chars/token on {where} ({mode}, {sp.get_piece_size():,} pieces)")
     table.add_column("model")

@@ -84,7 +84,14 @@ class RayExecutor:
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 i = in_flight.pop(ref)
-                results[i] = ray.get(ref)
+                try:
+                    results[i] = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:
+                    # the task's own exception, as the local executor raises it (its message
+                    # is what a user reads; Ray's wrapper adds the remote traceback to it)
+                    if isinstance(e.cause, Exception):
+                        raise e.cause from e
+                    raise
                 if on_result is not None:
                     on_result(i, results[i])
         return results
