@@ -211,3 +211,24 @@ def test_a_step_and_a_stage_of_one_name_keep_their_rejects_apart(tmp_path: Path)
     counted = sum(s.docs_removed for s in stats.steps)
     assert rejects.num_rows == counted == 3 + 29  # digits fold: the 30 long ones are one text
     assert sorted(set(rejects.column("step").to_pylist())) == ["dedup", "dedup#2"]
+
+
+def test_a_folder_input_reads_a_previous_runs_documents_only(tmp_path: Path) -> None:
+    """A run's folder as the next run's input: its rejects, errors, state, scratch and stats are
+    not documents."""
+    rows = [f"{JA} {word(i)}" for i in range(20)] + ["短い"] * 5 + [JA] * 3
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in rows)
+                                       + "{broken\n", encoding="utf-8")
+    first = run_pipeline(pipeline_from_yaml(textwrap.dedent("""
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        steps: [{step: length, min_chars: 10}]
+        stages: [{dedup: {exact: {on: [text]}}}]
+        output: {path: TMP/first}
+        """).replace("TMP", str(tmp_path))), workers=1)
+    kept = first.steps[-1].docs_out
+    assert kept == 21 and (tmp_path / "first" / "_rejects").exists() and (tmp_path / "first" / "_errors").exists()
+    second = run_pipeline(pipeline_from_yaml(textwrap.dedent("""
+        inputs: [{type: parquet, path: TMP/first}]
+        output: {path: TMP/second}
+        """).replace("TMP", str(tmp_path))), workers=1)
+    assert second.steps[0].docs_in == kept and second.steps[0].errored == 0
