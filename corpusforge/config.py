@@ -208,7 +208,24 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)
     check_column_order(pipeline, [*paths["steps"], *paths["stages"]], doc)
+    _check_output_of_last_stage(pipeline, doc)
     return pipeline
+
+
+def _check_output_of_last_stage(pipeline: Pipeline, doc: YamlDoc) -> None:
+    """Refuse output settings the last stage would silently ignore."""
+    if not pipeline.stages:
+        return
+    layout = pipeline.build_stages()[-1].own_output_layout
+    if layout is None:
+        return
+    out, issues = pipeline.output, []
+    if out.partition_by is not None:
+        issues.append(doc.issue(("output", "partition_by"), f"{layout}; partition_by does not apply"))
+    if out.format != "parquet":
+        issues.append(doc.issue(("output", "format"), f"{layout}; choose formats there"))
+    if issues:
+        raise ConfigError(issues, doc.file)
 
 
 #: how to get a column that built-in steps add and later steps and stages read

@@ -242,3 +242,21 @@ def test_a_pipeline_built_in_code_is_checked_when_it_runs(tmp_path):
     assert e.value.issues[0].dotted() == "steps[0]"
     assert "no 'lang' column" in e.value.issues[0].message or "lang_score" in e.value.issues[0].message
     assert not (tmp_path / "out").exists()
+
+
+def test_output_settings_a_last_mix_stage_would_ignore_are_refused():
+    yaml = textwrap.dedent("""\
+        inputs: [{type: jsonl, path: ja.jsonl, source: ja}]
+        output: {path: out, partition_by: lang, format: jsonl}
+        steps:
+          - {step: tokenize, tokenizer: tok.model}
+        stages:
+          - {stage: mix, targets: {ja: 1000}}
+        """)
+    refusals = _refusals(yaml)
+    assert [(line, key) for line, key, _ in refusals] == [(2, "output.partition_by"), (2, "output.format")]
+    assert "writes its own layout" in refusals[0][2]
+    # before another stage it is fine: the mix writes Parquet for the next phase
+    pipeline_from_yaml(yaml.replace("stages:\n", "stages:\n  - {dedup: {exact: {on: [text]}}}\n")
+                       .replace("  - {stage: mix, targets: {ja: 1000}}\n", "")
+                       .replace("- {dedup", "- {stage: mix, targets: {ja: 1000}}\n  - {dedup"))

@@ -48,6 +48,8 @@ class Mix(Stage[MixConfig]):
     #: each document's language (from ``sources``, else its own ``lang``, else ``und``) and copy
     adds = (LANG, EPOCH)
     missing_columns_error = MixColumnsError
+    own_output_layout = ("the mix stage writes its own layout (train/, validation/ and the "
+                         "formats listed in its `outputs:`)")
 
     def needed_columns(self) -> frozenset[str]:
         # the language column is optional: ``sources`` can name it, or it falls back to ``und``

@@ -38,6 +38,9 @@ class Stage(Component[StageConfigT], ABC):
     Config: ClassVar[type[StageConfig]] = StageConfig
     #: a resumed run skips a stage whose phase marker says it finished
     skip_when_done: ClassVar[bool] = True
+    #: set (to say what it writes instead) by a stage that lays out its own output and so
+    #: ignores ``output.format`` and ``output.partition_by`` when it is the last phase
+    own_output_layout: ClassVar[str | None] = None
 
     def __init__(self, config: StageConfigT | None = None, *, label: str | None = None,
                  **params: Any) -> None:
