@@ -83,6 +83,31 @@ def test_worker_death_is_retried(tmp_path, local_ray):
     assert stats.steps[-1].docs_out == 200 and stats.units == 3
 
 
+@pytest.mark.slow
+def test_a_ray_worker_killed_mid_task_gives_the_same_files(tmp_path, local_ray):
+    """A worker process dies in the middle of a unit (it exits at its first batch);
+    the retried task writes exactly what an undisturbed run writes."""
+    body = """
+        inputs: [{{type: demo, docs: 600, units: 4}}]
+        steps:
+          - {{step: normalize}}
+          - {{step: user_steps.DieOnce, flag_file: {flag}}}
+          - {{step: length, min_chars: 40}}
+        stages: [{{dedup: {{exact: {{on: [text]}}}}}}]
+        output: {{path: {out}, max_shard_bytes: 20kB}}
+        batch: {{max_docs: 40}}
+        """
+    killed = run_pipeline(pipeline_from_yaml(textwrap.dedent(body.format(
+        flag=tmp_path / "died", out=tmp_path / "killed"))), executor="ray", workers=2)
+    assert (tmp_path / "died").exists()
+    calm = run_pipeline(pipeline_from_yaml(textwrap.dedent(body.format(
+        flag=tmp_path / "died", out=tmp_path / "calm"))), executor="ray", workers=2)
+    a, b = files(tmp_path / "killed"), files(tmp_path / "calm")
+    assert sorted(a) == sorted(b) and not any(n.endswith(".tmp") for n in a)
+    assert all(a[n] == b[n] for n in a)
+    assert [s.to_dict() | {"seconds": 0} for s in killed.steps] == [s.to_dict() | {"seconds": 0} for s in calm.steps]
+
+
 def _square(x: int) -> int:
     return x * x
 
