@@ -15,11 +15,11 @@ from typing import Annotated, Optional
 import orjson
 import typer
 from rich.console import Console
-from rich.text import Text
 
 from corpusforge.accounting import RunStats
 from corpusforge.cli import filters, tokens
 from corpusforge.cli.report import RunProgress, reasons_text, summary_table
+from corpusforge.cli.terminal import literal
 from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -49,7 +49,8 @@ def _load(path: Path):
         units = plan_units(pipeline.inputs, doc.lines, doc.file)
         check_no_overlap(pipeline.output.path, units, doc.lines, doc.file)
     except ConfigError as e:
-        err_console.print(Text(e.render(), style="red"))
+        # file names, keys and values in the messages are the config author's, shown literally
+        err_console.print(literal(e.render(), "red", lines=True))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     return pipeline, units
 
@@ -78,24 +79,25 @@ def run(
                 on_start=progress.start, on_done=progress.unit_done,
             )
     except OutputExistsError as e:
-        err_console.print(Text(str(e), style="red"))
+        err_console.print(literal(e, "red", lines=True))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     except ExecutorUnavailable as e:
-        err_console.print(Text(f"run not started (the output folder is untouched): {e}", style="red"))
+        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True))
         raise typer.Exit(1) from None
     except StepFailed as e:
-        err_console.print(Text(f"run stopped (on_error: fail): {e}", style="red"))
+        # the message quotes the failing step's exception, which may quote a document
+        err_console.print(literal(f"run stopped (on_error: fail): {e}", "red", lines=True))
         raise typer.Exit(1) from None
     console.print(summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
-    console.print(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})")
+    console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
 
 
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
     """Check a pipeline (keys, types, steps, inputs) without running it. Exit code 2 if invalid."""
     pipeline, units = _load(pipeline_file)
-    console.print(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work unit(s), "
-                  f"{len(pipeline.steps)} step(s) -> {pipeline.output.path}")
+    console.print(literal(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work "
+                          f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
 
 def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
@@ -107,7 +109,7 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
         data = orjson.loads(file.read_bytes())
         run_stats = RunStats.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        err_console.print(Text(f"cannot read stats from {file}: {e}", style="red"))
+        err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
     console.print(summary_table(run_stats, str(path)))
     console.print(reasons_text(run_stats), end="")
@@ -119,10 +121,10 @@ def steps() -> None:
     from corpusforge.stages.registry import registered_stages
     from corpusforge.steps.registry import registered_steps
 
-    console.print(Text("Steps (steps:)", style="bold underline"))
+    console.print(literal("Steps (steps:)", "bold underline"))
     for name, cls in registered_steps().items():
         render(console, name, describe(cls, "filter" if hasattr(cls, "decide") else "map"))
-    console.print(Text("Global stages (stages:)", style="bold underline"))
+    console.print(literal("Global stages (stages:)", "bold underline"))
     for name, cls in registered_stages().items():
         render(console, name, describe(cls, "stage"))
 
