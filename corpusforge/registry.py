@@ -3,7 +3,8 @@
 Built-in classes register themselves when their module is imported; the registry
 imports its built-in modules on first use. Anything else is resolved only from a
 dotted path that names its module explicitly (``pkg.mod.Class`` or ``pkg.mod:Class``):
-no other module is ever imported on a pipeline's behalf.
+no other module is ever imported on a pipeline's behalf, and only such a module may come from
+the working directory (:mod:`corpusforge.usermodules`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import importlib
 import inspect
 from typing import Generic, TypeVar
+
+from corpusforge.usermodules import import_named
 
 T = TypeVar("T")
 
@@ -52,7 +55,7 @@ class Registry(Generic[T]):
             return self._classes[ref]
         module_name, attr = self._split(ref)
         try:
-            module = importlib.import_module(module_name)
+            module = import_named(module_name)
         except ImportError as e:
             raise self.error(f"cannot import module {module_name!r} for {self.kind} {ref!r}: {e}") from e
         except (Exception, SystemExit) as e:  # noqa: BLE001 - a module that fails as it loads

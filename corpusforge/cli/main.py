@@ -6,8 +6,6 @@ commands never load pyarrow, the readers or the steps.
 
 from __future__ import annotations
 
-import os
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,6 +28,15 @@ err_console = Console(stderr=True)
 CONFIG_ERROR_EXIT = 2
 
 
+@app.callback()
+def _imports(ctx: typer.Context) -> None:
+    # every command: the working directory is off the import path (a `zstandard.py` there is
+    # never imported); a module a step or stage names is still found there, by file
+    from corpusforge.usermodules import hide_working_directory
+
+    ctx.call_on_close(hide_working_directory())
+
+
 class ExecutorName(str, Enum):
     local = "local"
     ray = "ray"
@@ -41,9 +48,6 @@ def _load(path: Path):
     from corpusforge.engine.inputs_guard import check_no_overlap
     from corpusforge.io.inputs import plan_units
 
-    # user steps named by module path resolve from the working directory, as with `python -m`
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
         pipeline, doc = load_pipeline(str(path))
         units = plan_units(pipeline.inputs, doc.lines, doc.file)

@@ -7,7 +7,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from corpusforge import usermodules
 from corpusforge.executors.base import OnResult
+
+
+def _start_worker(imports: usermodules.UserModules) -> None:
+    """Pool initializer, before the worker unpickles its first task: import as the driver does
+    (the working directory off the path, the pipeline's own modules loaded from it)."""
+    imports.install()
 
 
 class LocalExecutor:
@@ -45,7 +52,9 @@ class LocalExecutor:
         if self._pool is None:
             # spawn, not fork: Arrow's thread pools do not survive a fork safely; the pool is
             # kept for the executor's life, so workers keep what they set up (models, steps)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_start_worker,
+                                             initargs=(usermodules.current(),))
         futures = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
