@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from corpusforge import usermodules
 from corpusforge.executors.base import OnResult
+from corpusforge.executors.parent_death import exit_with_parent
 
 
-def _start_worker(imports: usermodules.UserModules) -> None:
-    """Pool initializer, before the worker unpickles its first task: import as the driver does
-    (the working directory off the path, the pipeline's own modules loaded from it)."""
+def _start_worker(driver: int, imports: usermodules.UserModules) -> None:
+    """Pool initializer, before the worker unpickles its first task: end with the driver, and
+    import as it does (the working directory off the path, the pipeline's own modules from it)."""
+    exit_with_parent(driver)
     imports.install()
 
 
@@ -54,7 +57,7 @@ class LocalExecutor:
             # kept for the executor's life, so workers keep what they set up (models, steps)
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                              initializer=_start_worker,
-                                             initargs=(usermodules.current(),))
+                                             initargs=(os.getpid(), usermodules.current()))
         futures = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
