@@ -104,6 +104,8 @@ def load_yaml(text: str, file: str | None = None) -> YamlDoc:
             if root is not None:
                 # before constructing: that merges `<<:` keys into the mapping nodes themselves
                 _walk(root, (), lines, issues)
+            if issues:
+                raise ConfigError(issues, file)
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
@@ -111,8 +113,6 @@ def load_yaml(text: str, file: str | None = None) -> YamlDoc:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError([ConfigIssue((), f"not valid YAML: {e}", line)], file) from None
-    if issues:
-        raise ConfigError(issues, file)
     return YamlDoc(data, lines, file)
 
 
@@ -178,6 +178,11 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], issues: list[Co
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                # `? [a, b]` or `{a: 1}: ...`: no config key is a list or a mapping
+                issues.append(ConfigIssue(path, "a key is a plain value, not a list or a mapping",
+                                          key_node.start_mark.line + 1))
+                continue
             key = key_node.value
             child = (*path, key)
             if key in seen:

@@ -32,7 +32,7 @@ def bomb(levels: int = 9) -> str:
 def validate(tmp_path: Path, text: str) -> tuple[int, str]:
     p = tmp_path / "p.yaml"
     p.write_text(text.replace("OUT", str(tmp_path / "out")), encoding="utf-8")
-    r = runner.invoke(app, ["validate", str(p)])
+    r = runner.invoke(app, ["validate", str(p)], env={"COLUMNS": "400"})
     return r.exit_code, r.output
 
 
@@ -94,3 +94,17 @@ def test_a_file_over_the_size_limit_is_refused_unparsed(tmp_path):
     padding = ("# " + "x" * 98 + "\n") * (5 * 2**20 // 100)  # 5 MiB of comments
     code, output = validate(tmp_path, HEAD + padding)
     assert code == 2 and "a pipeline file is at most 4 MiB" in output
+
+
+def test_a_list_or_mapping_as_a_key_is_an_error_at_its_line(tmp_path):
+    for key in ("? [a, b]\n: c\n", "{a: 1}: c\n"):
+        code, output = validate(tmp_path, HEAD + key)
+        assert code == 2 and "p.yaml:3: " in output and "a key is a plain value" in output
+
+
+def test_a_preset_file_is_loaded_within_the_same_limits(tmp_path):
+    (tmp_path / "bomb.yaml").write_text(bomb() + "steps: [*a8]\n")
+    code, output = validate(tmp_path, HEAD + f"steps:\n  - use: {tmp_path / 'bomb.yaml'}\n")
+    assert code == 2, output
+    assert "p.yaml:4: steps[0].use: preset " in output
+    assert "line 5: aliases stand for more than 10,000 nodes" in output
