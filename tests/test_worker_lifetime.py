@@ -1,5 +1,6 @@
-"""Pool workers end with their driver: a command-line run with two workers, its driver killed
-with SIGKILL in the map phase or in a global stage, leaves no process behind."""
+"""Pool workers end with their driver: a command-line run with two workers (a pipeline, in its
+map phase or in a global stage, or a token count), its driver killed with SIGKILL, leaves no
+process behind."""
 
 from __future__ import annotations
 
@@ -154,6 +155,19 @@ def test_workers_end_when_the_driver_is_killed_in_a_global_stage(tmp_path):
     wait_for(lambda: len(workers_of(driver)) == 2 and any(stage_tasks.glob("*/copy/*.json")), driver)
     kill_driver_and_check(driver)
     assert not (tmp_path / "out" / "stats.json").exists()
+
+
+@pytest.mark.slow
+def test_count_workers_end_when_the_driver_is_killed(tmp_path):
+    # two named pipes nobody writes to: each worker blocks reading one, for good
+    for name in ("a.jsonl", "b.jsonl"):
+        os.mkfifo(tmp_path / name)
+    driver = subprocess.Popen([sys.executable, "-m", "corpusforge.cli", "count", ".", "--workers", "2"],
+                              cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: len(workers_of(driver)) == 2, driver)
+    time.sleep(1)  # both are inside their first task
+    kill_driver_and_check(driver)
 
 
 def test_the_watchdog_alone_ends_an_orphan(tmp_path):
