@@ -91,3 +91,16 @@ def test_hostile_group_values_in_count(tmp_path):
     r = cli("count", "c.parquet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr.decode()
     assert_inert(r.stdout)
+
+
+def test_hostile_message_of_an_error_nothing_caught(tmp_path):
+    # a stage of one's own that fails with a document in its message: the traceback is shown
+    # (a bug is a bug), its message inert
+    (tmp_path / "boom_stage.py").write_text(
+        "from corpusforge.stages import Stage\n\n\nclass Boom(Stage):\n"
+        f"    def run(self, ctx):\n        raise ValueError({HOSTILE!r})\n")
+    (tmp_path / "p.yaml").write_text("inputs: [{type: demo, docs: 10, units: 1}]\n"
+                                     "stages: [{stage: boom_stage.Boom}]\noutput: {path: out}\n")
+    r = cli("run", "p.yaml", "--quiet", cwd=tmp_path)
+    assert r.returncode == 1
+    assert f"ValueError: {SHOWN}" in assert_inert(r.stderr)

@@ -17,7 +17,7 @@ from rich.console import Console
 from corpusforge.accounting import RunStats
 from corpusforge.cli import filters, tokens
 from corpusforge.cli.report import RunProgress, reasons_text, summary_table
-from corpusforge.cli.terminal import literal
+from corpusforge.cli.terminal import install_inert_tracebacks, literal
 from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -35,6 +35,8 @@ def _imports(ctx: typer.Context) -> None:
     from corpusforge.usermodules import hide_working_directory
 
     ctx.call_on_close(hide_working_directory())
+    # and an error nothing caught shows its message inert (typer has set its hook by now)
+    install_inert_tracebacks()
 
 
 class ExecutorName(str, Enum):

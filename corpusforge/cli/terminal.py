@@ -10,6 +10,9 @@ reaching the terminal, which would obey it (clear the screen, retitle the window
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
+from types import TracebackType
 
 from rich.text import Text
 
@@ -37,3 +40,32 @@ def literal(value: object, style: str = "", *, lines: bool = False) -> Text:
     """``value`` as rich text shown exactly as written, with its control characters made
     visible (see :func:`inert`)."""
     return Text(inert(value, lines=lines), style=style)
+
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
+
+
+def inert_tracebacks(hook: ExceptHook) -> ExceptHook:
+    """``hook`` (``sys.excepthook``: the traceback of an error nothing caught) showing messages
+    with their control characters written out: they may quote a document or a file name."""
+
+    def show(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        seen: set[int] = set()
+        e: BaseException | None = error
+        while e is not None and id(e) not in seen:  # the error and what it came from
+            seen.add(id(e))
+            e.args = tuple(inert(a, lines=True) if isinstance(a, str) else a for a in e.args)
+            if isinstance(e, OSError):
+                e.filename = inert(e.filename) if isinstance(e.filename, str) else e.filename
+                e.filename2 = inert(e.filename2) if isinstance(e.filename2, str) else e.filename2
+            e = e.__cause__ or e.__context__
+        hook(kind, error, tb)
+
+    return show
+
+
+def install_inert_tracebacks() -> None:
+    """Wrap the current ``sys.excepthook`` (typer's, set as the app starts) once."""
+    if not getattr(sys.excepthook, "_inert", False):
+        sys.excepthook = inert_tracebacks(sys.excepthook)
+        sys.excepthook._inert = True  # type: ignore[attr-defined]
