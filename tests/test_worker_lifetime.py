@@ -173,8 +173,9 @@ def test_count_workers_end_when_the_driver_is_killed(tmp_path):
 def test_the_watchdog_alone_ends_an_orphan(tmp_path):
     # where there is no parent-death signal: a middle process starts a child that only
     # watches its parent, then dies; the orphan must follow
+    # (the parent read before the pid is told: the middle may be killed in between)
     child = ("import os, sys; from corpusforge.executors.parent_death import watch_parent; "
-             "print(os.getpid(), flush=True); watch_parent(os.getppid())")
+             "parent = os.getppid(); print(os.getpid(), flush=True); watch_parent(parent)")
     middle = ("import subprocess, sys; "
               f"p = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=sys.stdout); "
               "sys.stdout.flush(); import time; time.sleep(60)")
