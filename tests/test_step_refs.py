@@ -86,3 +86,58 @@ def test_a_concrete_user_step_still_resolves(tmp_path):
     r = invoke(tmp_path, "validate", "steps", "user_steps:Upper")
     assert r.exit_code == 0, r.output
     assert "ok: pipeline" in r.output
+
+
+UNBUILDABLE = """\
+from pydantic import model_validator
+
+from corpusforge.steps import MapStep, StepConfig
+
+
+class Identity(MapStep):
+    def process(self, batch):
+        return batch
+
+
+class InitRaises(Identity):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        raise RuntimeError("needs a GPU")
+
+
+class ConfigNotAModel(Identity):
+    Config = dict
+
+
+class StrictConfig(StepConfig):
+    @model_validator(mode="after")
+    def check(self):
+        raise KeyError("a validator's own bug")
+
+
+class ValidatorRaises(Identity):
+    Config = StrictConfig
+"""
+
+
+@pytest.mark.parametrize(("cls", "error"), [
+    ("InitRaises", "p.yaml:4: steps[0]: 'unbuildable_steps.InitRaises' cannot be built: "
+                   "RuntimeError: needs a GPU"),
+    ("ConfigNotAModel", "p.yaml:4: steps[0].step: 'unbuildable_steps.ConfigNotAModel' has no "
+                        "config model"),
+    ("ValidatorRaises", "p.yaml:4: steps[0]: the config of 'unbuildable_steps.ValidatorRaises' "
+                        "failed: KeyError"),
+])
+def test_a_class_that_cannot_be_built_is_a_config_error(tmp_path, monkeypatch, cls, error):
+    (tmp_path / "unbuildable_steps.py").write_text(UNBUILDABLE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = invoke(tmp_path, "validate", "steps", f"unbuildable_steps.{cls}")
+    assert r.exit_code == 2, r.output
+    assert error in r.output
+
+
+def test_a_stage_class_that_cannot_be_built_is_a_config_error(tmp_path):
+    # the map stage is a Stage, but not one a pipeline can name
+    r = invoke(tmp_path, "validate", "stages", "corpusforge.stages.map.MapStage")
+    assert r.exit_code == 2, r.output
+    assert "p.yaml:4: stages[0]: 'corpusforge.stages.map.MapStage' cannot be built" in r.output
