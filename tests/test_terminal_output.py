@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import ROOT
 
@@ -104,3 +105,20 @@ def test_hostile_message_of_an_error_nothing_caught(tmp_path):
     r = cli("run", "p.yaml", "--quiet", cwd=tmp_path)
     assert r.returncode == 1
     assert f"ValueError: {SHOWN}" in assert_inert(r.stderr)
+
+
+@pytest.mark.parametrize("stats", [
+    {"steps": [{"name": "a", "docs_in": "1e9"}]},
+    {"steps": [{"name": "a", "docs_in": 3, "removed": {"r": "many"}}]},
+    {"steps": [{"name": "a", "seconds": "slow"}]},
+    {"steps": [{"name": ["a"]}]},
+    {"steps": [{"name": "a", "removed": [1]}]},
+    {"steps": "abc"},
+    [1, 2],
+])
+def test_a_damaged_stats_file_is_refused_not_crashed_on(tmp_path, stats):
+    (tmp_path / "stats.json").write_text(json.dumps(stats))
+    r = cli("stats", "stats.json", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "cannot read stats from stats.json: " in r.stderr.decode()
+    assert "Traceback" not in r.stderr.decode()
