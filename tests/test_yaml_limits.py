@@ -55,6 +55,19 @@ def test_alias_bomb_is_refused_at_its_line_in_no_time(tmp_path):
     assert "bomb.yaml:5: " in out.stderr and "aliases stand for more than 10,000 nodes" in out.stderr
 
 
+def test_merge_key_bomb_is_refused(tmp_path):
+    # `<<:` merges copy the merged mappings' entries: nested, they multiply like list aliases
+    lines = ["a0: &a0 {" + ", ".join(f"k{i}: x" for i in range(9)) + "}"]
+    lines += [f"a{i}: &a{i} {{<<: [" + ",".join([f"*a{i - 1}"] * 9) + f"], z{i}: 1}}"
+              for i in range(1, 12)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n" + HEAD.replace("OUT", "out"))
+    out = subprocess.run([sys.executable, "-m", "corpusforge.cli", "validate", "bomb.yaml"],
+                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200"),
+                         capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "bomb.yaml:4: " in out.stderr and "aliases stand for more than 10,000 nodes" in out.stderr
+
+
 def test_aliases_within_the_bound_still_work(tmp_path):
     text = HEAD + """\
 steps:
