@@ -70,10 +70,11 @@ def hide_working_directory() -> Callable[[], None]:
     """Take the working directory off the import path, of this process and of the Python
     processes it starts, and make it the one place named modules may come from; returns the
     function that puts things back (the end of a command)."""
-    cwd = os.path.realpath(os.getcwd())
+    cwd = _working_directory()
     saved = list(sys.path), _imports.root, list(_imports.named), os.environ.get("PYTHONSAFEPATH")
     _imports.root, _imports.named = cwd, []
-    if cwd != _HOME:  # corpusforge itself runs from here (a source tree): it must stay importable
+    if cwd is not None and cwd != _HOME:
+        # (corpusforge itself running from here, a source tree, must stay importable)
         _drop_from_path(cwd)
     # child interpreters (`python -m` of the HTML extractor, the pool's bootstrap) would put
     # their working directory first on their own path; Python 3.11+ leaves it off with this
@@ -92,9 +93,16 @@ def hide_working_directory() -> Callable[[], None]:
 def drop_working_directory() -> None:
     """Take the working directory off ``sys.path`` now (``python -m`` puts it first, before the
     command has started), unless corpusforge itself runs from it."""
-    cwd = os.path.realpath(os.getcwd())
-    if cwd != _HOME:
+    cwd = _working_directory()
+    if cwd is not None and cwd != _HOME:
         _drop_from_path(cwd)
+
+
+def _working_directory() -> str | None:
+    try:
+        return os.path.realpath(os.getcwd())
+    except OSError:  # removed under us: there is nothing there to import
+        return None
 
 
 def current() -> UserModules:

@@ -209,3 +209,18 @@ def test_only_the_named_module_comes_from_the_working_directory(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "p.yaml:4: steps[1].step: cannot import module 'my_steps'" in r.stderr
     assert "No module named 'helper'" in r.stderr
+
+
+def test_a_working_directory_removed_under_the_command(tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    (tmp_path / "p.yaml").write_text("inputs: [{type: demo, docs: 10}]\noutput: {path: %s}\n"
+                                     % (tmp_path / "out"))
+    code = ("import os, runpy, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); "
+            "sys.argv = ['corpusforge', 'validate', sys.argv[2]]; "
+            "runpy.run_module('corpusforge.cli', run_name='__main__')")
+    r = subprocess.run([sys.executable, "-c", code, str(gone), str(tmp_path / "p.yaml")],
+                       cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "ok: pipeline" in r.stdout
