@@ -122,3 +122,9 @@ def test_a_damaged_stats_file_is_refused_not_crashed_on(tmp_path, stats):
     assert r.returncode == 1
     assert "cannot read stats from stats.json: " in r.stderr.decode()
     assert "Traceback" not in r.stderr.decode()
+
+
+def test_stats_of_an_endless_file_is_refused(tmp_path):
+    r = cli("stats", "/dev/zero", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "cannot read stats from /dev/zero: over 64 MiB" in r.stderr.decode()

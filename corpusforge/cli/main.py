@@ -26,6 +26,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 CONFIG_ERROR_EXIT = 2
+#: a stats file larger than this is refused unread (also stops a read of /dev/zero)
+STATS_MAX_BYTES = 64 * 2**20
 
 
 @app.callback()
@@ -112,8 +114,11 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
 
     file = path / STATS_FILE if path.is_dir() else path
     try:
-        data = orjson.loads(file.read_bytes())
-        run_stats = RunStats.from_dict(data)
+        with file.open("rb") as f:
+            raw = f.read(STATS_MAX_BYTES + 1)
+        if len(raw) > STATS_MAX_BYTES:
+            raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
+        run_stats = RunStats.from_dict(orjson.loads(raw))
     except (OSError, ValueError, KeyError, TypeError) as e:
         err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
