@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -191,3 +192,39 @@ def test_the_watchdog_alone_ends_an_orphan(tmp_path):
     for p in left:
         p.kill()
     assert left == []
+
+
+@pytest.mark.slow
+def test_the_html_extractor_ends_with_its_worker_even_mid_page(tmp_path):
+    # a worker (here: a plain process) extracting a page that takes trafilatura seconds, then
+    # killed: its extractor subprocess goes at once, not when the page is done
+    code = textwrap.dedent("""\
+        import sys
+        sys.path.insert(0, sys.argv[1])
+        from test_ingest_extract import big_page, html_batch
+        from corpusforge.extract import ExtractHtml
+
+        page = html_batch([(big_page(60000), None, "text/html", 200)])
+        ExtractHtml(isolation="subprocess", timeout=600).apply(page)
+        """)
+    worker = subprocess.Popen([sys.executable, "-c", code, str(ROOT / "tests")],
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not [p for p in psutil.Process(worker.pid).children() if "extract.worker" in command(p)]:
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(2)  # started, trafilatura deep in the page
+        extractor = psutil.Process(worker.pid).children()
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        deadline = time.monotonic() + 2
+        while alive(extractor) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [command(p) for p in alive(extractor)]
+        for p in alive(extractor):
+            p.kill()
+        assert left == []
+    finally:
+        if worker.poll() is None:
+            worker.kill()
