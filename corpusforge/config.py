@@ -245,11 +245,24 @@ def check_column_order(pipeline: Pipeline, paths: list[tuple] | None = None,
     ``paths`` (where each step and stage sits in the YAML) and ``doc`` give the issues their
     lines; without them (a pipeline built in code) the issues name ``steps[i]``/``stages[j]``.
     """
-    chain = [*pipeline.build_steps(), *pipeline.build_stages()]
+    from corpusforge.stages.build import build_stage
+
     names = [*pipeline.step_names(), *pipeline.stage_names()]
     if paths is None:
         paths = [("steps", i) for i in range(len(pipeline.steps))]
         paths += [("stages", j) for j in range(len(pipeline.stages))]
+    entries = [*({"step": s.step, **s.params} for s in pipeline.steps),
+               *({"stage": s.stage, **s.params} for s in pipeline.stages)]
+    chain, issues = [], []
+    for entry, name, path in zip(entries, names, paths):
+        # built one by one, so that one whose constructor fails is reported at its own line
+        try:
+            chain.append(build_step(entry, name) if "step" in entry else build_stage(entry, name))
+        except EntryError as e:
+            issues += [doc.issue(path, i.message) if doc else ConfigIssue(path, i.message)
+                       for i in e.issues]
+    if issues:
+        raise ConfigError(issues, doc.file if doc else None)
     available = set(DOC_SCHEMA.names).union(*(_input_columns(i) for i in pipeline.inputs))
     refused = missing_columns(chain, available)
     if not refused:

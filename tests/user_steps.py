@@ -88,3 +88,10 @@ class DieOnce(MapStep):
             return batch
         os.close(fd)
         os._exit(1)
+
+
+class QuoteFirst(MapStep):
+    """Raise with the first document's text in the message (as a parser quoting its input does)."""
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        raise ValueError(f"cannot handle {batch.column('text')[0].as_py()!s}")

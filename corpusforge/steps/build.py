@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from corpusforge.component import Component
 from corpusforge.models import unique_names
@@ -53,8 +53,13 @@ class Entry(Generic[C]):
     params: dict[str, Any]
 
     def build(self, label: str | None = None) -> C:
-        """The object, labelled ``label`` (default: the entry's own label)."""
-        return self.cls(self.config, label=label if label is not None else self.label)
+        """The object, labelled ``label`` (default: the entry's own label); a constructor that
+        raises is an :class:`EntryError` (the class is someone's own code)."""
+        try:
+            return self.cls(self.config, label=label if label is not None else self.label)
+        except Exception as e:  # noqa: BLE001 - reported where the entry is written
+            raise EntryError([ConfigIssue((), f"{self.ref!r} cannot be built: "
+                                              f"{type(e).__name__}: {e}")]) from e
 
 
 def resolve_entry(entry: Any, key: str, get_class: Callable[[str], type[C]]) -> Entry[C]:
@@ -73,10 +78,16 @@ def resolve_entry(entry: Any, key: str, get_class: Callable[[str], type[C]]) -> 
         cls = get_class(ref)
     except UnknownStepError as e:  # stages' unknown-name error is a subclass
         raise EntryError([ConfigIssue((key,), str(e))]) from None
+    if not (isinstance(cls.Config, type) and issubclass(cls.Config, BaseModel)):
+        raise EntryError([ConfigIssue((key,), f"{ref!r} has no config model (its `Config` is "
+                                               "not a pydantic model)")])
     try:
         config = cls.Config(**params)
     except ValidationError as e:
         raise EntryError([ConfigIssue(tuple(err["loc"]), err["msg"]) for err in e.errors()]) from None
+    except Exception as e:  # noqa: BLE001 - a config model's own validator that fails
+        raise EntryError([ConfigIssue((), f"the config of {ref!r} failed: "
+                                          f"{type(e).__name__}: {e}")]) from None
     return Entry(cls, config, ref, label, params)
 
 

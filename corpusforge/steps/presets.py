@@ -15,11 +15,17 @@ def preset_path(name: str) -> Path:
 
 
 def load_preset(name: str) -> dict:
-    """The parsed preset file: ``{description, steps: [{step: ..., params...}, ...]}``."""
-    import yaml
+    """The parsed preset file: ``{description, steps: [{step: ..., params...}, ...]}``.
+
+    Loaded within the limits of a pipeline file (``use:`` may name any file)."""
+    from corpusforge.yamlsource import ConfigError, load_yaml_file
 
     path = preset_path(name)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = load_yaml_file(path).data
+    except ConfigError as e:
+        problems = "; ".join(f"line {i.line}: {i.message}" if i.line else i.message for i in e.issues)
+        raise PresetError(f"preset {path}: {problems}") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise PresetError(f"preset {path} must be a mapping with a `steps:` list")
     return data
