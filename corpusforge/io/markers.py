@@ -46,8 +46,8 @@ def read_marker(path: str) -> tuple[bool, Any]:
     """``(True, result)`` for a finished task, ``(False, None)`` otherwise."""
     try:
         data = read_json(path)
-    except ValueError:  # damaged (written by something else than this module): run it again
+        if data is None or "result" not in data:
+            return False, None
+        return True, _decode(data["result"])
+    except (ValueError, TypeError, KeyError):  # damaged (not written by this module): run again
         return False, None
-    if data is None or "result" not in data:
-        return False, None
-    return True, _decode(data["result"])
