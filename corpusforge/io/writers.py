@@ -16,6 +16,7 @@ from fsspec.core import url_to_fs
 from corpusforge.errors import ErrorRecord
 from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
+from corpusforge.io.utf8 import check_table
 
 
 def partition_dir(column: str, value: object) -> str:
@@ -107,9 +108,13 @@ class ShardedWriter:
             return ".parquet"
         return {"zstd": ".jsonl.zst", "gzip": ".jsonl.gz", "none": ".jsonl"}[self.compression]
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table, utf8_checked: bool = False) -> None:
+        """Add ``table`` to the shards. Its strings are validated first (a ``UnicodeError``
+        when one is not UTF-8) unless the caller says it has checked them."""
         if table.num_rows == 0:
             return
+        if not utf8_checked:
+            check_table(table)
         if not self.partition_by:
             self._write_to("", table)
             return
