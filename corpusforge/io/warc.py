@@ -22,7 +22,7 @@ from pydantic import Field
 from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.files import expand
-from corpusforge.io.http_payload import parse_response
+from corpusforge.io.http_payload import PayloadTooLarge, parse_response
 from corpusforge.io.reader import register_reader
 from corpusforge.io.retry import open_retrying
 from corpusforge.io.units import WorkUnit
@@ -158,7 +158,10 @@ def _document(rec: Record, name: str, cfg: WarcInput) -> dict | ErrorRecord:
         ctype = (headers.get("content-type") or "text/plain").split(";", 1)[0].strip().lower()
         return dict(id=rid, text=text, url=url, pos=rec.pos, html=None, charset="utf-8",
                     content_type=ctype, fetch_date=date, http_status=None)
-    resp = parse_response(block)
+    try:
+        resp = parse_response(block, limit=cfg.max_doc_bytes)
+    except PayloadTooLarge as e:
+        return ErrorRecord("read", "DocumentTooLarge", f"{e} (max_doc_bytes)", name, rec.pos, id=rid)
     return dict(id=rid, text="", url=url, pos=rec.pos, html=resp.body, charset=resp.charset,
                 content_type=resp.content_type, fetch_date=date, http_status=resp.status)
 
