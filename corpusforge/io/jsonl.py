@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 import orjson
@@ -62,14 +62,31 @@ def plan(cfg: JsonlInput, input_index: int) -> list[WorkUnit]:
     return units
 
 
-def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig) -> Iterator[pa.Table | ErrorRecord]:
-    """Documents whose line *starts* in the unit's byte range, in file order."""
+class LineFilter(Protocol):
+    """Chooses which records of a file a reader keeps (readers that split one file's
+    records among several work units, as ``datasets`` does)."""
+
+    def take(self, n: int) -> np.ndarray:
+        """Whether to keep each of the file's next ``n`` records (lines, or error records)."""
+
+
+def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig,
+         lines: LineFilter | None = None) -> Iterator[pa.Table | ErrorRecord]:
+    """Documents whose line *starts* in the unit's byte range, in file order (of those
+    ``lines`` keeps, when given)."""
     schema = explicit_schema(cfg)
-    for block in _blocks(unit, cfg, batch, errors := []):
-        yield from errors
+
+    def flush(errors: list[ErrorRecord]) -> Iterator[ErrorRecord]:
+        for err in errors:
+            if lines is None or lines.take(1)[0]:
+                yield err
         errors.clear()
-        yield from _parse_block(block, cfg, schema, source, unit.name)
-    yield from errors
+
+    for block in _blocks(unit, cfg, batch, errors := []):
+        yield from flush(errors)
+        keep = None if lines is None else lines.take(len(block.lines[0]))
+        yield from _parse_block(block, cfg, schema, source, unit.name, keep)
+    yield from flush(errors)
 
 
 def _blocks(
@@ -321,28 +338,29 @@ def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse_block(
-    block: Block, cfg: JsonlInput, schema: pa.Schema, source: str, name: str
+    block: Block, cfg: JsonlInput, schema: pa.Schema, source: str, name: str,
+    keep: np.ndarray | None = None,
 ) -> Iterator[pa.Table | ErrorRecord]:
+    """The documents and error records of a block's lines (those ``keep`` marks, if given)."""
     valid = block.utf8
     block, offset, (starts, ends) = block.data, block.offset, block.lines
+    if keep is not None and not keep.all():
+        drop = np.flatnonzero(~keep)
+        block, starts, ends = _blank(block, starts, ends, drop), np.delete(starts, drop), np.delete(ends, drop)
     if not len(starts):
         return
     if valid is None:
         valid = is_utf8(block)
     if not valid:
         # pyarrow's parser copies string bytes without checking them: the bad lines become
-        # error records here and are blanked out (a line of spaces holds no record)
+        # error records here and are blanked out
         bad = bad_lines(block, starts, ends)
+        for i in bad.tolist():
+            line = bytes(block[int(starts[i]) : int(ends[i])])
+            yield ErrorRecord("read", "InvalidUtf8", first_invalid(line), name, offset + int(starts[i]),
+                              snippet=snippet(line))
         if len(bad):
-            blanked = bytearray(block)
-            for i in bad.tolist():
-                s, e = int(starts[i]), int(ends[i])
-                line = bytes(blanked[s:e])
-                yield ErrorRecord("read", "InvalidUtf8", first_invalid(line), name, offset + s,
-                                  snippet=snippet(line))
-                blanked[s:e] = b" " * (e - s)
-            block = bytes(blanked)
-            starts, ends = np.delete(starts, bad), np.delete(ends, bad)
+            block, starts, ends = _blank(block, starts, ends, bad), np.delete(starts, bad), np.delete(ends, bad)
             if not len(starts):
                 return
     # columnar first; the line offsets are needed either way (positions and ids)
@@ -364,6 +382,16 @@ def _parse_block(
                                utf8_checked=True)
         return
     yield from _parse_rows(block, starts, ends, offset, cfg, source, name)
+
+
+def _blank(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> bytes:
+    """A copy of ``block`` with the given lines overwritten by spaces: a line of spaces holds
+    no record, and every other line keeps its offset."""
+    out = bytearray(block)
+    for i in lines.tolist():
+        s, e = int(starts[i]), int(ends[i])
+        out[s:e] = b" " * (e - s)
+    return bytes(out)
 
 
 def _parse_rows(
