@@ -8,6 +8,7 @@ ends are split into their documents like any other. Empty lines carry no record.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NamedTuple, Protocol
@@ -86,6 +87,7 @@ def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig,
         yield from flush(errors)
         keep = None if lines is None else lines.take(len(block.lines[0]))
         yield from _parse_block(block, cfg, schema, source, unit.name, keep)
+        del block  # not held while the next block is read
     yield from flush(errors)
 
 
@@ -216,21 +218,28 @@ def _stream_blocks(
             pending_start += nl + 1
             chunk = chunk[nl + 1 :]
             skipping_huge = False
+        last_nl = _last_eol(chunk)
+        if last_nl < 0 and len(pending) + len(chunk) > cfg.max_doc_bytes:
+            # judged before joining: a line over the limit is never held whole
+            errors.append(ErrorRecord(
+                "read", "DocumentTooLarge", f"line longer than max_doc_bytes={cfg.max_doc_bytes}",
+                name, pending_start, snippet=snippet(pending or chunk)))
+            skipping_huge = True
+            pending_start += len(pending) + len(chunk)
+            pending = b""
+            continue
+        if last_nl >= 0:
+            last_nl += len(pending)
         data = pending + chunk if pending else chunk
-        last_nl = _last_eol(data)
+        del chunk
         if last_nl < 0:
-            if len(data) > cfg.max_doc_bytes:
-                errors.append(ErrorRecord(
-                    "read", "DocumentTooLarge", f"line longer than max_doc_bytes={cfg.max_doc_bytes}",
-                    name, pending_start, snippet=snippet(data)))
-                skipping_huge, pending = True, b""
-                pending_start += len(data)
-            else:
-                pending = data
+            pending = data
             continue
         whole, pending = memoryview(data)[: last_nl + 1], data[last_nl + 1 :]
+        del data
         yield Block.of(whole, pending_start)
         pending_start += len(whole)
+        del whole  # the block's bytes go before the next ones are read
     if pending:
         yield Block.of(pending, pending_start)  # last line without a trailing newline
 
@@ -401,7 +410,9 @@ def _parse_rows(
     records: list[dict] = []
     positions: list[int] = []
     for s, e in zip(starts.tolist(), ends.tolist()):
-        line = bytes(block[s:e])
+        # a byte-order mark opens each of several files joined into one (pyarrow skips one
+        # at the start of its input, orjson refuses it anywhere)
+        line = bytes(block[s:e]).removeprefix(codecs.BOM_UTF8)
         if not line.strip():
             continue
         if e - s > cfg.max_doc_bytes:

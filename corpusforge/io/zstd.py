@@ -32,14 +32,18 @@ class _FrameWalk:
         self.state, self.need, self.head = "magic", 4, b""
         self.seen = 0
         self.last = self.checksum = False
+        #: where the bytes stop being zstd, and why (the walk goes no further)
+        self.bad: tuple[int, str] | None = None
 
     @property
     def between_frames(self) -> bool:
         return self.state == "magic" and not self.head
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> int:
+        """Follow ``data``; the number of its bytes that belong to the zstd stream (all of
+        them, unless ``bad`` is set on the way)."""
         i, n = 0, len(data)
-        while i < n:
+        while i < n and self.bad is None:
             if self.state in ("block", "skip"):  # contents: skipped without looking
                 take = min(self.need, n - i)
                 i += take
@@ -52,8 +56,13 @@ class _FrameWalk:
             i += take
             if len(self.head) == self.need:
                 head, self.head = self.head, b""
-                self._parse(head)
-        self.seen += n
+                try:
+                    self._parse(head)
+                except zstandard.ZstdError as e:
+                    self.bad = (self.seen + i - len(head), str(e))
+                    i -= len(head)
+        self.seen += i
+        return i
 
     def _parse(self, head: bytes) -> None:
         value = int.from_bytes(head, "little")
@@ -63,7 +72,7 @@ class _FrameWalk:
             elif value >> 4 == 0x184D2A5:
                 self.state, self.need = "skip_size", 4
             else:
-                raise zstandard.ZstdError(f"not a zstd frame at byte {self.seen}")
+                raise zstandard.ZstdError("bytes that are not a zstd frame")
         elif self.state == "descriptor":
             fcs_flag, single, self.checksum, did_flag = value >> 6, (value >> 5) & 1, bool(value & 4), value & 3
             rest = (0 if single else 1) + (0, 1, 2, 4)[did_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
@@ -73,7 +82,7 @@ class _FrameWalk:
         elif self.state == "block_header":
             self.last, kind, size = bool(value & 1), (value >> 1) & 3, value >> 3
             if kind == 3:
-                raise zstandard.ZstdError(f"reserved zstd block type at byte {self.seen}")
+                raise zstandard.ZstdError("a zstd block of the reserved type")
             self.state, self.need = "block", (1 if kind == 1 else size)
             if self.need == 0:
                 self._after_contents()
@@ -102,12 +111,13 @@ class _Followed(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size if size and size > 0 else CHUNK)
-        if data:
-            self.walk.feed(data)
-        else:
+        # past damage the decoder sees the end of its input, so that it hands out what it
+        # decoded before it; the reader then raises (a decoder error would drop that data)
+        data = b"" if self.walk.bad is not None else self.raw.read(size if size and size > 0 else CHUNK)
+        if not data:
             self.ended = True
-        return data
+            return data
+        return data[: self.walk.feed(data)]
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
@@ -133,8 +143,10 @@ class ZstdReader(io.RawIOBase):
         n = self._reader.readinto(buffer)
         if n == 0:
             while not self._src.ended:  # the decoder stopped early: look at what is left
-                if self._src.read(CHUNK):
-                    raise zstandard.ZstdError(f"data after the last zstd frame at byte {self._src.walk.seen}")
+                self._src.read(CHUNK)
+            if self._src.walk.bad is not None:
+                at, why = self._src.walk.bad
+                raise zstandard.ZstdError(f"{why} at compressed byte {at}")
             if not self._src.walk.between_frames:
                 raise TruncatedZstd(f"zstd stream ends inside a frame at compressed byte "
                                     f"{self._src.walk.seen} (the file is truncated)")
