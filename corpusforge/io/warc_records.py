@@ -33,8 +33,6 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 #: anywhere after damage, since a cut record leaves the next one without a line end before it)
 _NEXT_HEADER = re.compile(rb"WARC/\d+\.\d+\r?\n[!-9;-~]+:")
 _AT_HEADER = _NEXT_HEADER
-#: line-end bytes tolerated between a block and the next record (the format says CRLF CRLF)
-_SLACK = 8
 
 
 @dataclass
@@ -268,7 +266,7 @@ class _Framer:
         if length > self.max_block:
             return self._skip(pos, headers, head_len, length, wanted)
         end = head_len + length
-        self._fill(end + _SLACK + 5)
+        self._fill(end + 5)
         if len(self.buf) >= end and self._ends_well(end, pos):
             block = bytes(self.buf[head_len:end])
             self._drop(end)
@@ -293,14 +291,19 @@ class _Framer:
                       "too small)", headers, snippet)
 
     def _ends_well(self, i: int, pos: int) -> bool:
-        """Whether ``buf[i:]`` is how the record at ``pos`` ends: a few line-end bytes, then
-        the next record, or the end of the data without damage to the record's member."""
+        """Whether ``buf[i:]`` is how the record at ``pos`` ends: line-end bytes (the format
+        says CRLF CRLF; writers add more), then the next record, NUL bytes (padding or a
+        zeroed region: reported on their own as not a record) or the end of the data
+        without damage to the record's member."""
         j = i
-        while j < len(self.buf) and j - i < _SLACK and self.buf[j] in b"\r\n":
-            j += 1
+        while True:
+            while j < len(self.buf) and self.buf[j] in b"\r\n":
+                j += 1
+            if j + 5 <= len(self.buf) or not self._fill(j + 5):
+                break
         if j == len(self.buf):
             return self.ended and self._clean_end_for(pos)
-        return self.buf.startswith(b"WARC/", j)
+        return self.buf.startswith(b"WARC/", j) or self.buf[j] == 0
 
     def _skip(self, pos: int, headers: dict[str, str], head_len: int, length: int, wanted: bool
               ) -> Record | Damage:
@@ -319,7 +322,7 @@ class _Framer:
             left -= take
             if left == 0 or not self._fill(1):
                 break
-        self._fill(_SLACK + 5)
+        self._fill(5)
         if left == 0 and self._ends_well(0, pos):
             if wanted:
                 return Damage(pos, "DocumentTooLarge",
