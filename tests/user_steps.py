@@ -113,3 +113,13 @@ class Corrupt(MapStep):
         spoiled = pc.if_else(hit, pc.binary_join_element_wise(raw, pa.scalar(b"\xff"), b""), raw)
         text = pa.chunked_array([c.view(pa.string()) for c in spoiled.chunks])
         return batch.set_column(batch.schema.get_field_index("text"), "text", text)
+
+
+class Surrogate(MapStep):
+    """A buggy step whose error message holds a lone surrogate (a file name decoded with
+    ``surrogateescape``, say)."""
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        if pc.any(pc.match_substring(batch.column("text"), "SURROGATE")).as_py():
+            raise ValueError("cannot open b'\\xff' as " + b"\xff.txt".decode("utf-8", "surrogateescape"))
+        return batch

@@ -38,6 +38,10 @@ class HFInput(FieldMapping):
 
 
 def plan(cfg: HFInput, input_index: int) -> list[WorkUnit]:
+    """``num_shards`` units; a ``json`` input's data files must exist (checked here, so that
+    a missing one refuses the run before it starts, as for the JSONL reader)."""
+    if cfg.path == "json" and cfg.data_files is not None:
+        hf_json.data_files(cfg.data_files, cfg.split)
     name = f"{cfg.path}/{cfg.config_name or 'default'}/{cfg.split}"
     return [WorkUnit(0, input_index, "", name, i, cfg.num_shards) for i in range(cfg.num_shards)]
 
@@ -62,7 +66,7 @@ def read(unit: WorkUnit, cfg: HFInput, source: str, batch: BatchConfig) -> Itera
     """
     if cfg.path == "json" and cfg.data_files is not None:
         try:
-            files = hf_json.data_files(cfg.path, cfg.data_files, cfg.split)
+            files = hf_json.data_files(cfg.data_files, cfg.split)
             lines = all(hf_json.is_json_lines(path) for path, _ in files)
         except Exception as e:  # noqa: BLE001 - a missing file or split ends the unit with an error record
             yield ErrorRecord.from_exception("read", e, file=unit.name, position=0)

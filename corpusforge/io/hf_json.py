@@ -44,15 +44,26 @@ class EveryNth:
         return keep
 
 
-def data_files(path: str, files, split: str) -> list[tuple[str, str]]:
-    """The ``(path, name)`` of each data file of ``split``, in the order ``datasets`` reads them."""
+def data_files(files, split: str) -> list[tuple[str, str]]:
+    """The ``(path, name)`` of each data file of ``split``, in the order ``datasets`` reads
+    them; ValueError when the split has none or a pattern matches no file (as ``datasets``
+    refuses them)."""
     if isinstance(files, dict):
         if split not in files:
             raise ValueError(f"data_files has no split {split!r} (it has {sorted(files)})")
         files = files[split]
     elif split != "train":
         raise ValueError(f"data_files without splits is the 'train' split, not {split!r}")
-    return expand(files)
+    patterns = [files] if isinstance(files, str) else list(files)
+    if not patterns:
+        raise ValueError(f"data_files names no file for split {split!r}")
+    out: list[tuple[str, str]] = []
+    for pattern in patterns:
+        found = expand(pattern)
+        if not found:
+            raise ValueError(f"no file matches {pattern!r}")
+        out.extend(found)
+    return out
 
 
 def is_json_lines(path: str) -> bool:

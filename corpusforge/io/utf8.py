@@ -91,7 +91,14 @@ def first_invalid(data: bytes) -> str:
 
 
 def _is_string(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
+    return (pa.types.is_string(t) or pa.types.is_large_string(t)
+            or getattr(pa.types, "is_string_view", lambda _: False)(t))
+
+
+def _data_buffer(chunk: pa.Array) -> pa.Buffer | None:
+    """The buffer a string array's characters live in (None: none, or all inline)."""
+    bufs = chunk.buffers()
+    return bufs[2] if len(bufs) > 2 else None
 
 
 def _data_buffers(table: pa.Table) -> set[int]:
@@ -99,7 +106,7 @@ def _data_buffers(table: pa.Table) -> set[int]:
     for col in table.columns:
         if _is_string(col.type):
             for chunk in col.chunks:
-                buf = chunk.buffers()[2]
+                buf = _data_buffer(chunk)
                 if buf is not None:
                     out.add(buf.address)
     return out
@@ -116,8 +123,8 @@ def invalid_new_rows(table: pa.Table, before: pa.Table) -> np.ndarray | None:
             continue
         start = 0
         for chunk in col.chunks:
-            buf = chunk.buffers()[2]
-            if buf is not None and buf.address not in known and not _chunk_valid(chunk):
+            buf = _data_buffer(chunk)
+            if (buf is None or buf.address not in known) and len(chunk) and not _chunk_valid(chunk):
                 if mask is None:
                     mask = np.zeros(table.num_rows, dtype=bool)
                 mask[start : start + len(chunk)] |= _row_mask(chunk)

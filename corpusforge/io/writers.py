@@ -72,6 +72,14 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+def _printable(value: object) -> object:
+    """A string with lone surrogates (bytes decoded with ``surrogateescape``) as valid UTF-8,
+    the surrogates spelled out as escapes."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _compressed(raw: IO[bytes], codec: str | None) -> IO[bytes]:
     if codec == "zstd":
         import zstandard
@@ -165,7 +173,12 @@ class ErrorWriter:
     def write(self, rec: ErrorRecord) -> None:
         if self.file is None:
             self.file = AtomicFile(self.final, self.fs)
-        self.file.file.write(orjson.dumps(rec.to_dict()) + b"\n")
+        d = rec.to_dict()
+        try:
+            line = orjson.dumps(d)
+        except TypeError:  # a message or snippet with a lone surrogate: written escaped
+            line = orjson.dumps({k: _printable(v) for k, v in d.items()})
+        self.file.file.write(line + b"\n")
 
     def commit(self) -> list[str]:
         return [] if self.file is None else [self.file.commit()]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.accounting import RunStats, StepStats
-from corpusforge.errors import ErrorRecord, StepFailed
+from corpusforge.errors import ErrorRecord, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
 from corpusforge.io.inputs import InputConfig, read_unit
 from corpusforge.io.sinks import Sinks
@@ -183,7 +183,7 @@ def _error_of(name: str, e: BaseException, row: pa.Table, i: int = 0) -> ErrorRe
     """The error record of row ``i``; never raises, whatever the row holds."""
     return ErrorRecord.from_exception(
         name, e, file=_value(row, FILE, i), position=_value(row, POS, i), id=_value(row, ID, i),
-        snippet=(_value(row, TEXT, i) or "")[:300])
+        snippet=snippet(_value(row, TEXT, i)))
 
 
 def _invalid_utf8(name: str, rows: pa.Table, i: int) -> ErrorRecord:
