@@ -3,8 +3,8 @@
 A record is a ``WARC/x.y`` line, header fields up to a blank line, ``Content-Length``
 bytes of block and a blank line; in a ``.warc.gz`` each record is normally its own gzip
 member. A record is accepted only when it ends where its length says (after the block
-come at most a few CR/LF bytes, then the next ``WARC/`` line or the end of the data) and
-the gzip member holding it is intact. Anything else is damage: a truncated record, a
+come CR/LF bytes, then the next ``WARC/`` line, NUL padding or the end of the data) and
+the gzip member holding it is intact (``io/gzip_members.py``). Anything else is damage: a truncated record, a
 Content-Length that lies, a corrupt or cut gzip member, bytes that are not a record. Each
 is reported once, at the position of the record (or member) it hit, and reading goes on
 where a record can start again: the next ``WARC/`` line after the damaged record's
@@ -17,18 +17,14 @@ of the gzip member it starts in for ``.warc.gz`` (what CDX indexes store).
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-#: raw bytes read at a time, and most decoded bytes taken from gzip at once
-CHUNK = 2**20
+from corpusforge.io.gzip_members import Broken, MemberStream
+
 #: a header block longer than this is not a WARC header
 MAX_HEADER = 2**16
-#: compressed bytes given to zlib at once
-_FEED = 2**16
-_GZIP_MAGIC = b"\x1f\x8b\x08"
 #: a record's first line and the name of its first field: where a record starts (looked for
 #: anywhere after damage, since a cut record leaves the next one without a line end before it)
 _NEXT_HEADER = re.compile(rb"WARC/\d+\.\d+\r?\n[!-9;-~]+:")
@@ -57,134 +53,10 @@ class Damage:
     snippet: bytes = b""
 
 
-class _Broken(Exception):
-    """The gzip layer failed: a member is corrupt or the data ends inside one."""
-
-    def __init__(self, error: str, member: int, message: str) -> None:
-        super().__init__(message)
-        self.error, self.member = error, member
-
-
-class _Source:
-    """The decoded bytes of a plain or gzip (multi-member) stream, as pieces that never
-    span two gzip members, each with its decoded offset and its position."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self._set(raw.read(CHUNK), 0)
-        self.gz = self.inbuf[:2] == _GZIP_MAGIC[:2]
-        self.raw_ended = not self.inbuf
-        self.decoded = 0  # decoded offset of the next piece
-        self._new_member()
-
-    def _set(self, data: bytes, offset: int) -> None:
-        """Raw bytes not yet decoded: ``data[i:]``, the first at file offset ``offset``."""
-        self.inbuf, self.i, self.base = data, 0, offset
-
-    @property
-    def in_off(self) -> int:
-        """File offset of the next raw byte to decode."""
-        return self.base + self.i
-
-    def _left(self) -> int:
-        return len(self.inbuf) - self.i
-
-    def _more(self) -> None:
-        data = self.raw.read(CHUNK)
-        if data:
-            self._set(self.inbuf[self.i :] + data if self._left() else data, self.in_off)
-        else:
-            self.raw_ended = True
-
-    def _new_member(self) -> None:
-        self.dec = zlib.decompressobj(31) if self.gz else None
-        self.member, self.started = self.in_off, False
-
-    def piece(self) -> tuple[int, int, bytes]:
-        """``(decoded offset, position, bytes)``, ``b""`` at the end; ``_Broken`` when a
-        gzip member is corrupt or cut."""
-        while True:
-            if not self._left() and not self.raw_ended:
-                self._more()
-            at = self.decoded
-            if not self.gz:
-                data = self.inbuf[self.i :] if self.i else self.inbuf
-                self._set(b"", self.in_off + len(data))
-                self.decoded += len(data)
-                return at, at, data
-            if not self._left() and not self.started:
-                return at, self.member, b""  # the end, between two members
-            self.started = True
-            # fed in slices: what follows the end of a member comes back as a copy
-            fed = memoryview(self.inbuf)[self.i : self.i + _FEED]
-            try:
-                out = self.dec.decompress(fed, CHUNK)
-            except zlib.error as e:
-                raise _Broken("CorruptGzip", self.member, f"gzip member is corrupt ({e})") from None
-            rest = self.dec.unused_data if self.dec.eof else self.dec.unconsumed_tail
-            self.i += len(fed) - len(rest)
-            member = self.member
-            if self.dec.eof:
-                self._new_member()
-            if out:
-                self.decoded += len(out)
-                return at, member, out
-            if not self.dec.eof and not self._left() and self.raw_ended:
-                raise _Broken("TruncatedRecord", self.member, "the data ends inside a gzip member")
-
-    def resync(self, after: int) -> bool:
-        """Go on at the first intact gzip member after file offset ``after`` that holds a
-        WARC record; False when there is none (or the data is not gzip)."""
-        if not self.gz:
-            return False
-        if self.raw.seekable():
-            # the damaged member may have swallowed the start of the next one: look from it
-            self.raw.seek(after + 1)
-            self._set(b"", after + 1)
-            self.raw_ended = False
-        while True:
-            while self._left() < 2 * MAX_HEADER and not self.raw_ended:
-                self._more()
-            data = self.inbuf[self.i :]
-            self._set(data, self.in_off)
-            start = data.find(_GZIP_MAGIC, max(0, after + 1 - self.base))
-            while start >= 0 and (len(data) - start >= MAX_HEADER or self.raw_ended):
-                if _member_holds_warc(data[start : start + MAX_HEADER]):
-                    self.i = start
-                    self._new_member()
-                    return True
-                start = data.find(_GZIP_MAGIC, start + 1)
-            if self.raw_ended and start < 0:
-                self.i = len(data)
-                return False
-            self.i = start if start >= 0 else max(0, len(data) - len(_GZIP_MAGIC))
-            self._more()
-
-    def restart_at(self, offset: int) -> bool:
-        """Read on from file offset ``offset`` (a gzip member or a record), when the stream
-        can seek back."""
-        if not self.raw.seekable():
-            return False
-        self.raw.seek(offset)
-        self._set(b"", offset)
-        self.raw_ended = False
-        if not self.gz:
-            self.decoded = offset
-        self._new_member()
-        return True
-
-
-def _member_holds_warc(data: bytes) -> bool:
-    try:
-        return zlib.decompressobj(31).decompress(data, 16).startswith(b"WARC/")
-    except zlib.error:
-        return False
-
-
 class _Framer:
     """Records out of a source's pieces, kept in one buffer."""
 
-    def __init__(self, src: _Source, max_block: int, wanted: frozenset[str] | None) -> None:
+    def __init__(self, src: MemberStream, max_block: int, wanted: frozenset[str] | None) -> None:
         self.src, self.max_block, self.wanted = src, max_block, wanted
         self.reset()
 
@@ -193,7 +65,7 @@ class _Framer:
         self.start = self.src.decoded  # decoded offset of buf[0]
         self.marks: list[tuple[int, int]] = []  # (decoded offset, position) of each piece
         self.ended = False
-        self.broken: _Broken | None = None
+        self.broken: Broken | None = None
         self.reported = False  # the broken member was named by a record's damage
 
     # -- the buffer ---------------------------------------------------------------------
@@ -205,7 +77,7 @@ class _Framer:
                 return False
             try:
                 at, pos, data = self.src.piece()
-            except _Broken as b:
+            except Broken as b:
                 self.broken, self.ended = b, True
                 return False
             if not data:
@@ -394,7 +266,7 @@ def records(raw: IO[bytes], max_block: int, wanted: frozenset[str] | None = None
     """The records and damage of a WARC stream (plain or gzip, told by its first bytes), in
     file order. Blocks over ``max_block`` bytes are skipped unread (``block`` None); a
     record of a ``wanted`` type (lower-case WARC-Type) over it is ``DocumentTooLarge``."""
-    src = _Source(raw)
+    src = MemberStream(raw)
     framer = _Framer(src, max_block, wanted)
     while True:
         item = framer.next()
@@ -406,6 +278,10 @@ def records(raw: IO[bytes], max_block: int, wanted: frozenset[str] | None = None
             return
         if not framer.reported:
             yield Damage(broken.member, broken.error, str(broken))
-        if not src.resync(broken.member):
+        if not src.resync(broken.member, _is_record_start):
             return
         framer.reset()
+
+
+def _is_record_start(data: bytes) -> bool:
+    return data.startswith(b"WARC/")
