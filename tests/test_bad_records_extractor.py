@@ -112,3 +112,16 @@ def test_the_step_loses_no_page_when_its_worker_is_killed():
     removed = 0 if result.removed is None else result.removed.num_rows
     assert result.out.num_rows + removed == batch.num_rows == 3
     assert result.out.column("id").to_pylist() == ["d0", "d1", "d2"]
+
+
+def test_a_worker_killed_between_batches_costs_nothing():
+    proc = ExtractorProcess({}, timeout=120, memory_limit=None)
+    try:
+        proc.run([(JA_PAGE, "utf-8", None)])
+        os.kill(proc.proc.pid, signal.SIGKILL)
+        proc.proc.wait()
+        results = proc.run([(JA_PAGE, "utf-8", None), (EN_PAGE, "utf-8", None)])
+    finally:
+        proc.close()
+    assert [r.error for r in results] == [None, None] and proc.restarts == 1
+    assert JA in results[0].text and EN in results[1].text
