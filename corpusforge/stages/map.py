@@ -168,8 +168,8 @@ class UnitRunner:
         else:
             out, bad_out = _split_invalid(result.out, batch)
             removed, bad_removed = _split_invalid(result.removed, batch)
-            errs = [_invalid_utf8(name, bad_out, i) for i in range(bad_out.num_rows)] if bad_out else []
-            errs += [_invalid_utf8(name, bad_removed, i) for i in range(bad_removed.num_rows)] if bad_removed else []
+            errs = [_invalid_utf8(name, bad, i) for bad in (bad_out, bad_removed) if bad is not None
+                    for i in range(bad.num_rows)]
             if errs and self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {errs[0].message}")
             yield out, removed, errs
