@@ -43,7 +43,7 @@ from corpusforge.filters import (  # noqa: E402
     JapaneseNormalize,
     JapaneseQuality,
 )
-from corpusforge.presets import build_preset  # noqa: E402
+from corpusforge.steps.presets import build_preset  # noqa: E402
 
 pa.set_cpu_count(1)
 pa.set_io_thread_count(1)

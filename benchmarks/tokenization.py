@@ -106,8 +106,8 @@ def main() -> None:
     sp = spm.SentencePieceProcessor(model_file=str(MODEL))
     plain = Tokenize(tokenizer=str(MODEL), threads=args.threads)
     with_ids = Tokenize(tokenizer=str(MODEL), threads=args.threads, ids=True)
-    plain.ensure_setup()
-    with_ids.ensure_setup()
+    plain.setup()
+    with_ids.setup()
 
     def raw() -> int:
         return sum(map(len, sp.encode(texts, num_threads=args.threads)))
@@ -131,7 +131,7 @@ def main() -> None:
 
         hf = Tokenizer.from_str(gz(HF_JSON / "tokenizer.json.gz"))
         hf_step = Tokenize(tokenizer={"hf_tokenizer": str(HF_JSON)})
-        hf_step.ensure_setup()
+        hf_step.setup()
 
         def raw_hf() -> int:
             return sum(len(e.ids) for e in hf.encode_batch_fast(texts, add_special_tokens=False))

@@ -42,7 +42,7 @@ OPTIONS = dict(favor_precision=True, deduplicate=False, include_comments=False)
 def ours(folder: Path, fast: bool = False) -> tuple[float, int, int, list[str], float]:
     cfg = WarcInput(type="warc", path=str(folder / "*.warc.gz"))
     step = ExtractHtml(timeout=30, fast=fast, **OPTIONS)
-    step.ensure_setup()
+    step.setup()
     step._extract([(b"<html><body><p>warm up</p></body></html>", None, None)])  # start the worker
     warm = step.trafilatura_seconds
     t0 = time.perf_counter()

@@ -60,7 +60,22 @@ class StepStats:
 
     @classmethod
     def from_dict(cls, d: dict) -> StepStats:
-        return cls(**{k: (dict(v) if k == "removed" else v) for k, v in d.items()})
+        """Stats read back (a marker, a stats file, maybe someone else's): the types are
+        checked, so that a damaged file is refused here and not where a count is used."""
+        try:
+            out = cls(**{k: (dict(v) if k == "removed" else v) for k, v in _mapping(d).items()})
+        except TypeError as e:  # an unknown key, `removed` not a mapping
+            raise ValueError(f"not the stats of a step: {e}") from None
+        if not isinstance(out.name, str):
+            raise ValueError(f"a step's name is a string, not {out.name!r}")
+        for key in ("docs_in", "docs_out", "bytes_in", "bytes_out", "errored"):
+            _count(getattr(out, key), key)
+        for reason, n in out.removed.items():
+            if not isinstance(reason, str):
+                raise ValueError(f"a removal reason is a string, not {reason!r}")
+            _count(n, f"removed[{reason!r}]")
+        _seconds(out.seconds, "seconds")
+        return out
 
 
 def sum_stats(name: str, parts: Iterable[StepStats]) -> StepStats:
@@ -109,8 +124,27 @@ class RunStats:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunStats:
-        return cls(
-            [StepStats.from_dict(s) for s in d["steps"]],
-            units=d.get("units", 0),
-            wall_seconds=d.get("wall_seconds", 0.0),
-        )
+        d = _mapping(d)
+        if not isinstance(d.get("steps"), list):
+            raise ValueError("stats have a list of `steps`")
+        out = cls([StepStats.from_dict(s) for s in d["steps"]], units=d.get("units", 0),
+                  wall_seconds=d.get("wall_seconds", 0.0))
+        _count(out.units, "units")
+        _seconds(out.wall_seconds, "wall_seconds")
+        return out
+
+
+def _mapping(d: object) -> dict:
+    if not isinstance(d, dict):
+        raise ValueError(f"stats are a mapping, not {type(d).__name__}")
+    return d
+
+
+def _count(n: object, key: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"{key} is a count, not {n!r}")
+
+
+def _seconds(t: object, key: str) -> None:
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < float("inf"):
+        raise ValueError(f"{key} is a duration in seconds, not {t!r}")

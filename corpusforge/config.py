@@ -10,10 +10,14 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
+from corpusforge.component import missing_columns
 from corpusforge.io.batching import BatchConfig
+from corpusforge.io.fields import column_name
 from corpusforge.io.inputs import INPUT_TAGS, InputConfig
+from corpusforge.io.warc import META_COLUMNS
 from corpusforge.models import Model, Size, unique_names
-from corpusforge.steps.registry import UnknownStepError, get_step_class
+from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
+from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
 
 
@@ -84,89 +88,70 @@ class Pipeline(Model):
         return unique_names([s.display_name for s in self.steps])
 
     def build_steps(self) -> list:
-        steps = [get_step_class(s.step)(**s.params) for s in self.steps]
-        for step, name in zip(steps, self.step_names()):
-            step.label = name  # annotate columns and reasons say which step of this pipeline
-        return steps
+        # labelled with their unique names: annotate columns and reasons say which step it was
+        return [build_step({"step": s.step, **s.params}, label=name)
+                for s, name in zip(self.steps, self.step_names())]
 
     def stage_names(self) -> list[str]:
-        """Unique display names of the stages."""
-        return unique_names([s.display_name for s in self.stages])
+        """Unique display names of the stages, also unique among the steps' (a step labelled
+        ``dedup`` and the dedup stage would otherwise share a stats row and a rejects folder)."""
+        names = unique_names([*self.step_names(), *(s.display_name for s in self.stages)])
+        return names[len(self.steps):]
 
     def build_stages(self) -> list:
-        from corpusforge.stages.registry import get_stage_class
+        from corpusforge.stages.build import build_stage
 
-        return [get_stage_class(s.stage)(**s.params) for s in self.stages]
+        return [build_stage({"stage": s.stage, **s.params}, label=name)
+                for s, name in zip(self.stages, self.stage_names())]
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
     """Turn ``{step: length, min_chars: 50}`` into a StepSpec dict, checking its params."""
-    if not isinstance(raw, dict):
-        issues.append(doc.issue(path, "a step is a mapping with a `step:` key"))
-        return None
-    if "step" not in raw:
-        issues.append(doc.issue(path, "missing `step:` (the step's registered name or module.Class)"))
-        return None
-    ref, label = raw["step"], raw.get("label")
-    if label is not None and not isinstance(label, str):
-        issues.append(doc.issue((*path, "label"), "a label is a string"))
-        return None
-    params = {k: v for k, v in raw.items() if k not in ("step", "label")}
     try:
-        cls = get_step_class(str(ref))
-    except UnknownStepError as e:
-        issues.append(doc.issue((*path, "step"), str(e)))
+        entry = resolve_step(raw)
+    except EntryError as e:
+        issues.extend(doc.issue((*path, *i.path), i.message) for i in e.issues)
         return None
-    try:
-        cls.Config(**params)
-    except ValidationError as e:
-        for err in e.errors():
-            issues.append(doc.issue((*path, *err["loc"]), err["msg"]))
-        return None
-    return {"step": ref, "label": label, "params": params}
+    return {"step": raw["step"], "label": entry.label, "params": entry.params}
 
 
 def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
     """Turn ``{dedup: {...}}`` or ``{stage: dedup, ...}`` into a StageSpec dict, checking params."""
-    from corpusforge.stages.registry import UnknownStageError, get_stage_class
+    from corpusforge.stages.build import resolve_stage
 
     if isinstance(raw, dict) and "stage" not in raw and len(raw) == 1:
         ref, params = next(iter(raw.items()))
-        label, ppath = None, (*path, ref)
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            issues.append(doc.issue(ppath, "a stage's parameters are a mapping"))
+            issues.append(doc.issue((*path, ref), "a stage's parameters are a mapping"))
             return None
-        rpath = ppath
+        for key in ("stage", "label"):
+            if key in params:  # these name the stage; in this form they are not parameters
+                issues.append(doc.issue((*path, ref, key), f"`{key}:` is not a parameter of "
+                                        f"{ref!r}; write {{stage: {ref}, {key}: ...}}"))
+                return None
+        entry, ppath, rpath = {"stage": ref, **params}, (*path, ref), (*path, ref)
     elif isinstance(raw, dict) and "stage" in raw:
-        ref, label, ppath, rpath = raw["stage"], raw.get("label"), path, (*path, "stage")
-        if label is not None and not isinstance(label, str):
-            issues.append(doc.issue((*path, "label"), "a label is a string"))
-            return None
-        params = {k: v for k, v in raw.items() if k not in ("stage", "label")}
+        entry, ppath, rpath = raw, path, (*path, "stage")
     else:
         issues.append(doc.issue(path, "a stage is `{name: {params}}` or a mapping with a `stage:` key"))
         return None
     try:
-        cls = get_stage_class(str(ref))
-    except UnknownStageError as e:
-        issues.append(doc.issue(rpath, str(e)))
-        return None
-    try:
-        cfg = cls.Config(**params)
-    except ValidationError as e:
-        for err in e.errors():
-            issues.append(doc.issue((*ppath, *err["loc"]), err["msg"]))
+        resolved = resolve_stage(entry)
+    except EntryError as e:
+        for i in e.issues:
+            where = rpath if i.path == ("stage",) else (*ppath, *i.path)
+            issues.append(doc.issue(where, i.message))
         return None
     # the validated form: string keys (YAML reads `on:` as true), plain JSON values
-    params = cfg.model_dump(mode="json", exclude_unset=True)
-    return {"stage": ref, "label": label, "params": params}
+    params = resolved.config.model_dump(mode="json", exclude_unset=True)
+    return {"stage": entry["stage"], "label": resolved.label, "params": params}
 
 
 def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> list:
     """Expand ``{use: preset}`` into the preset's steps; errors point at the ``use:`` line."""
-    from corpusforge.presets import PresetError, expand_preset
+    from corpusforge.steps.presets import PresetError, expand_preset
 
     try:
         entries = expand_preset(raw)
@@ -188,21 +173,27 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         issues.append(doc.issue(("steps",), "`steps` is a list"))
         raw_steps = []
     data["steps"] = []
+    #: where each step and stage was written, for the order check's messages
+    paths: dict[str, list[tuple]] = {"steps": [], "stages": []}
     for i, s in enumerate(raw_steps):
         if isinstance(s, dict) and "use" in s:
             data["steps"] += _use_entry(s, ("steps", i), doc, issues)
         else:
             data["steps"].append(_step_entry(s, ("steps", i), doc, issues))
+        paths["steps"] += [("steps", i)] * (len(data["steps"]) - len(paths["steps"]))
     raw_stages = data.get("stages") or []
     if not isinstance(raw_stages, list):
         issues.append(doc.issue(("stages",), "`stages` is a list"))
         raw_stages = []
     data["stages"] = [_stage_entry(s, ("stages", i), doc, issues) for i, s in enumerate(raw_stages)]
+    paths["stages"] = [("stages", i) for i in range(len(raw_stages))]
     if any(k in data for k in ("tokenizer", "mix", "outputs", "validation")):
         # tokenizer:/mix: shorthand for the tokenize step and the mix stage (docs/tokenize-mix.md)
         from corpusforge.mix.toplevel import expand
 
         expand(data, doc, issues)
+        for kind, key in (("steps", "tokenizer"), ("stages", "mix")):
+            paths[kind] += [(key,)] * (len(data[kind]) - len(paths[kind]))
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as e:
@@ -216,7 +207,84 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         pipeline = None
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)
+    check_column_order(pipeline, [*paths["steps"], *paths["stages"]], doc)
+    _check_output_of_last_stage(pipeline, doc)
     return pipeline
+
+
+def _check_output_of_last_stage(pipeline: Pipeline, doc: YamlDoc) -> None:
+    """Refuse output settings the last stage would silently ignore."""
+    if not pipeline.stages:
+        return
+    layout = pipeline.build_stages()[-1].own_output_layout
+    if layout is None:
+        return
+    out, issues = pipeline.output, []
+    if out.partition_by is not None:
+        issues.append(doc.issue(("output", "partition_by"), f"{layout}; partition_by does not apply"))
+    if out.format != "parquet":
+        issues.append(doc.issue(("output", "format"), f"{layout}; choose formats there"))
+    if issues:
+        raise ConfigError(issues, doc.file)
+
+
+#: how to get a column that built-in steps add and later steps and stages read
+_HOW_TO_ADD = {
+    N_TOKENS: "add a tokenize step before it (or a top-level `tokenizer:`)",
+    TOKEN_IDS: "add a tokenize step with `ids: true` before it",
+    LANG: "add a langid step before it",
+    LANG_SCORE: "add a langid step before it",
+}
+
+
+def check_column_order(pipeline: Pipeline, paths: list[tuple] | None = None,
+                       doc: YamlDoc | None = None) -> None:
+    """Refuse steps and stages in an order that cannot work: one of them needs a column that no
+    input and no step before it provides (a mix with no tokenize step before it).
+
+    ``paths`` (where each step and stage sits in the YAML) and ``doc`` give the issues their
+    lines; without them (a pipeline built in code) the issues name ``steps[i]``/``stages[j]``.
+    """
+    from corpusforge.stages.build import build_stage
+
+    names = [*pipeline.step_names(), *pipeline.stage_names()]
+    if paths is None:
+        paths = [("steps", i) for i in range(len(pipeline.steps))]
+        paths += [("stages", j) for j in range(len(pipeline.stages))]
+    entries = [*({"step": s.step, **s.params} for s in pipeline.steps),
+               *({"stage": s.stage, **s.params} for s in pipeline.stages)]
+    chain, issues = [], []
+    for entry, name, path in zip(entries, names, paths):
+        # built one by one, so that one whose constructor fails is reported at its own line
+        try:
+            chain.append(build_step(entry, name) if "step" in entry else build_stage(entry, name))
+        except EntryError as e:
+            issues += [doc.issue(path, i.message) if doc else ConfigIssue(path, i.message)
+                       for i in e.issues]
+    if issues:
+        raise ConfigError(issues, doc.file if doc else None)
+    available = set(DOC_SCHEMA.names).union(*(_input_columns(i) for i in pipeline.inputs))
+    refused = missing_columns(chain, available)
+    if not refused:
+        return
+    how = "no input and no step before it provides one"
+    issues = []
+    for i, columns in refused:
+        # the `mix:` shorthand sits at the key `mix`: no need to say its name twice
+        who = "" if paths[i][-1] == names[i] else f"{names[i]}: "
+        for column in columns:
+            message = f"{who}no {column!r} column: {_HOW_TO_ADD.get(column, how)}"
+            issues.append(doc.issue(paths[i], message) if doc else ConfigIssue(paths[i], message))
+    raise chain[refused[0][0]].missing_columns_error(issues, doc.file if doc else None)
+
+
+def _input_columns(cfg: Any) -> set[str]:
+    """The columns an input's documents carry besides the document schema: its kept metadata
+    (named after their last dotted part) and those its reader always adds."""
+    columns = {column_name(key) for key in getattr(cfg, "metadata", [])}
+    if cfg.type in ("warc", "commoncrawl"):
+        columns |= set(META_COLUMNS)
+    return columns
 
 
 def load_pipeline(path: str) -> tuple[Pipeline, YamlDoc]:

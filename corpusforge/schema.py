@@ -15,13 +15,24 @@ ID, TEXT, SOURCE, URL = "id", "text", "source", "url"
 #: Provenance: the file a document was read from and its position there
 #: (byte offset for JSONL, row index for Parquet and datasets, record number for demo).
 FILE, POS = "__file", "__pos"
-#: a filter's decision columns (``score()``, annotate mode) and the reason a removed row
-#: carries from a step to its sinks (internal: a document's own ``reason`` never collides)
-KEEP, REASON = "keep", "reason"
-REMOVED_REASON = "__reason"
 #: the rejects sink's extra columns: the step that removed a document, and ``reject_*`` keys
 #: (e.g. the id a near-duplicate was matched to) that travel with it
 STEP, REJECT_PREFIX = "step", "reject_"
+#: where a removed document came from, in the rejects sink (the provenance, made public)
+REJECT_FILE, REJECT_POSITION = "file", "position"
+
+# Columns that steps add and later steps, stages and tools read (the default names: several
+# steps let a config rename them).
+#: a document's language (``langid``, ``code_route`` or the input) and its language-ID score
+LANG, LANG_SCORE = "lang", "lang_score"
+#: token counts and token ids (``tokenize``)
+N_TOKENS, TOKEN_IDS = "n_tokens", "token_ids"
+#: a filter's decision as ``Filter.score`` reports it (``<label>_keep``/``<label>_reason`` in
+#: annotate mode)
+KEEP, REASON = "keep", "reason"
+#: the column carrying a removed row's reason from a step or stage to the rejects sink (internal,
+#: so that a document's own ``reason`` field never collides with it)
+REMOVED_REASON = "__reason"
 
 DOC_SCHEMA = pa.schema(
     [

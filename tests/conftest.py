@@ -3,12 +3,17 @@ error records and the conservation check of hostile-input tests."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pytest
+
+# every Ray instance a test starts (in this process or a CLI subprocess) binds to 127.0.0.1
+# only: set before anything imports Ray, which reads it once
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

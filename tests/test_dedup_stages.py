@@ -13,8 +13,8 @@ import pytest
 from corpusforge.accounting import StepStats
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.engine import run_pipeline
+from corpusforge.schema import REMOVED_REASON
 from corpusforge.stages import Stage, StageConfig, StageContext
-from corpusforge.steps.base import REMOVED_REASON
 from corpusforge.yamlsource import ConfigError
 
 from conftest import read_output

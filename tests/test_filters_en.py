@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from corpusforge.filters import C4Quality, FineWebQuality, GopherQuality, GopherRepetition
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON
 
 
 def one(step, text: str) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from corpusforge.filters import CodeQuality, LangScore, LengthFilter, NgWords, PiiMask, UrlFilter
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
-from corpusforge.presets import PresetError, available, load_words
+from corpusforge.resources import PresetError, available, load_words
 
 
 def score(step, **cols) -> list[dict]:
@@ -180,7 +180,7 @@ def test_annotate_mode_keeps_rows_and_prefixes_decision():
 
 def test_every_filter_handles_odd_batches():
     """Empty batches, large_string / chunked text, null texts and all-null URL or path columns."""
-    from corpusforge.presets import build_preset
+    from corpusforge.steps.presets import build_preset
     from corpusforge.steps.registry import registered_steps
 
     steps = [s for name in ("ja-web", "ja-web-strict", "ja-swallow", "en-web", "code") for s in build_preset(name)]

@@ -16,8 +16,9 @@ from corpusforge.config import pipeline_from_yaml
 from corpusforge.engine import run_pipeline
 from corpusforge.filters import JapaneseQuality
 from corpusforge.filters.code import CODE_EXTENSIONS
-from corpusforge.presets import available, build_preset
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.resources import available
+from corpusforge.schema import REMOVED_REASON
+from corpusforge.steps.presets import build_preset
 from corpusforge.yamlsource import ConfigError
 
 PRESETS = ["code", "en-web", "ja-swallow", "ja-web", "ja-web-strict"]
@@ -217,7 +218,8 @@ def test_library_use_with_ray_data():
     ray = pytest.importorskip("ray")
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                 _node_ip_address="127.0.0.1")
     try:
         docs = ["吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 3, "English only page here."]
         ds = ray.data.from_arrow(pa.table({"text": docs}))

@@ -18,8 +18,7 @@ from corpusforge.extract.charset import codec_for
 from corpusforge.io import warc
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.warc import WarcInput
-from corpusforge.schema import make_batch
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON, make_batch
 
 from conftest import read_output, shared_data
 

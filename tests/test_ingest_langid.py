@@ -10,8 +10,7 @@ import pytest
 
 from corpusforge.langid import CodeRoute, LangId
 from corpusforge.langid.model import default_model_path
-from corpusforge.schema import make_batch
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON, make_batch
 
 from conftest import shared_data
 

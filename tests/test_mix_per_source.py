@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from corpusforge.mix.per_source import PerSource
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON
+from corpusforge.steps.per_source import PerSource
 
 JA_OK = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 6
 

@@ -11,7 +11,7 @@ from corpusforge.hashing import id_hash
 from corpusforge.mix import MixConfig, MixError, plan_mix
 from corpusforge.mix.buckets import BITS, buckets
 from corpusforge.mix.select import DOWNSAMPLED, EPOCH, NO_TARGET, select
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import REMOVED_REASON
 
 NB = 1 << BITS
 

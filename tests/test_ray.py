@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -28,7 +29,7 @@ batch: {max_docs: 64}
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-             runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}})
+             _node_ip_address="127.0.0.1", runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}})
     yield
     ray.shutdown()
 
@@ -80,3 +81,51 @@ def test_worker_death_is_retried(tmp_path, local_ray):
     stats = run_pipeline(pipeline_from_yaml(textwrap.dedent(body)), executor="ray", workers=2)
     assert (tmp_path / "died").exists()  # a worker really died
     assert stats.steps[-1].docs_out == 200 and stats.units == 3
+
+
+@pytest.mark.slow
+def test_a_ray_worker_killed_mid_task_gives_the_same_files(tmp_path, local_ray):
+    """A worker process dies in the middle of a unit (it exits at its first batch);
+    the retried task writes exactly what an undisturbed run writes."""
+    body = """
+        inputs: [{{type: demo, docs: 600, units: 4}}]
+        steps:
+          - {{step: normalize}}
+          - {{step: user_steps.DieOnce, flag_file: {flag}}}
+          - {{step: length, min_chars: 40}}
+        stages: [{{dedup: {{exact: {{on: [text]}}}}}}]
+        output: {{path: {out}, max_shard_bytes: 20kB}}
+        batch: {{max_docs: 40}}
+        """
+    killed = run_pipeline(pipeline_from_yaml(textwrap.dedent(body.format(
+        flag=tmp_path / "died", out=tmp_path / "killed"))), executor="ray", workers=2)
+    assert (tmp_path / "died").exists()
+    calm = run_pipeline(pipeline_from_yaml(textwrap.dedent(body.format(
+        flag=tmp_path / "died", out=tmp_path / "calm"))), executor="ray", workers=2)
+    a, b = files(tmp_path / "killed"), files(tmp_path / "calm")
+    assert sorted(a) == sorted(b) and not any(n.endswith(".tmp") for n in a)
+    assert all(a[n] == b[n] for n in a)
+    assert [s.to_dict() | {"seconds": 0} for s in killed.steps] == [s.to_dict() | {"seconds": 0} for s in calm.steps]
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+@pytest.mark.slow
+def test_a_local_ray_instance_listens_on_loopback_only() -> None:
+    """The Ray instance the executor starts binds every port to 127.0.0.1 (Ray would otherwise
+    listen on the network interface's address)."""
+    import psutil
+
+    from corpusforge.executors import RayExecutor
+
+    running = ray.is_initialized()  # then the instance of the fixture above is checked
+    with RayExecutor(workers=2) as pool:
+        assert pool.map(_square, [1, 2, 3]) == [1, 4, 9]
+        ours = {p.pid for p in psutil.Process().children(recursive=True)} | {os.getpid()}
+        listening = [c for c in psutil.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.pid in ours]
+        assert listening, "no Ray process found listening"
+        assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, listening
+    assert ray.is_initialized() == running  # stopped on exit only if the executor started it

@@ -123,3 +123,8 @@ class Surrogate(MapStep):
         if pc.any(pc.match_substring(batch.column("text"), "SURROGATE")).as_py():
             raise ValueError("cannot open b'\\xff' as " + b"\xff.txt".decode("utf-8", "surrogateescape"))
         return batch
+class QuoteFirst(MapStep):
+    """Raise with the first document's text in the message (as a parser quoting its input does)."""
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        raise ValueError(f"cannot handle {batch.column('text')[0].as_py()!s}")

@@ -15,7 +15,8 @@ console = Console()
 def catalogue() -> dict:
     """Every filter-library step and every preset, as plain data."""
     from corpusforge.cli.describe import describe
-    from corpusforge.presets import available, load_preset, preset_path
+    from corpusforge.resources import available
+    from corpusforge.steps.presets import load_preset, preset_path
     from corpusforge.steps.registry import registered_steps
 
     steps = {}

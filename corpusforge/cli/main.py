@@ -6,8 +6,6 @@ commands never load pyarrow, the readers or the steps.
 
 from __future__ import annotations
 
-import os
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,11 +13,11 @@ from typing import Annotated, Optional
 import orjson
 import typer
 from rich.console import Console
-from rich.text import Text
 
 from corpusforge.accounting import RunStats
 from corpusforge.cli import filters, tokens
 from corpusforge.cli.report import RunProgress, reasons_text, summary_table
+from corpusforge.cli.terminal import install_inert_tracebacks, literal
 from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -28,6 +26,19 @@ console = Console()
 err_console = Console(stderr=True)
 
 CONFIG_ERROR_EXIT = 2
+#: a stats file larger than this is refused unread (also stops a read of /dev/zero)
+STATS_MAX_BYTES = 64 * 2**20
+
+
+@app.callback()
+def _imports(ctx: typer.Context) -> None:
+    # every command: the working directory is off the import path (a `zstandard.py` there is
+    # never imported); a module a step or stage names is still found there, by file
+    from corpusforge.usermodules import hide_working_directory
+
+    ctx.call_on_close(hide_working_directory())
+    # and an error nothing caught shows its message inert (typer has set its hook by now)
+    install_inert_tracebacks()
 
 
 class ExecutorName(str, Enum):
@@ -38,16 +49,16 @@ class ExecutorName(str, Enum):
 def _load(path: Path):
     """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
     from corpusforge.config import load_pipeline
+    from corpusforge.engine.inputs_guard import check_no_overlap
     from corpusforge.io.inputs import plan_units
 
-    # user steps named by module path resolve from the working directory, as with `python -m`
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
         pipeline, doc = load_pipeline(str(path))
         units = plan_units(pipeline.inputs, doc.lines, doc.file)
+        check_no_overlap(pipeline.output.path, units, doc.lines, doc.file)
     except ConfigError as e:
-        err_console.print(Text(e.render(), style="red"))
+        # file names, keys and values in the messages are the config author's, shown literally
+        err_console.print(literal(e.render(), "red", lines=True))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     return pipeline, units
 
@@ -64,6 +75,7 @@ def run(
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json."""
     from corpusforge.engine import OutputExistsError, run_pipeline
     from corpusforge.errors import StepFailed
+    from corpusforge.executors import ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE
 
     pipeline, units = _load(pipeline_file)
@@ -75,21 +87,25 @@ def run(
                 on_start=progress.start, on_done=progress.unit_done,
             )
     except OutputExistsError as e:
-        err_console.print(Text(str(e), style="red"))
+        err_console.print(literal(e, "red", lines=True))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except ExecutorUnavailable as e:
+        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True))
+        raise typer.Exit(1) from None
     except StepFailed as e:
-        err_console.print(Text(f"run stopped (on_error: fail): {e}", style="red"))
+        # the message quotes the failing step's exception, which may quote a document
+        err_console.print(literal(f"run stopped (on_error: fail): {e}", "red", lines=True))
         raise typer.Exit(1) from None
     console.print(summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
-    console.print(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})")
+    console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
 
 
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
     """Check a pipeline (keys, types, steps, inputs) without running it. Exit code 2 if invalid."""
     pipeline, units = _load(pipeline_file)
-    console.print(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work unit(s), "
-                  f"{len(pipeline.steps)} step(s) -> {pipeline.output.path}")
+    console.print(literal(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work "
+                          f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
 
 def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
@@ -98,10 +114,13 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
 
     file = path / STATS_FILE if path.is_dir() else path
     try:
-        data = orjson.loads(file.read_bytes())
-        run_stats = RunStats.from_dict(data)
+        with file.open("rb") as f:
+            raw = f.read(STATS_MAX_BYTES + 1)
+        if len(raw) > STATS_MAX_BYTES:
+            raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
+        run_stats = RunStats.from_dict(orjson.loads(raw))
     except (OSError, ValueError, KeyError, TypeError) as e:
-        err_console.print(Text(f"cannot read stats from {file}: {e}", style="red"))
+        err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
     console.print(summary_table(run_stats, str(path)))
     console.print(reasons_text(run_stats), end="")
@@ -113,10 +132,10 @@ def steps() -> None:
     from corpusforge.stages.registry import registered_stages
     from corpusforge.steps.registry import registered_steps
 
-    console.print(Text("Steps (steps:)", style="bold underline"))
+    console.print(literal("Steps (steps:)", "bold underline"))
     for name, cls in registered_steps().items():
         render(console, name, describe(cls, "filter" if hasattr(cls, "decide") else "map"))
-    console.print(Text("Global stages (stages:)", style="bold underline"))
+    console.print(literal("Global stages (stages:)", "bold underline"))
     for name, cls in registered_stages().items():
         render(console, name, describe(cls, "stage"))
 

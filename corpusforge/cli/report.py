@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from corpusforge.accounting import RunStats
+from corpusforge.cli.terminal import inert, literal
 
 
 def human_bytes(n: float) -> str:
@@ -19,14 +20,17 @@ def human_bytes(n: float) -> str:
 
 
 def summary_table(stats: RunStats, title: str = "corpusforge run") -> Table:
-    """Per step: docs and bytes in/out, removals by reason, errors, throughput."""
-    table = Table(title=f"{title}: {stats.units} work units in {stats.wall_seconds:.1f}s",
+    """Per step: docs and bytes in/out, removals by reason, errors, throughput.
+
+    ``title`` and the step names are shown literally (a pipeline's name, a stats file's content).
+    """
+    table = Table(title=literal(f"{title}: {stats.units} work units in {stats.wall_seconds:.1f}s"),
                   pad_edge=False, collapse_padding=True)
     for col in ["step", "in", "out", "removed", "errored", "bytes in", "bytes out", "docs/s"]:
         table.add_column(col, justify="left" if col == "step" else "right", no_wrap=True)
     for s in stats.steps:
         rate = f"{s.docs_in / s.seconds:,.0f}" if s.seconds > 0 else "-"
-        table.add_row(Text(s.name), f"{s.docs_in:,}", f"{s.docs_out:,}", f"{s.docs_removed:,}",
+        table.add_row(literal(s.name), f"{s.docs_in:,}", f"{s.docs_out:,}", f"{s.docs_removed:,}",
                       f"{s.errored:,}", human_bytes(s.bytes_in), human_bytes(s.bytes_out), rate)
     return table
 
@@ -36,8 +40,9 @@ def reasons_text(stats: RunStats) -> Text:
     out = Text()
     for s in stats.steps:
         if s.removed:
-            reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(s.removed.items(), key=lambda kv: -kv[1]))
-            out.append(f"removed by {s.name}: ", style="bold")
+            reasons = ", ".join(f"{inert(r)} {n:,}"
+                                for r, n in sorted(s.removed.items(), key=lambda kv: -kv[1]))
+            out.append(f"removed by {inert(s.name)}: ", style="bold")
             out.append(reasons + "\n")
     return out
 

@@ -9,7 +9,8 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+
+from corpusforge.cli.terminal import literal
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,6 +28,7 @@ def count(
     """Count tokens per source and language in any Parquet/JSONL corpus."""
     import pyarrow.parquet as pq
 
+    from corpusforge.io.atomic import atomic_write, write_bytes
     from corpusforge.tokenize.count import count_corpus
     from corpusforge.tokenize.loader import load_tokenizer
 
@@ -35,29 +37,31 @@ def count(
         result = count_corpus(corpus, tokenizer, keys, histogram=histogram is not None,
                               workers=workers, threads=threads)
     except (OSError, ValueError) as e:
-        err_console.print(Text(f"cannot count {corpus}: {e}", style="red"))
+        err_console.print(literal(f"cannot count {corpus}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
     rows = result.totals.to_pylist()
-    table = Table(title=f"tokens in {corpus} ({result.files} files)")
+    # group values (source, lang) come from the documents: every cell is shown literally
+    table = Table(title=literal(f"tokens in {corpus} ({result.files} files)"))
     for col in [*keys, "docs", "tokens", "chars", "chars/token"]:
-        table.add_column(col, justify="left" if col in keys else "right")
+        table.add_column(literal(col), justify="left" if col in keys else "right")
     for r in rows:
         cpt = f"{r['chars'] / r['tokens']:.3f}" if r["tokens"] else "-"
-        table.add_row(*[str(r[k]) for k in keys], f"{r['docs']:,}", f"{r['tokens']:,}", f"{r['chars']:,}", cpt)
+        table.add_row(*[literal(r[k]) for k in keys], f"{r['docs']:,}", f"{r['tokens']:,}", f"{r['chars']:,}", cpt)
     table.add_row(*["total"] + [""] * (len(keys) - 1), f"{sum(r['docs'] for r in rows):,}",
                   f"{sum(r['tokens'] for r in rows):,}", f"{sum(r['chars'] for r in rows):,}", "")
     console.print(table)
     for path, err in result.errors:
-        err_console.print(Text(f"skipped {path}: {err}", style="yellow"))
+        err_console.print(literal(f"skipped {path}: {err}", "yellow", lines=True))
     if output is not None:
-        output.write_bytes(orjson.dumps({"files": result.files, "totals": rows,
-                                         "errors": [list(e) for e in result.errors]},
-                                        option=orjson.OPT_INDENT_2))
+        write_bytes(str(output), orjson.dumps({"files": result.files, "totals": rows,
+                                               "errors": [list(e) for e in result.errors]},
+                                              option=orjson.OPT_INDENT_2))
     if histogram is not None and result.histogram is not None:
         tok = load_tokenizer(tokenizer) if tokenizer else None
         pieces = tok.id_to_piece(range(tok.vocab_size)) if tok else None  # type: ignore[arg-type]
-        pq.write_table(result.histogram.to_table(pieces), histogram)
-        console.print(f"histogram: {histogram} ({result.histogram.total:,} tokens)")
+        with atomic_write(str(histogram)) as f:
+            pq.write_table(result.histogram.to_table(pieces), f)
+        console.print(literal(f"histogram: {histogram} ({result.histogram.total:,} tokens)"))
     if result.errors:
         raise typer.Exit(1)
 
@@ -103,31 +107,32 @@ def train_tokenizer(
             held, _ = language_sample(eval_corpus, {lang: heldout_chars for lang in budget})
         model = train(samples, cfg)
     except (OSError, ValueError, RuntimeError) as e:
-        err_console.print(Text(f"cannot train a tokenizer: {e}", style="red"))
+        err_console.print(literal(f"cannot train a tokenizer: {e}", "red", lines=True))
         raise typer.Exit(1) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{out}.model").write_bytes(model)
+    from corpusforge.io.atomic import write_bytes
+
+    write_bytes(f"{out}.model", model)
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_proto=model)
     # one "piece<TAB>score" line per id; the newline piece is written escaped
     pieces = [sp.id_to_piece(i).replace("\n", "\\n") for i in range(sp.get_piece_size())]
     lines = [p + "\t" + str(sp.get_score(i)) + "\n" for i, p in enumerate(pieces)]
-    Path(f"{out}.vocab").write_text("".join(lines), encoding="utf-8")
+    write_bytes(f"{out}.vocab", "".join(lines).encode("utf-8"))
     report = {"mode": mode, "vocab_size": sp.get_piece_size(), "config": cfg.model_dump(),
               "sample_chars": {k: sum(map(len, v)) for k, v in samples.items()},
               "heldout_chars": {k: sum(map(len, v)) for k, v in held.items()},
               "chars_per_token": {str(out) + ".model": chars_per_token(model, held, threads)}}
     if compare:
         report["chars_per_token"][compare] = chars_per_token(compare, held, threads)
-    Path(f"{out}.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    write_bytes(f"{out}.json", orjson.dumps(report, option=orjson.OPT_INDENT_2))
     where = f"{eval_corpus}" if eval_corpus else "held-out text"
-    table = Table(title=f"chars/token on {where} ({mode}, {sp.get_piece_size():,} pieces)")
+    table = Table(title=literal(f"chars/token on {where} ({mode}, {sp.get_piece_size():,} pieces)"))
     table.add_column("model")
     langs = list(held)
     for lang in langs:
-        table.add_column(lang, justify="right")
+        table.add_column(literal(lang), justify="right")
     for name, cpt in report["chars_per_token"].items():
-        table.add_row(Path(name).name, *[f"{cpt.get(lang, 0):.3f}" for lang in langs])
+        table.add_row(literal(Path(name).name), *[f"{cpt.get(lang, 0):.3f}" for lang in langs])
     console.print(table)
-    console.print(f"wrote {out}.model, {out}.vocab, {out}.json")
+    console.print(literal(f"wrote {out}.model, {out}.vocab, {out}.json"))

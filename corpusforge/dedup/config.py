@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from corpusforge.dedup.minhash import ShingleSpec
+from corpusforge.schema import LANG
 from corpusforge.stages.base import StageConfig
 
 #: which document of a cluster is kept: ``first`` in input order, ``longest`` text,
@@ -42,7 +43,7 @@ class MinHashConfig(StageConfig):
     #: shingles for documents whose language is not in ``shingles`` (or with no language
     #: column): ``auto`` is char5 for mostly Japanese/Chinese script, else word5
     default: str = "auto"
-    lang_column: str = "lang"
+    lang_column: str = LANG
     #: keep a candidate pair only if its estimated Jaccard similarity reaches the threshold
     verify: bool = False
     seed: int = 1

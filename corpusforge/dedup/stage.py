@@ -41,11 +41,10 @@ from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction,
 from corpusforge.dedup.normalize import normalize_for_hash
 from corpusforge.io.atomic import atomic_write, write_bytes
 from corpusforge.io.sinks import Sinks
-from corpusforge.schema import ID, TEXT, URL, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
-from corpusforge.steps.base import REMOVED_REASON
 
 REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
 CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
@@ -116,7 +115,7 @@ def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec],
     mh = cfg.minhash
     shingles = mh.shingles if mh else {"ja": "char5", "zh": "char5"}
     default = mh.default if mh else "auto"
-    lang_col = mh.lang_column if mh else "lang"
+    lang_col = mh.lang_column if mh else LANG
     specs: list[ShingleSpec] = []
 
     def spec_id(spec: str) -> int:
@@ -408,15 +407,21 @@ def _index_task(task: IndexTask) -> dict:
 
 
 @register_stage
-class Dedup(Stage):
+class Dedup(Stage[DedupConfig]):
     """Exact and MinHash-LSH near-duplicate removal across all shards (global, parallel)."""
 
     name = "dedup"
-    Config = DedupConfig
+    adds = (CLUSTER_ID, CLUSTER_SIZE)
+
+    def needed_columns(self) -> frozenset[str]:
+        # the keep policies newest/oldest/highest/lowest compare a column of every document;
+        # the language column of per-language shingles is optional (the default spec applies)
+        column = self.config.policy_column
+        return frozenset({column} if column else ())
 
     def layout(self, ctx: StageContext) -> tuple[Layout, str | None]:
         """The run's layout, fixed at the stage's first start (so a resume sees the same)."""
-        cfg: DedupConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         work = Path(ctx.work_dir)
         work.mkdir(parents=True, exist_ok=True)
         plan_path = work / "plan.json"
@@ -426,11 +431,14 @@ class Dedup(Stage):
             ctx.forget_tasks()  # no scratch: earlier task results (if any) cannot be reused
             sizes = [pq.ParquetFile(f).metadata.num_rows for f in ctx.input_files]
             index = DedupIndex(cfg.index) if cfg.index else None
+            if index is not None:
+                # a fresh start in this output folder: what an earlier run wrote here (and
+                # added to the index) is gone, so its documents must not count as seen
+                index.drop_output(_output_id(ctx.root))
             plan = {
                 "files": list(ctx.input_files), "sizes": sizes,
                 "index_parts": [p.__dict__ for p in index.parts()] if index else [],
-                "segment": f"seg-{len(index.segment_names()):05d}-{os.path.basename(str(ctx.root).rstrip('/'))}"
-                if index else None,
+                "segment": index.new_segment_name(ctx.root) if index else None,
             }
             write_bytes(str(plan_path), json.dumps(plan).encode())
         bands = rows = 0
@@ -446,7 +454,7 @@ class Dedup(Stage):
         return lay, plan["segment"]
 
     def run(self, ctx: StageContext) -> StepStats:
-        cfg: DedupConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         lay, segment = self.layout(ctx)
         index = DedupIndex(cfg.index) if cfg.index else None
         if index is not None:
@@ -463,5 +471,15 @@ class Dedup(Stage):
                                   [IndexTask(lay, i, str(index.path), segment) for i in files])
             part_list = [IndexPart(**{**index.part_paths(segment, i).__dict__, "rows": a["rows"]})
                          for i, a in zip(files, added)]
-            index.add_segment(segment, part_list, lay.params())
+            # listed in index.json by commit(), once the whole run has succeeded
+            index.write_pending(segment, part_list, lay.params(), _output_id(ctx.root))
         return sum_stats(ctx.name, written)
+
+    def commit(self, ctx: StageContext) -> None:
+        if self.config.index:
+            DedupIndex(self.config.index).commit(_output_id(ctx.root))
+
+
+def _output_id(root: str) -> str:
+    """How a segment names the output folder of its run (absolute, for local folders)."""
+    return root if "://" in root else os.path.abspath(root)

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from fsspec.core import url_to_fs
 
 from corpusforge.accounting import ConservationError, RunStats, StepStats
-from corpusforge.config import Pipeline
+from corpusforge.config import Pipeline, check_column_order
+from corpusforge.engine.inputs_guard import check_no_overlap
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.executors import make_executor
 from corpusforge.io.inputs import plan_units
@@ -49,9 +50,11 @@ def run_pipeline(
     progress (the command line's progress bar).
     """
     started = time.perf_counter()
+    # a pipeline from YAML was checked when parsed; one built in code is checked here
+    check_column_order(pipeline)
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
-    prepare_output(pipeline, units, layout, resume, overwrite)
+    check_no_overlap(pipeline.output.path, units)
     kind = executor or pipeline.executor.type
     n = workers or pipeline.executor.workers or os.cpu_count() or 1
     phases: list[tuple[str, int | None, Stage]] = [
@@ -62,11 +65,17 @@ def run_pipeline(
     total_units = 0
     # one executor for every phase: one process pool, one Ray lifetime
     with make_executor(kind, n, ray_address or pipeline.executor.ray_address) as pool:
+        # the output is prepared (an --overwrite deletes the old one) only once the run can
+        # start: an unreachable cluster leaves the old output as it was
+        pool.start()
+        prepare_output(pipeline, units, layout, resume, overwrite)
         files: list[str] = []
+        contexts: list[StageContext] = []
         for p, (name, index, stage) in enumerate(phases):
             ctx = StageContext(name=name, key=layout.phase_key(index, name), input_files=files,
                                sinks=_sinks(pipeline, layout, p, len(phases), name, index),
                                layout=layout, executor=pool)
+            contexts.append(ctx)
             result = _run_phase(stage, ctx)
             if isinstance(result, RunStats):
                 steps += result.steps
@@ -77,6 +86,8 @@ def run_pipeline(
                 files = list_shards(ctx.sinks.path)
     total = RunStats(steps, units=total_units)
     _check_phases(total, len(phases) - 1)
+    for (_, _, stage), ctx in zip(phases, contexts):
+        stage.commit(ctx)
     total.wall_seconds = time.perf_counter() - started
     write_stats(layout, total)
     return total

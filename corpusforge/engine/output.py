@@ -10,6 +10,7 @@ from fsspec.core import url_to_fs
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
+from corpusforge.engine.inputs_guard import input_versions
 from corpusforge.io.atomic import TMP_SUFFIX, read_json, write_json
 from corpusforge.io.layout import STATE_DIR, OutputLayout
 from corpusforge.io.units import WorkUnit
@@ -23,7 +24,8 @@ class OutputExistsError(RuntimeError):
 
 
 def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
-    """What must not change between a run and its resume: the steps, stages, output and units."""
+    """What must not change between a run and its resume: the steps, stages, output, units
+    and the version (size, modification time or etag) of every input file."""
     body = {
         "layout": LAYOUT_VERSION,
         "inputs": [i.model_dump() for i in pipeline.inputs],
@@ -32,6 +34,7 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
         "output": pipeline.output.model_dump(),
         "batch": pipeline.batch.model_dump(),
         "units": [asdict(u) for u in units],
+        "files": input_versions(units),
     }
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -43,15 +46,19 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
     fs, root = url_to_fs(layout.root)
     fp = fingerprint(pipeline, units)
     if fs.exists(root) and fs.ls(root):
-        plan = read_json(layout.plan_file)
+        try:
+            plan = read_json(layout.plan_file)
+        except ValueError:  # an empty or cut plan.json (a disk that filled up before 0.2)
+            plan = {"fingerprint": None}
         if overwrite:
             fs.rm(root, recursive=True)
         elif resume and plan is not None:
             if plan.get("fingerprint") != fp:
                 raise OutputExistsError(
-                    f"{pipeline.output.path} was written by a different pipeline or input set "
-                    "(or by another version of corpusforge); resume needs the same config "
-                    "(use --overwrite to start again)")
+                    f"{pipeline.output.path} was written by a different pipeline or input set, "
+                    "from input files that have changed since, or by another version of "
+                    "corpusforge; resume needs the same config and inputs (use --overwrite to "
+                    "start again)")
             for path in fs.find(root):
                 if path.endswith(TMP_SUFFIX):
                     fs.rm(path)  # half-written files of killed tasks

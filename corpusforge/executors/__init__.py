@@ -1,6 +1,6 @@
 """Executors: where a run's tasks run (local processes or Ray), behind one protocol."""
 
-from corpusforge.executors.base import Executor, OnResult
+from corpusforge.executors.base import Executor, ExecutorUnavailable, OnResult
 from corpusforge.executors.local import LocalExecutor
 from corpusforge.executors.ray import RayExecutor
 
@@ -15,4 +15,4 @@ def make_executor(kind: str, workers: int, address: str | None = None) -> Execut
     raise ValueError(f"unknown executor {kind!r} (local or ray)")
 
 
-__all__ = ["Executor", "LocalExecutor", "OnResult", "RayExecutor", "make_executor"]
+__all__ = ["Executor", "ExecutorUnavailable", "LocalExecutor", "OnResult", "RayExecutor", "make_executor"]

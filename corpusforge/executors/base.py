@@ -14,6 +14,10 @@ from typing import Any, Protocol
 OnResult = Callable[[int, Any], None]
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor's workers cannot be had (a cluster that cannot be reached or started)."""
+
+
 class Executor(Protocol):
     """A context manager that owns its workers (and, for Ray, the Ray instance it started)."""
 
@@ -26,6 +30,11 @@ class Executor(Protocol):
 
         The first task that raises stops the phase and the exception propagates.
         """
+        ...
+
+    def start(self) -> None:
+        """Make sure the workers can be had (connect to the cluster) before a run touches its
+        output; raises when they cannot."""
         ...
 
     def __enter__(self) -> Executor: ...

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from corpusforge import usermodules
 from corpusforge.executors.base import OnResult
+from corpusforge.executors.parent_death import exit_with_parent
+
+
+def _start_worker(driver: int, imports: usermodules.UserModules) -> None:
+    """Pool initializer, before the worker unpickles its first task: end with the driver, and
+    import as it does (the working directory off the path, the pipeline's own modules from it)."""
+    exit_with_parent(driver)
+    imports.install()
 
 
 class LocalExecutor:
@@ -19,6 +29,9 @@ class LocalExecutor:
 
     def __enter__(self) -> LocalExecutor:
         return self
+
+    def start(self) -> None:
+        """Nothing to check: the pool is spawned by the first parallel phase."""
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
@@ -42,7 +55,9 @@ class LocalExecutor:
         if self._pool is None:
             # spawn, not fork: Arrow's thread pools do not survive a fork safely; the pool is
             # kept for the executor's life, so workers keep what they set up (models, steps)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_start_worker,
+                                             initargs=(os.getpid(), usermodules.current()))
         futures = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:

@@ -11,7 +11,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from corpusforge.executors.base import OnResult
+from corpusforge import usermodules
+from corpusforge.executors.base import ExecutorUnavailable, OnResult
+
+#: Ray's switch for multi-node mode; off, a local instance uses 127.0.0.1 for everything
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _run(imports: usermodules.UserModules, payload: bytes) -> Any:
+    """One task on a Ray worker. Ray puts the driver's working directory on the worker's path
+    and would unpickle the task (which may name a module of the pipeline's) before anything
+    else runs, so the task travels pickled: import as the driver does first, then unpickle."""
+    from ray import cloudpickle
+
+    imports.install()
+    fn, item = cloudpickle.loads(payload)
+    return fn(item)
 
 
 class RayExecutor:
@@ -31,7 +46,15 @@ class RayExecutor:
             ray.shutdown()
             self._started = False
 
+    def start(self) -> None:
+        self._init()
+
     def _init(self) -> None:
+        if not self.address:
+            # a local instance serves this machine only: every Ray process binds to the
+            # loopback address (Ray otherwise picks the network interface's address and
+            # listens there); read by Ray when it is first imported
+            os.environ.setdefault(LOOPBACK_ONLY, "0")
         import ray
 
         if ray.is_initialized():
@@ -41,11 +64,17 @@ class RayExecutor:
             # this machine's paths mean nothing there
             kwargs: dict = {"address": self.address}
         else:
-            # local workers must import what the driver imports (user modules on sys.path)
+            # local workers must import what the driver imports (its sys.path: under the command
+            # line, without the working directory; the pipeline's own modules follow each task)
             path = os.pathsep.join(p for p in sys.path if p)
             kwargs = {"num_cpus": self.workers, "include_dashboard": False,
+                      "_node_ip_address": "127.0.0.1",
                       "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
-        ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
+        try:
+            ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
+        except Exception as e:  # noqa: BLE001 - Ray raises many kinds here; all mean "no Ray"
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise ExecutorUnavailable(f"cannot connect to {where}: {type(e).__name__}: {e}") from e
         self._started = True
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
@@ -54,21 +83,30 @@ class RayExecutor:
         if not items:
             return results
         import ray
+        from ray import cloudpickle
 
         self._init()
         # a task whose worker died (OOM, a killed node) runs again
-        task = ray.remote(num_cpus=1, max_retries=3)(fn)
-        queue = list(enumerate(items))
+        task = ray.remote(num_cpus=1, max_retries=3)(_run)
+        imports = usermodules.current()
+        queue = [(i, cloudpickle.dumps((fn, item))) for i, item in enumerate(items)]
         in_flight: dict = {}
         while queue or in_flight:
             # `workers` tasks at once, as on the local pool
             while queue and len(in_flight) < self.workers:
-                i, item = queue.pop(0)
-                in_flight[task.remote(item)] = i
+                i, payload = queue.pop(0)
+                in_flight[task.remote(imports, payload)] = i
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 i = in_flight.pop(ref)
-                results[i] = ray.get(ref)
+                try:
+                    results[i] = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:
+                    # the task's own exception, as the local executor raises it (its message
+                    # is what a user reads; Ray's wrapper adds the remote traceback to it)
+                    if isinstance(e.cause, Exception):
+                        raise e.cause from e
+                    raise
                 if on_result is not None:
                     on_result(i, results[i])
         return results

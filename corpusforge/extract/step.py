@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
 from corpusforge.models import Size
-from corpusforge.schema import FILE, ID, POS, TEXT, URL
-from corpusforge.steps.base import REMOVED_REASON, Filter, Step, StepConfig, StepResult
+from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, URL
+from corpusforge.steps.base import Filter, Step, StepConfig, StepResult
 from corpusforge.steps.registry import register
 
 HTML_TYPES = ["text/html", "application/xhtml+xml"]
@@ -55,11 +55,12 @@ class ExtractConfig(StepConfig):
 
 
 @register
-class ExtractHtml(Step):
+class ExtractHtml(Step[ExtractConfig]):
     """Main text of HTML pages (trafilatura), charset from header, meta tag or detection."""
 
     name = "extract_html"
-    Config = ExtractConfig
+    #: the codec the text was decoded with (the raw ``html`` column is dropped by default)
+    adds = (CHARSET,)
 
     def setup(self) -> None:
         self._proc: ExtractorProcess | None = None
@@ -69,13 +70,13 @@ class ExtractHtml(Step):
         self.trafilatura_seconds = 0.0
 
     def _options(self) -> dict:
-        c: ExtractConfig = self.config  # type: ignore[assignment]
+        c = self.config
         return dict(favor_precision=c.favor_precision, favor_recall=c.favor_recall,
                     include_comments=c.include_comments, include_tables=c.include_tables,
                     fast=c.fast, deduplicate=c.deduplicate)
 
     def _extract(self, tasks: list[tuple[bytes, str | None, str | None]]) -> list[PageResult]:
-        c: ExtractConfig = self.config  # type: ignore[assignment]
+        c = self.config
         if c.isolation == "inline":
             from corpusforge.extract.worker import extract_page
 
@@ -92,8 +93,7 @@ class ExtractHtml(Step):
         return self._proc.run(tasks)
 
     def apply(self, batch: pa.Table) -> StepResult:
-        self.ensure_setup()
-        c: ExtractConfig = self.config  # type: ignore[assignment]
+        c = self.config
         n = batch.num_rows
         if HTML not in batch.column_names or n == 0:
             return StepResult(batch)

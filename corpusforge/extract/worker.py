@@ -56,6 +56,10 @@ def _address_space() -> int:
 def main() -> None:
     import pickle
 
+    from corpusforge.executors.parent_death import exit_with_parent
+
+    # a worker killed with its driver leaves no extractor behind, even one deep in a page
+    exit_with_parent(os.getppid())
     # our stdout is the result channel: keep stray prints of libraries off it
     inp, out = Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False)
     os.dup2(2, 1)

@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge.schema import TEXT
-from corpusforge.steps.base import Filter, _set_column
+from corpusforge.steps.base import Filter, FilterConfigT, _set_column
 
 
-class RewriteFilter(Filter):
+class RewriteFilter(Filter[FilterConfigT]):
     """``evaluate`` returns the rewritten text with the signals; kept rows go on rewritten.
 
     Removed rows also carry the rewritten text (the rejects sink shows what was left).
@@ -25,7 +25,6 @@ class RewriteFilter(Filter):
         return self.rewrite(batch)[1]
 
     def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
-        self.ensure_setup()
         text, sig = self.rewrite(batch)
         keep, reason = self.decide(batch, sig)
         out = batch.set_column(batch.schema.get_field_index(TEXT), TEXT, text)

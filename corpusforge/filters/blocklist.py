@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
-from corpusforge.presets import find_resource, load_words
+from corpusforge.resources import find_resource, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -39,22 +39,23 @@ class NgWordsConfig(FilterConfig):
 
 
 @register
-class NgWords(Filter):
+class NgWords(Filter[NgWordsConfig]):
     """Keyword hit counts against NG-word lists, with a hit-count or character-fraction bound."""
 
     name = "ng_words"
-    Config = NgWordsConfig
+
+    def signal_columns(self) -> frozenset[str]:
+        return frozenset({f"{self.config.signal}_hits", f"{self.config.signal}_char_frac"})
 
     def setup(self) -> None:
-        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         words = list(cfg.words)
         for ref in cfg.lists:
             words += load_words(ref)
         self._matcher = KeywordMatcher(words, cfg.whole_words, cfg.ignore_case)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
-        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         hits, chars = self._matcher.scan(text)
         return {
@@ -63,7 +64,7 @@ class NgWords(Filter):
         }
 
     def decide(self, batch, s):
-        cfg: NgWordsConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         rules = []
         if cfg.max_hits is not None:
@@ -98,14 +99,17 @@ class UrlFilterConfig(FilterConfig):
 
 
 @register
-class UrlFilter(Filter):
+class UrlFilter(Filter[UrlFilterConfig]):
     """Domain blocklist with subdomain matching, and a TLD allow-list."""
 
     name = "url_filter"
-    Config = UrlFilterConfig
+    adds = ("url_missing", "url_blocked", "tld_allowed")
+
+    def needed_columns(self) -> frozenset[str]:
+        return frozenset({self.config.url_column})
 
     def setup(self) -> None:
-        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         domains = {d.strip().lower().rstrip(".") for d in cfg.domains}
         for ref in cfg.domain_lists:
             path = find_resource(ref, ".txt", "blocklists")
@@ -120,8 +124,7 @@ class UrlFilter(Filter):
         )
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
-        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if cfg.url_column not in batch.column_names:
             raise KeyError(f"url_filter needs a {cfg.url_column!r} column; the batch has {batch.column_names}")
         urls = batch.column(cfg.url_column)
@@ -144,7 +147,7 @@ class UrlFilter(Filter):
         return {"url_missing": missing, "url_blocked": blocked & ~missing, "tld_allowed": tld_ok | missing}
 
     def decide(self, batch, s):
-        cfg: UrlFilterConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         rules = [
             ("missing_url", s["url_missing"] & (cfg.missing_url == "drop")),
             ("blocked_domain", s["url_blocked"]),

@@ -42,14 +42,14 @@ class C4Config(FilterConfig):
 
 
 @register
-class C4Quality(RewriteFilter):
+class C4Quality(RewriteFilter[C4Config]):
     """C4 line cleanup plus document rules; kept documents carry the cleaned text."""
 
     name = "c4"
-    Config = C4Config
+    adds = ("c4_lines", "c4_kept_lines", "c4_sentences", "c4_lorem_ipsum", "c4_curly_bracket")
 
     def rewrite(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
-        cfg: C4Config = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         ln = ts.lines(text)
         line = pc.utf8_trim_whitespace(ln.values)
@@ -88,7 +88,7 @@ class C4Quality(RewriteFilter):
         return cleaned, sig
 
     def decide(self, batch, s):
-        cfg: C4Config = self.config  # type: ignore[assignment]
+        cfg = self.config
         rules = [
             ("lorem_ipsum", s["c4_lorem_ipsum"]),
             ("curly_bracket", s["c4_curly_bracket"]),

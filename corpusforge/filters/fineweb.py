@@ -29,14 +29,14 @@ class FineWebConfig(FilterConfig):
 
 
 @register
-class FineWebQuality(Filter):
+class FineWebQuality(Filter[FineWebConfig]):
     """FineWeb: terminal punctuation, short lines, duplicate-line characters, newline/word ratio."""
 
     name = "fineweb"
-    Config = FineWebConfig
+    adds = ("n_lines", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "newline_word_ratio")
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        cfg: FineWebConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         ln = ts.nonempty(ts.split(text, "\n"))
         n_lines = ln.per_doc()
@@ -56,7 +56,7 @@ class FineWebQuality(Filter):
         }
 
     def decide(self, batch, s):
-        cfg: FineWebConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         punct = s["line_punct_ratio"]
         low_punct = punct < cfg.line_punct_thr
         if cfg.line_punct_exclude_zero:

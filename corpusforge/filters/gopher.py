@@ -45,14 +45,15 @@ class GopherQualityConfig(FilterConfig):
 
 
 @register
-class GopherQuality(Filter):
+class GopherQuality(Filter[GopherQualityConfig]):
     """Gopher quality: word counts, mean word length, symbols, bullets, ellipses, stop words."""
 
     name = "gopher_quality"
-    Config = GopherQualityConfig
+    adds = ("n_words", "avg_word_length", "hash_word_ratio", "ellipsis_word_ratio", "bullet_lines_ratio",
+            "ellipsis_lines_ratio", "alpha_words_ratio", "n_stop_words")
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        cfg: GopherQualityConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         w = ts.words(text)
         cores = word_cores(w)
@@ -89,7 +90,7 @@ class GopherQuality(Filter):
         }
 
     def decide(self, batch, s):
-        cfg: GopherQualityConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         off = np.zeros(batch.num_rows, dtype=bool)
 
         def lt(x, bound):
@@ -153,14 +154,19 @@ def word_ngram_signals(
 
 
 @register
-class GopherRepetition(Filter):
+class GopherRepetition(Filter[GopherRepetitionConfig]):
     """Gopher repetition: duplicate lines/paragraphs and repeated word n-grams."""
 
     name = "gopher_repetition"
-    Config = GopherRepetitionConfig
+
+    def signal_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({"dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac",
+                          *(f"top_{n}_gram_frac" for n, _ in cfg.top_n_grams),
+                          *(f"dup_{n}_gram_frac" for n, _ in cfg.dup_n_grams)})
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        cfg: GopherRepetitionConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         total = ts.n_chars(text)
         paras = ts.split_regex(pc.utf8_trim_whitespace(text), r"\n{2,}")
@@ -180,7 +186,7 @@ class GopherRepetition(Filter):
         return out
 
     def decide(self, batch, s):
-        cfg: GopherRepetitionConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         rules = [
             (name, s[name] > bound if bound is not None else np.zeros(n, bool))

@@ -29,14 +29,14 @@ class JapaneseNormalizeConfig(StepConfig):
 
 
 @register
-class JapaneseNormalize(MapStep):
+class JapaneseNormalize(MapStep[JapaneseNormalizeConfig]):
     """，．→ 、。 where Western-style punctuation dominates, NFKC, footer trimming."""
 
     name = "ja_normalize"
-    Config = JapaneseNormalizeConfig
+    adds = ()
 
     def process(self, batch: pa.Table) -> pa.Table:
-        cfg: JapaneseNormalizeConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         if cfg.fix_punctuation:
             western = ts.count(text, "[，．]")

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.schema import LANG, LANG_SCORE
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -15,19 +16,25 @@ class LangScoreConfig(FilterConfig):
     min_score: float = 0.65
     #: keep only these languages (null: any); needs the ``lang`` column
     languages: list[str] | None = None
-    score_column: str = "lang_score"
-    lang_column: str = "lang"
+    score_column: str = LANG_SCORE
+    lang_column: str = LANG
 
 
 @register
-class LangScore(Filter):
+class LangScore(Filter[LangScoreConfig]):
     """Threshold on the language-ID score, optionally restricted to some languages."""
 
     name = "lang_score"
-    Config = LangScoreConfig
+
+    def needed_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({cfg.score_column, *([cfg.lang_column] if cfg.languages is not None else [])})
+
+    def signal_columns(self) -> frozenset[str]:
+        return frozenset({"lang_score_ok", *(["lang_ok"] if self.config.languages is not None else [])})
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        cfg: LangScoreConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         needed = [cfg.score_column] + ([cfg.lang_column] if cfg.languages is not None else [])
         missing = [c for c in needed if c not in batch.column_names]
         if missing:

@@ -19,11 +19,11 @@ class LengthConfig(FilterConfig):
 
 
 @register
-class LengthFilter(Filter):
+class LengthFilter(Filter[LengthConfig]):
     """Keep documents whose length in characters and UTF-8 bytes is within bounds."""
 
     name = "length"
-    Config = LengthConfig
+    adds = ("n_chars", "n_bytes")
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         text = batch.column(TEXT)
@@ -33,7 +33,7 @@ class LengthFilter(Filter):
         }
 
     def decide(self, batch, signals):
-        cfg: LengthConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         chars, nbytes = signals["n_chars"], signals["n_bytes"]
         big = np.iinfo(np.int64).max
         rules = [

@@ -23,7 +23,7 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher, prepare
 from corpusforge.filters._rewrite import RewriteFilter
 from corpusforge.filters.blocklist import url_hosts
-from corpusforge.presets import load_words
+from corpusforge.resources import load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -89,14 +89,15 @@ class JapaneseQualityConfig(FilterConfig):
 
 
 @register
-class JapaneseQuality(Filter):
+class JapaneseQuality(Filter[JapaneseQualityConfig]):
     """LLM-jp v1 document rules: TLD, non-empty, kana head, ads, NG words, rare kuten, zlib."""
 
     name = "ja_quality"
-    Config = JapaneseQualityConfig
+    adds = ("tld_ok", "blocked_domain", "n_chars", "kana_in_head", "ads_hits", "ng_hits", "kuten",
+            "zlib_ratio")
 
     def setup(self) -> None:
-        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         ads = [w for ref in cfg.ads_lists for w in load_words(ref)]
         ng = [w for ref in cfg.ng_lists for w in load_words(ref)]
         self._ads = KeywordMatcher(ads)
@@ -105,7 +106,7 @@ class JapaneseQuality(Filter):
         self._blocked = pa.array([d.lower() for d in cfg.blocked_domains], pa.string())
 
     def _url_signals(self, batch: pa.Table, n: int) -> tuple[np.ndarray, np.ndarray]:
-        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if cfg.url_column not in batch.column_names:
             return np.full(n, cfg.keep_missing_url), np.zeros(n, bool)
         host = url_hosts(ts.text_array(batch, cfg.url_column))
@@ -118,8 +119,7 @@ class JapaneseQuality(Filter):
         return tld_ok, blocked & ~missing
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
-        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         n = len(text)
         tld_ok, blocked = self._url_signals(batch, n)
@@ -149,7 +149,7 @@ class JapaneseQuality(Filter):
         return self.first_failure(self._rules(s, batch.num_rows), batch.num_rows)
 
     def _rules(self, s: dict, n: int, with_zlib: bool = True) -> list[tuple[str, np.ndarray]]:
-        cfg: JapaneseQualityConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         off = np.zeros(n, bool)
         kuten_chars = cfg.resolved("kuten_chars")
         max_ng = cfg.resolved("max_ng_hits")
@@ -185,14 +185,14 @@ URL_PATTERN = r"(?:https?|ftp)://[\x21-\x7e]+|www\.[\x21-\x7e]+"
 
 
 @register
-class JapaneseLines(RewriteFilter):
+class JapaneseLines(RewriteFilter[JapaneseLinesConfig]):
     """LLM-jp v1 rule 8: keep lines with kana or ー, strip URLs and long ASCII runs, join."""
 
     name = "ja_lines"
-    Config = JapaneseLinesConfig
+    adds = ("ja_lines_total", "ja_lines_kept", "ja_chars_removed_frac")
 
     def rewrite(self, batch: pa.Table) -> tuple[pa.Array, dict[str, np.ndarray]]:
-        cfg: JapaneseLinesConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         before = ts.n_chars(text)
         if cfg.remove_urls:

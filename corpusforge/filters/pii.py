@@ -52,14 +52,20 @@ class PiiConfig(StepConfig):
 
 
 @register
-class PiiMask(MapStep):
+class PiiMask(MapStep[PiiConfig]):
     """Replace e-mail addresses, IPs, phone and (Luhn-valid) card numbers with placeholders."""
 
     name = "pii_mask"
-    Config = PiiConfig
+
+    def added_columns(self) -> frozenset[str]:
+        cfg = self.config
+        if not cfg.count_columns:
+            return frozenset()
+        kinds = {"pii_card": cfg.card, "pii_email": cfg.email, "pii_ip": cfg.ip, "pii_phone": cfg.phone}
+        return frozenset(k for k, placeholder in kinds.items() if placeholder is not None)
 
     def process(self, batch: pa.Table) -> pa.Table:
-        cfg: PiiConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         counts: dict[str, np.ndarray] = {}
         # cards first: their digit runs would otherwise be eaten by the phone patterns

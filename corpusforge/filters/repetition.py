@@ -70,20 +70,20 @@ class CharRepetitionConfig(FilterConfig):
 
 
 @register
-class CharRepetition(Filter):
+class CharRepetition(Filter[CharRepetitionConfig]):
     """Character n-gram repetition ratio (HojiChar ``CharRepetitionRatioFilter`` semantics)."""
 
     name = "char_repetition"
-    Config = CharRepetitionConfig
+    adds = ("char_rep_ratio",)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         text = ts.text_array(batch)
         cps, parent = ts.codepoints(text)
-        n = self.config.n  # type: ignore[attr-defined]
+        n = self.config.n
         return {"char_rep_ratio": top_sqrt_ratio(cps.astype(np.uint64), parent, n, len(text))}
 
     def decide(self, batch, s):
-        thr = self.config.threshold  # type: ignore[attr-defined]
+        thr = self.config.threshold
         return self.first_failure([("char_repetition", s["char_rep_ratio"] >= thr)], batch.num_rows)
 
 
@@ -93,16 +93,16 @@ class WordRepetitionConfig(FilterConfig):
 
 
 @register
-class WordRepetition(Filter):
+class WordRepetition(Filter[WordRepetitionConfig]):
     """Share of word n-gram occurrences whose n-gram occurs more than once (whitespace words)."""
 
     name = "word_repetition"
-    Config = WordRepetitionConfig
+    adds = ("word_rep_ratio",)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         text = ts.text_array(batch)
         w = ts.words(text)
-        n = self.config.n  # type: ignore[attr-defined]
+        n = self.config.n
         starts, h = ts.ngram_hashes(ts.string_ids(w.values), w.parent, n)
         if len(h) == 0:
             return {"word_rep_ratio": np.zeros(len(text))}
@@ -113,5 +113,5 @@ class WordRepetition(Filter):
         return {"word_rep_ratio": ts.safe_div(num, den)}
 
     def decide(self, batch, s):
-        thr = self.config.threshold  # type: ignore[attr-defined]
+        thr = self.config.threshold
         return self.first_failure([("word_repetition", s["word_rep_ratio"] >= thr)], batch.num_rows)

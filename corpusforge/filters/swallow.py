@@ -20,7 +20,7 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.filters.gopher import word_ngram_signals
 from corpusforge.filters.repetition import char_ngram_signals
-from corpusforge.presets import load_words
+from corpusforge.resources import load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -66,19 +66,27 @@ class SwallowConfig(FilterConfig):
 
 
 @register
-class SwallowQuality(Filter):
+class SwallowQuality(Filter[SwallowConfig]):
     """Swallow corpus quality rules for Japanese web text."""
 
     name = "swallow"
-    Config = SwallowConfig
+
+    def signal_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({
+            "n_letters", "n_ja_letters", "hiragana_frac", "katakana_frac", "ja_frac", "dup_para_frac",
+            "dup_para_char_frac", "dup_sentence_frac", "dup_sentence_char_frac", "avg_sentence_length",
+            "max_sentence_length", "ellipsis_line_frac", "ng_char_frac",
+            *(f"top_{n}_gram_frac" for n, _ in cfg.top_n_grams),
+            *(f"dup_{n}_gram_frac" for n, _ in cfg.dup_n_grams),
+        })
 
     def setup(self) -> None:
-        words = [w for ref in self.config.ng_lists for w in load_words(ref)]  # type: ignore[attr-defined]
+        words = [w for ref in self.config.ng_lists for w in load_words(ref)]
         self._ng = KeywordMatcher(words)
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
-        self.ensure_setup()
-        cfg: SwallowConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = ts.text_array(batch)
         total = ts.n_chars(text)
         letters = total - ts.count(text, r"\s")
@@ -118,7 +126,7 @@ class SwallowQuality(Filter):
         return out
 
     def decide(self, batch, s):
-        cfg: SwallowConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         off = np.zeros(n, bool)
 

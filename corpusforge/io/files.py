@@ -9,6 +9,7 @@ from typing import IO
 import fsspec
 from fsspec.core import url_to_fs
 
+from corpusforge.io.layout import is_document_path
 from corpusforge.io.zstd import open_zstd
 from corpusforge.models import FieldMapping, Size
 
@@ -44,8 +45,10 @@ def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
             base = root[: min(root.find(c) for c in "*?[" if c in root)].rpartition("/")[0]
             found = [p for p in fs.glob(root) if fs.isfile(p)]
         elif fs.isdir(root):
+            # a folder: its documents, not a run layout's rejects, errors, state or stats
+            # (reading a previous run's output folder reads what it kept)
             base = root.rstrip("/")
-            found = [p for p in fs.find(root) if not os.path.basename(p).startswith((".", "_"))]
+            found = [p for p in fs.find(root) if is_document_path(p[len(base) + 1:])]
         else:
             base = root.rpartition("/")[0]
             found = [root] if fs.exists(root) else []

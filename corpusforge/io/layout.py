@@ -82,15 +82,26 @@ class OutputLayout:
         return join(self.root, WORK_DIR, key)
 
 
-def list_shards(path: str) -> list[str]:
-    """Parquet document shards under ``path`` (not in ``_``-prefixed folders), sorted; paths
-    keep the protocol of ``path`` (``s3://``, ``memory://``) so any worker can open them."""
+def is_document_path(relative: str) -> bool:
+    """Whether a path relative to an output (or input) folder can hold documents: not inside
+    the run layout's ``_`` folders (rejects, errors, state, scratch) nor a hidden one, and not
+    a run file such as ``stats.json``."""
+    parts = relative.strip("/").split("/")
+    return not any(part.startswith(("_", ".")) for part in parts) and parts[-1] not in RUN_FILES
+
+
+#: files a run writes next to its documents (``mix_manifest.json``: the mix stage's plan)
+RUN_FILES = frozenset({STATS_FILE, "mix_manifest.json"})
+
+
+def list_shards(path: str, suffixes: tuple[str, ...] = (".parquet",)) -> list[str]:
+    """Document shards under ``path`` (see :func:`is_document_path`), sorted; paths keep the
+    protocol of ``path`` (``s3://``, ``memory://``) so any worker can open them."""
     fs, root = url_to_fs(path)
     if not fs.exists(root):
         return []
     out = []
     for p in fs.find(root):
-        rel = p[len(root.rstrip("/")) + 1:]
-        if p.endswith(".parquet") and not any(part.startswith("_") for part in rel.split("/")):
+        if p.endswith(suffixes) and is_document_path(p[len(root.rstrip("/")) + 1:]):
             out.append(fs.unstrip_protocol(p) if "://" in path else p)
     return sorted(out)

@@ -44,7 +44,10 @@ def write_marker(path: str, task: str, result: Any) -> None:
 
 def read_marker(path: str) -> tuple[bool, Any]:
     """``(True, result)`` for a finished task, ``(False, None)`` otherwise."""
-    data = read_json(path)
-    if data is None:
+    try:
+        data = read_json(path)
+    except ValueError:  # damaged (written by something else than this module): run it again
+        return False, None
+    if data is None or "result" not in data:
         return False, None
     return True, _decode(data["result"])

@@ -9,17 +9,15 @@ import pyarrow.json as pj
 from fsspec.core import url_to_fs
 
 from corpusforge.io.files import open_binary
+from corpusforge.io.layout import join, list_shards
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.zst", ".jsonl.gz")
 
 
 def _shards(path: str, sink: str | None, suffixes: tuple[str, ...]) -> tuple[object, str, list[str]]:
-    fs, root = url_to_fs(path)
-    if sink:
-        root = f"{root.rstrip('/')}/{sink}"
-    files = sorted(p for p in fs.find(root) if p.endswith(suffixes)
-                   and not any(part.startswith("_") for part in p[len(root):].split("/")))
-    return fs, root, files
+    base = join(path, sink) if sink else path
+    fs, root = url_to_fs(base)
+    return fs, root, [url_to_fs(f)[1] for f in list_shards(base, suffixes)]
 
 
 def open_output(path: str, sink: str | None = None) -> ds.Dataset:

@@ -18,6 +18,8 @@ from corpusforge.schema import (
     ID,
     POS,
     REASON,
+    REJECT_FILE,
+    REJECT_POSITION,
     REJECT_PREFIX,
     REMOVED_REASON,
     SOURCE,
@@ -82,8 +84,8 @@ def reject_rows(removed: pa.Table, step: str, with_text: bool) -> pa.Table:
         URL: optional(URL, pa.string()),
         STEP: pa.repeat(pa.scalar(step), n),
         REASON: removed.column(REMOVED_REASON).cast(pa.string()),
-        "file": optional(FILE, pa.string()),
-        "position": optional(POS, pa.int64()),
+        REJECT_FILE: optional(FILE, pa.string()),
+        REJECT_POSITION: optional(POS, pa.int64()),
     }
     if with_text:
         cols[TEXT] = removed.column(TEXT)

@@ -12,8 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.langid.step import LANG
-from corpusforge.schema import SOURCE, URL
+from corpusforge.schema import LANG, SOURCE, URL
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -70,14 +69,14 @@ class CodeRouteConfig(FilterConfig):
 
 
 @register
-class CodeRoute(Filter):
+class CodeRoute(Filter[CodeRouteConfig]):
     """Route code documents to ``lang: code`` with ``code_lang`` from the file extension."""
 
     name = "code_route"
-    Config = CodeRouteConfig
+    adds = (LANG, CODE_LANG)
 
     def signals(self, batch: pa.Table) -> dict[str, pa.Array]:
-        cfg: CodeRouteConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         col = cfg.path_column if cfg.path_column in batch.column_names else URL
         paths = batch.column(col) if col in batch.column_names else pa.nulls(n, pa.string())

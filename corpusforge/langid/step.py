@@ -19,11 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.langid.model import load
-from corpusforge.schema import TEXT
+from corpusforge.schema import LANG, LANG_SCORE, TEXT
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
-LANG, LANG_SCORE = "lang", "lang_score"
 _PREFIX = "__label__"
 
 
@@ -43,18 +42,18 @@ class LangIdConfig(FilterConfig):
 
 
 @register
-class LangId(Filter):
+class LangId(Filter[LangIdConfig]):
     """fastText language ID with per-language thresholds and a keep-list."""
 
     name = "langid"
-    Config = LangIdConfig
+    adds = (LANG, LANG_SCORE)
 
     def setup(self) -> None:
-        cfg: LangIdConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self._predict = load(cfg.model).f.predict
 
     def signals(self, batch: pa.Table) -> dict[str, pa.Array]:
-        cfg: LangIdConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         preset = batch.column(LANG) if LANG in batch.column_names else pa.nulls(n, pa.string())
         todo = pc.is_null(preset)
@@ -79,7 +78,7 @@ class LangId(Filter):
         return {LANG: pa.array(lang, pa.string()), LANG_SCORE: pa.array(score, mask=~todo_np)}
 
     def decide(self, batch: pa.Table, signals: dict) -> tuple[np.ndarray, pa.Array]:
-        cfg: LangIdConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         n = batch.num_rows
         lang, score = signals[LANG], signals[LANG_SCORE]
         predicted = score.is_valid().to_numpy(zero_copy_only=False)

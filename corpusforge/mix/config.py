@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from corpusforge.schema import N_TOKENS
 from corpusforge.stages.base import StageConfig
 from corpusforge.tokenize.loader import TokenizerSpec
 
@@ -46,7 +47,7 @@ class MixConfig(StageConfig):
     seed: int = 0
     #: relative tolerance of a language target (what "met" means)
     tolerance: float = Field(1e-3, gt=0, lt=1)
-    n_tokens_column: str = "n_tokens"
+    n_tokens_column: str = N_TOKENS
 
     @model_validator(mode="after")
     def _check(self) -> MixConfig:

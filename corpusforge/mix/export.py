@@ -17,10 +17,8 @@ from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
 from corpusforge.io.megatron import MegatronWriter
 from corpusforge.io.writers import ShardedWriter
-from corpusforge.schema import TEXT, public_columns
+from corpusforge.schema import TEXT, TOKEN_IDS, public_columns
 from corpusforge.tokenize.loader import load_tokenizer
-
-TOKEN_IDS = "token_ids"
 
 
 def llmjp_rows(table: pa.Table) -> pa.Table:

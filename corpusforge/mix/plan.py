@@ -24,12 +24,19 @@ import numpy as np
 
 from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
+from corpusforge.yamlsource import ConfigError
 
 NB = 1 << BITS
 
 
 class MixError(ValueError):
-    """A target that the data cannot meet, or a subset too small for its validation budget."""
+    """A target that the data cannot meet, a subset too small for its validation budget, or
+    documents without token counts."""
+
+
+class MixColumnsError(ConfigError, MixError):
+    """A pipeline refused at validation because its mix would find no token counts: a config
+    error (with the YAML line) that is also the MixError the run itself would raise."""
 
 
 @dataclass

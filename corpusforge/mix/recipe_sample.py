@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
+from corpusforge.io.atomic import atomic_write, write_bytes
+
 
 def _gz(path: Path) -> str:
     return gzip.decompress(path.read_bytes()).decode("utf-8")
@@ -61,7 +63,7 @@ def build(data: Path, out: Path) -> dict[str, int]:
                 url, date, body = tar.extractfile(m).read().decode("utf-8").split("\n", 2)
                 mc4.append({"text": body, "url": url.strip(), "timestamp": date.strip()})
     (out / "mc4-ja").mkdir(parents=True, exist_ok=True)
-    (out / "mc4-ja" / "c4-ja.tfrecord-00000-of-01024.json.gz").write_bytes(gzip.compress(_jsonl(mc4), mtime=0))
+    write_bytes(str(out / "mc4-ja" / "c4-ja.tfrecord-00000-of-01024.json.gz"), gzip.compress(_jsonl(mc4), mtime=0))
     counts["mc4-ja"] = len(mc4)
 
     # Wikipedia stand-ins: long prose with a footnote section to be cut
@@ -75,7 +77,7 @@ def build(data: Path, out: Path) -> dict[str, int]:
                for i, t in enumerate(en_chunks[: len(en_chunks) // 2])]
     for name, rows in (("wiki-ja", wiki_ja), ("wiki-en", wiki_en)):
         (out / name).mkdir(parents=True, exist_ok=True)
-        (out / name / f"{name}.jsonl").write_bytes(_jsonl(rows))
+        write_bytes(str(out / name / f"{name}.jsonl"), _jsonl(rows))
         counts[name] = len(rows)
 
     # the Pile: Common Crawl text as Pile-CC, a book as Books3 (which the recipe drops)
@@ -85,7 +87,7 @@ def build(data: Path, out: Path) -> dict[str, int]:
                  for x in _gz(f).split("\n") if x]
     pile += [{"text": t, "meta": {"pile_set_name": "Books3"}} for t in en_chunks[len(en_chunks) // 2 :]]
     (out / "pile").mkdir(parents=True, exist_ok=True)
-    (out / "pile" / "00.jsonl.zst").write_bytes(zstandard.ZstdCompressor(level=3).compress(_jsonl(pile)))
+    write_bytes(str(out / "pile" / "00.jsonl.zst"), zstandard.ZstdCompressor(level=3).compress(_jsonl(pile)))
     counts["pile"] = len(pile)
 
     # The Stack: real source files in its Parquet layout
@@ -97,7 +99,8 @@ def build(data: Path, out: Path) -> dict[str, int]:
         "lang": [c.get("language") or "" for c in code],
     })
     (out / "stack").mkdir(parents=True, exist_ok=True)
-    pq.write_table(stack, out / "stack" / "train-00000-of-00001.parquet")
+    with atomic_write(str(out / "stack" / "train-00000-of-00001.parquet")) as f:
+        pq.write_table(stack, f)
     counts["stack"] = stack.num_rows
     return counts
 

@@ -14,10 +14,9 @@ import pyarrow.compute as pc
 from corpusforge.hashing import GOLDEN, id_hash, mix64
 from corpusforge.mix.buckets import NB_DEFAULT, buckets
 from corpusforge.mix.config import MixConfig
-from corpusforge.schema import ID, SOURCE
-from corpusforge.steps.base import REMOVED_REASON
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE
 
-LANG, EPOCH, KEY, SUBSET = "lang", "epoch", "__key", "__subset"
+EPOCH, KEY, SUBSET = "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
 _SEP = "\x1f"
 

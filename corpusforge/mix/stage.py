@@ -30,26 +30,33 @@ from corpusforge.io.sinks import Sinks
 from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
-from corpusforge.mix.plan import MixError, plan_mix
-from corpusforge.mix.select import KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, SOURCE, text_bytes
+from corpusforge.mix.plan import MixColumnsError, MixError, plan_mix
+from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
-from corpusforge.steps.base import REMOVED_REASON
 
 MANIFEST = "mix_manifest.json"
 
 
 @register_stage
-class Mix(Stage):
+class Mix(Stage[MixConfig]):
     """Sample every (source, language) subset to token targets, hold out validation, shuffle, write."""
 
     name = "mix"
-    Config = MixConfig
+    #: each document's language (from ``sources``, else its own ``lang``, else ``und``) and copy
+    adds = (LANG, EPOCH)
+    missing_columns_error = MixColumnsError
+    own_output_layout = ("the mix stage writes its own layout (train/, validation/ and the "
+                         "formats listed in its `outputs:`)")
+
+    def needed_columns(self) -> frozenset[str]:
+        # the language column is optional: ``sources`` can name it, or it falls back to ``und``
+        return frozenset({self.config.n_tokens_column})
 
     def run(self, ctx: StageContext) -> StepStats:
-        cfg: MixConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         work = ctx.work_dir
         fs, local = url_to_fs(work)
         if not fs.exists(local):
@@ -130,7 +137,7 @@ def _atomic_parquet(table: pa.Table, path: str) -> None:
 def _count_task(task: CountTask) -> str | None:
     path, out = task.path, task.out
     cfg = MixConfig(**task.conf)
-    table = _read(path, [ID, SOURCE, "lang", cfg.n_tokens_column])
+    table = _read(path, [ID, SOURCE, LANG, cfg.n_tokens_column])
     if table.num_rows == 0:
         return None
     if cfg.n_tokens_column not in table.column_names:

@@ -29,7 +29,7 @@ from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, public_colum
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.steps.base import Step
-from corpusforge.steps.registry import get_step_class
+from corpusforge.steps.build import build_step
 
 #: the reader's row in the stats
 READ = "read"
@@ -69,11 +69,11 @@ class UnitRunner:
 
     def __init__(self, work: MapWork) -> None:
         self.work = work
-        self.steps: list[Step] = []
-        for ref, name, params in work.steps:
-            step = get_step_class(ref)(**params)
-            step.label = name  # annotate columns and reasons say which step of this pipeline
-            self.steps.append(step)
+        # labelled with their unique names: annotate columns and reasons say which step it was
+        self.steps: list[Step] = [build_step({"step": ref, **params}, label=name)
+                                  for ref, name, params in work.steps]
+        for step in self.steps:
+            step.setup()  # once per worker, before its first unit
         self.names = work.names
 
     def run(self, unit: WorkUnit) -> RunStats:
@@ -254,7 +254,7 @@ class MapStage(Stage):
         self.work, self.units = work, units
         self.on_start, self.on_done = on_start, on_done
 
-    def run(self, ctx: StageContext) -> RunStats:  # type: ignore[override]
+    def run(self, ctx: StageContext) -> RunStats:
         work = replace(self.work, sinks=ctx.sinks)
         key = work.key()
         on_done = self.on_done

@@ -14,26 +14,28 @@ and in ``datasets.Dataset.map(step.for_datasets(), batched=True)``.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
-KEEP, REASON = "keep", "reason"
-#: the column carrying a removed row's reason from a step to the runner (internal, so that a
-#: document's own ``reason`` field never collides with it)
-REMOVED_REASON = "__reason"
+from corpusforge.component import Component
+from corpusforge.schema import KEEP, REASON, REMOVED_REASON
 
 
 class StepConfig(BaseModel):
     """Base of every step's config: unknown keys are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+StepConfigT = TypeVar("StepConfigT", bound=StepConfig)
 
 
 @dataclass
@@ -45,28 +47,66 @@ class StepResult:
     removed: pa.Table | None = None
 
 
-class Step(ABC):
-    """A unit of per-document work over an Arrow batch."""
+def _once(setup: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``setup`` made idempotent per object: the second and later calls do nothing."""
 
-    #: name in the step registry (``step: <name>`` in YAML)
-    name: ClassVar[str] = ""
-    Config: ClassVar[type[StepConfig]] = StepConfig
+    @functools.wraps(setup)
+    def once(self: Step) -> None:
+        if not self._ready:
+            setup(self)
+            self._ready = True
 
-    def __init__(self, config: StepConfig | None = None, **params: Any) -> None:
-        if config is not None and params:
-            raise TypeError("pass either a config object or keyword parameters, not both")
-        self.config = config if config is not None else self.Config(**params)
-        self._ready = False
-        #: the step's name in a pipeline (``label:`` or a unique default); None when used alone
-        self.label: str | None = None
+    return once
 
-    def setup(self) -> None:
-        """Load heavy resources (models, word lists). Runs once per worker, lazily."""
 
-    def ensure_setup(self) -> None:
+def _set_up_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` preceded by the object's ``setup()`` on its first call."""
+
+    @functools.wraps(method)
+    def entry(self: Step, *args: Any, **kwargs: Any) -> Any:
         if not self._ready:
             self.setup()
-            self._ready = True
+        return method(self, *args, **kwargs)
+
+    return entry
+
+
+#: what a class's own methods of these names are wrapped in: ``setup`` runs once per object, and
+#: the methods a batch goes in through run ``setup()`` first (a step works right after
+#: construction, without a call to ``setup()``)
+_WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "setup": _once,
+    **dict.fromkeys(("apply", "process", "signals", "evaluate", "score"), _set_up_first),
+}
+
+
+class Step(Component[StepConfigT], ABC):
+    """A unit of per-document work over an Arrow batch, configured by a ``StepConfig``.
+
+    ``class Truncate(MapStep[TruncateConfig])`` types ``self.config`` as a ``TruncateConfig``.
+
+    Heavy resources are loaded in :meth:`setup`, which runs once per object: the pipeline
+    runner calls it when a worker builds its steps; used as a library, a step sets itself up
+    on its first batch. A subclass only overrides ``setup``; it never calls it.
+    """
+
+    Config: ClassVar[type[StepConfig]] = StepConfig
+
+    def __init__(self, config: StepConfigT | None = None, *, label: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(config, label=label, **params)
+        self._ready = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in _WRAPPERS.items():
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, wrap(method))
+
+    @_once
+    def setup(self) -> None:
+        """Load heavy resources (models, word lists). Runs once per object."""
 
     @abstractmethod
     def apply(self, batch: pa.Table) -> StepResult:
@@ -74,7 +114,6 @@ class Step(ABC):
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """The rows that go on: fits ``ray.data.Dataset.map_batches(batch_format="pyarrow")``."""
-        self.ensure_setup()
         return self.apply(batch).out
 
     def for_datasets(self) -> Callable[[Any], Any]:
@@ -92,11 +131,9 @@ class Step(ABC):
 
         return fn
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.config!r})"
 
 
-class MapStep(Step):
+class MapStep(Step[StepConfigT]):
     """A step that transforms each document; it never removes rows."""
 
     @abstractmethod
@@ -104,7 +141,6 @@ class MapStep(Step):
         """Return the batch transformed, with the same number of rows in the same order."""
 
     def apply(self, batch: pa.Table) -> StepResult:
-        self.ensure_setup()
         out = self.process(batch)
         if out.num_rows != batch.num_rows:
             raise ValueError(
@@ -120,10 +156,33 @@ class FilterConfig(StepConfig):
     keep_signals: bool = False
 
 
-class Filter(Step):
-    """Score, then decide. Subclasses implement :meth:`signals` and :meth:`decide`."""
+FilterConfigT = TypeVar("FilterConfigT", bound=FilterConfig)
+
+
+class Filter(Step[FilterConfigT]):
+    """Score, then decide. Subclasses implement :meth:`signals` and :meth:`decide`.
+
+    A filter's ``adds`` names its signal columns (or :meth:`signal_columns` when they depend on
+    the config): they stay on the documents in annotate mode and with ``keep_signals``.
+    """
 
     Config: ClassVar[type[StepConfig]] = FilterConfig
+
+    def signal_columns(self) -> frozenset[str] | None:
+        """The columns :meth:`signals` returns; None when the filter does not say."""
+        return None if self.adds is None else frozenset(self.adds)
+
+    def added_columns(self) -> frozenset[str] | None:
+        if self.config.mode == "annotate":
+            signals = self.signal_columns()
+            prefix = self._decision_prefix()
+            return None if signals is None else signals | {f"{prefix}_{KEEP}", f"{prefix}_{REASON}"}
+        # filter mode: the documents that pass keep their own columns, plus the signals if asked
+        return self.signal_columns() if self.config.keep_signals else frozenset()
+
+    def _decision_prefix(self) -> str:
+        """What annotate mode's ``<prefix>_keep`` / ``<prefix>_reason`` columns are named after."""
+        return self.label or self.name or type(self).__name__
 
     @abstractmethod
     def signals(self, batch: pa.Table) -> dict[str, pa.Array | np.ndarray]:
@@ -137,7 +196,6 @@ class Filter(Step):
 
     def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
         """The batch with the signal columns added, the keep mask and the reasons."""
-        self.ensure_setup()
         sig = self.signals(batch)
         keep, reason = self.decide(batch, sig)
         out = batch
@@ -156,10 +214,10 @@ class Filter(Step):
 
     def apply(self, batch: pa.Table) -> StepResult:
         out, keep, reason = self.evaluate(batch)
-        label = self.label or self.name or type(self).__name__
         if self.config.mode == "annotate":
-            out = _set_column(out, f"{label}_{KEEP}", pa.array(keep))
-            return StepResult(_set_column(out, f"{label}_{REASON}", reason))
+            prefix = self._decision_prefix()
+            out = _set_column(out, f"{prefix}_{KEEP}", pa.array(keep))
+            return StepResult(_set_column(out, f"{prefix}_{REASON}", reason))
         mask = pa.array(keep)
         kept_cols = out.column_names if self.config.keep_signals else batch.column_names
         kept = out.filter(mask).select(kept_cols)

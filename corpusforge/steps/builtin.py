@@ -13,10 +13,11 @@ from corpusforge.steps.registry import register
 
 
 @register
-class NoOp(MapStep):
+class NoOp(MapStep[StepConfig]):
     """Pass batches through unchanged (for measuring framework overhead)."""
 
     name = "noop"
+    adds = ()
 
     def process(self, batch: pa.Table) -> pa.Table:
         return batch
@@ -34,14 +35,14 @@ class NormalizeConfig(StepConfig):
 
 
 @register
-class Normalize(MapStep):
+class Normalize(MapStep[NormalizeConfig]):
     """Unicode normalization and whitespace cleanup of the text column, whole-column."""
 
     name = "normalize"
-    Config = NormalizeConfig
+    adds = ()
 
     def process(self, batch: pa.Table) -> pa.Table:
-        cfg: NormalizeConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         text = batch.column(TEXT)
         if cfg.unicode != "none":
             text = pc.utf8_normalize(text, form=cfg.unicode)

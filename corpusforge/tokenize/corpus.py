@@ -17,6 +17,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from corpusforge.io.files import expand, open_binary
+from corpusforge.io.layout import is_document_path
 
 _JSONL = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".jsonl.bz2", ".jsonl.xz", ".json")
 
@@ -24,8 +25,7 @@ _JSONL = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".jsonl.bz2", ".jsonl
 def corpus_files(path: str | list[str]) -> list[tuple[str, str]]:
     """``(path, name)`` of the Parquet and JSONL files under a folder, glob or list."""
     return [(p, n) for p, n in expand(path)
-            if (p.endswith(".parquet") or p.endswith(_JSONL))
-            and not any(part.startswith(("_", ".")) for part in n.split("/"))]
+            if (p.endswith(".parquet") or p.endswith(_JSONL)) and is_document_path(n)]
 
 
 def partition_values(name: str) -> dict[str, str | None]:

@@ -7,19 +7,17 @@ group-by totals are concatenated and grouped again, histograms are added.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.schema import SOURCE, TEXT
+from corpusforge.executors import LocalExecutor
+from corpusforge.schema import LANG, N_TOKENS, SOURCE, TEXT, TOKEN_IDS
 from corpusforge.tokenize.corpus import corpus_files, read_file
 from corpusforge.tokenize.loader import TokenizerSpec, load_tokenizer
-from corpusforge.tokenize.step import N_TOKENS, TOKEN_IDS
 
-LANG = "lang"
 DEFAULT_KEYS = (SOURCE, LANG)
 _SUMS = ("docs", "tokens", "chars", "bytes")
 
@@ -120,6 +118,10 @@ def count_file(path: str, name: str, tokenizer: TokenizerSpec | None, by: Sequen
     return CountResult(merge_totals(totals, by), hist if histogram and hist.total else None, 1, [])
 
 
+def _count_task(args: tuple) -> CountResult:
+    return count_file(*args)
+
+
 def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | None = None,
                  by: Sequence[str] = DEFAULT_KEYS, histogram: bool = False, workers: int = 1,
                  threads: int = 0) -> CountResult:
@@ -129,11 +131,9 @@ def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | 
     if not files:
         raise FileNotFoundError(f"no .parquet or .jsonl files under {path}")
     args = [(p, n, spec, tuple(by), histogram, threads) for p, n in files]
-    if workers > 1 and len(files) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(count_file, *zip(*args)))
-    else:
-        results = [count_file(*a) for a in args]
+    # the project's one local pool (spawned workers: Arrow's threads do not survive a fork)
+    with LocalExecutor(workers) as pool:
+        results = pool.map(_count_task, args)
     hists = [r.histogram for r in results if r.histogram is not None]
     return CountResult(
         totals=merge_totals((r.totals for r in results), by),

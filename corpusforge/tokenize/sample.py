@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.hashing import id_hash
-from corpusforge.schema import ID, TEXT
+from corpusforge.schema import ID, LANG, TEXT
 from corpusforge.tokenize.corpus import corpus_files, read_file
 
 SALT = "tokenizer-sample"
@@ -34,7 +34,7 @@ def _hash(batch: pa.Table) -> np.ndarray:
 
 
 def language_sample(corpus: str | list[str], chars: dict[str, float], heldout_chars: float = 0,
-                    lang_column: str = "lang") -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+                    lang_column: str = LANG) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """``(train, heldout)`` texts per language; ``chars[lang]`` is the training character budget."""
     files = corpus_files(corpus)
     if not files:

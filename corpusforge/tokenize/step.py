@@ -7,12 +7,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from corpusforge.schema import TEXT
+from corpusforge.schema import N_TOKENS, TEXT, TOKEN_IDS
 from corpusforge.steps.base import MapStep, StepConfig
 from corpusforge.steps.registry import register
 from corpusforge.tokenize.loader import BatchTokenizer, TokenizerSpec, load_tokenizer
-
-N_TOKENS, TOKEN_IDS = "n_tokens", "token_ids"
 
 
 class TokenizeConfig(StepConfig):
@@ -31,19 +29,21 @@ class TokenizeConfig(StepConfig):
 
 
 @register
-class Tokenize(MapStep):
+class Tokenize(MapStep[TokenizeConfig]):
     """Count (and optionally store) tokens with a SentencePiece or HF tokenizer, whole batch at once."""
 
     name = "tokenize"
-    Config = TokenizeConfig
+
+    def added_columns(self) -> frozenset[str]:
+        cfg = self.config
+        return frozenset({cfg.n_tokens_column, *([cfg.ids_column] if cfg.ids else [])})
 
     def setup(self) -> None:
-        self.tok: BatchTokenizer = load_tokenizer(self.config.tokenizer)  # type: ignore[attr-defined]
+        self.tok: BatchTokenizer = load_tokenizer(self.config.tokenizer)
 
     def encode(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(offsets, flat ids)`` of the batch's text column, EOS appended when configured."""
-        cfg: TokenizeConfig = self.config  # type: ignore[assignment]
-        self.ensure_setup()
+        cfg = self.config
         texts = pc.fill_null(batch.column(TEXT), "").to_pylist()
         offsets, flat = self.tok.encode(texts, cfg.threads)
         if cfg.append_eos:
@@ -55,7 +55,7 @@ class Tokenize(MapStep):
         return offsets, flat
 
     def process(self, batch: pa.Table) -> pa.Table:
-        cfg: TokenizeConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if not cfg.ids:
             # counts only: an HF Encoding knows its length without building the id list
             texts = pc.fill_null(batch.column(TEXT), "").to_pylist()

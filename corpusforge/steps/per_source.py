@@ -16,10 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from corpusforge.models import unique_names
-from corpusforge.schema import SOURCE
-from corpusforge.steps.base import REMOVED_REASON, Step, StepConfig, StepResult
-from corpusforge.steps.registry import get_step_class, register
+from corpusforge.schema import REMOVED_REASON, SOURCE
+from corpusforge.steps.base import Step, StepConfig, StepResult
+from corpusforge.steps.build import EntryError, build_chain, resolve_step
+from corpusforge.steps.presets import PresetError, expand_preset
+from corpusforge.steps.registry import register
 
 _ROW = "__per_source_row"
 
@@ -37,50 +38,55 @@ class PerSourceConfig(StepConfig):
     def _expand(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Expand presets and check every inner step; problems become ValueErrors (so the
         pipeline's config error names them) that say which inner step and key."""
-        from pydantic import ValidationError
-
-        from corpusforge.presets import PresetError, expand_preset
-
         out: list[dict[str, Any]] = []
         for i, entry in enumerate(steps):
             try:
                 if "use" in entry:
                     out += expand_preset(entry)
                     continue
-                if "step" not in entry:
-                    raise ValueError("needs a `step:` key")
-                params = {k: v for k, v in entry.items() if k not in ("step", "label")}
-                get_step_class(str(entry["step"])).Config(**params)  # refuse bad params up front
-            except ValidationError as e:
-                where = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-                raise ValueError(f"inner step {i}: {where}") from None
-            except (PresetError, LookupError, ValueError) as e:
+                resolve_step(entry)  # refuse bad params up front
+            except (PresetError, EntryError) as e:
                 raise ValueError(f"inner step {i}: {e}") from None
             out.append(entry)
         return out
 
 
 @register
-class PerSource(Step):
+class PerSource(Step[PerSourceConfig]):
     """Apply inner steps to the documents of the named sources; pass the others through."""
 
     name = "per_source"
-    Config = PerSourceConfig
+
+    def needed_columns(self) -> frozenset[str]:
+        """What the inner chain needs from the batch: the needs no earlier inner step meets."""
+        needed: set[str] = set()
+        added: set[str] = set()
+        for step in build_chain(self.config.steps):
+            needed |= step.needed_columns() - added
+            more = step.added_columns()
+            if more is None:
+                break  # an undeclared step may add anything the later ones need
+            added |= more
+        return frozenset(needed)
+
+    def added_columns(self) -> frozenset[str] | None:
+        """What the inner steps add (null on the rows of other sources)."""
+        added: set[str] = set()
+        for step in build_chain(self.config.steps):
+            more = step.added_columns()
+            if more is None:
+                return None
+            added |= more
+        return frozenset(added)
 
     def setup(self) -> None:
-        cfg: PerSourceConfig = self.config  # type: ignore[assignment]
-        self.inner: list[tuple[str, Step]] = []
-        labels = unique_names([str(e.get("label") or e["step"]) for e in cfg.steps])
-        for entry, label in zip(cfg.steps, labels):
-            params = {k: v for k, v in entry.items() if k not in ("step", "label")}
-            step = get_step_class(str(entry["step"]))(**params)
-            step.label = label  # two inner filters of one kind annotate under their own names
-            step.ensure_setup()
-            self.inner.append((label, step))
+        # labelled with unique names: two inner filters of one kind annotate under their own
+        self.inner: list[Step] = build_chain(self.config.steps)
+        for step in self.inner:
+            step.setup()
 
     def apply(self, batch: pa.Table) -> StepResult:
-        self.ensure_setup()
-        cfg: PerSourceConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         batch = batch.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
         mine = pc.fill_null(pc.is_in(batch.column(SOURCE), pa.array(cfg.sources, pa.string())), False)
         chosen, others = batch.filter(mine), batch.filter(pc.invert(mine))
@@ -94,14 +100,14 @@ class PerSource(Step):
                 reasons = pc.binary_join_element_wise(f"{column}=", gone.column(column).cast(pa.string()), "")
                 removed.append(gone.append_column(REMOVED_REASON, reasons))
                 chosen = chosen.filter(pc.invert(hit))
-        for label, step in self.inner:
+        for step in self.inner:
             if not chosen.num_rows:
                 break
             result = step.apply(chosen)
             chosen = result.out
             if result.removed is not None and result.removed.num_rows:
                 r = result.removed
-                reasons = pc.binary_join_element_wise(f"{label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
+                reasons = pc.binary_join_element_wise(f"{step.label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
                 removed.append(r.set_column(r.schema.get_field_index(REMOVED_REASON), REMOVED_REASON, reasons))
         out = pa.concat_tables([chosen, others], promote_options="permissive")
         out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
