@@ -1,10 +1,13 @@
-"""Shared test helpers: the shared real-data folder, pipeline construction, output reading."""
+"""Shared test helpers: the shared real-data folder, pipeline construction, output reading,
+error records and the conservation check of hostile-input tests."""
 
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pytest
 
@@ -34,3 +37,35 @@ def read_output(path: Path | str) -> pa.Table:
     from corpusforge.io.output import read_output as read
 
     return read(str(path))
+
+
+JA = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+EN = "The quick brown fox jumps over the lazy dog."
+
+
+def run(tmp_path: Path, body: str, out: str = "out", **kw):
+    """Run the pipeline ``body`` (``OUT`` and ``TMP`` replaced by paths under ``tmp_path``)
+    with one worker; its stats, checked for conservation."""
+    from corpusforge.config import pipeline_from_yaml
+    from corpusforge.engine import run_pipeline
+
+    text = textwrap.dedent(body).replace("OUT", str(tmp_path / out)).replace("TMP", str(tmp_path))
+    return conserved(run_pipeline(pipeline_from_yaml(text), workers=1, **kw))
+
+
+def conserved(stats):
+    """``stats`` after checking docs_in == docs_out + removed + errored for every step, and
+    that each step got what the one before it passed on."""
+    for s in stats.steps:
+        assert s.docs_in == s.docs_out + s.docs_removed + s.errored, s
+    for a, b in zip(stats.steps, stats.steps[1:]):
+        assert b.docs_in == a.docs_out, (a, b)
+    return stats
+
+
+def error_records(out: Path) -> list[dict]:
+    """The error records a run wrote under ``out/_errors``, file by file."""
+    folder = out / "_errors"
+    if not folder.exists():
+        return []
+    return [orjson.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_bytes().splitlines()]

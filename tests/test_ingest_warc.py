@@ -27,7 +27,7 @@ EXPECTED = {
     "resiliparse__warcfile.warc.gz": (16, []),
     "warcio__example-iana.org-chunked.warc": (1, []),
     "warcio__example-resource.warc.gz": (0, []),
-    "warcio__example.arc.gz": (0, ["OSError"]),
+    "warcio__example.arc.gz": (0, ["BadRecord"]),
     "warcio__example.warc.gz": (1, []),
     "warcio__post-test.warc.gz": (3, []),
 }

@@ -90,6 +90,39 @@ class DieOnce(MapStep):
         os._exit(1)
 
 
+class PyTitle(MapStep):
+    """Title-case the text through Python strings (what many user steps do)."""
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        text = pa.array([t.title() for t in batch.column("text").to_pylist()], pa.string())
+        return batch.set_column(batch.schema.get_field_index("text"), "text", text)
+
+
+class CorruptConfig(StepConfig):
+    marker: str = "CORRUPT"
+
+
+class Corrupt(MapStep):
+    """A buggy step: appends a stray 0xFF byte to documents containing ``marker``."""
+
+    Config = CorruptConfig
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        raw = pc.cast(batch.column("text"), pa.binary())
+        hit = pc.match_substring(batch.column("text"), self.config.marker)
+        spoiled = pc.if_else(hit, pc.binary_join_element_wise(raw, pa.scalar(b"\xff"), b""), raw)
+        text = pa.chunked_array([c.view(pa.string()) for c in spoiled.chunks])
+        return batch.set_column(batch.schema.get_field_index("text"), "text", text)
+
+
+class Surrogate(MapStep):
+    """A buggy step whose error message holds a lone surrogate (a file name decoded with
+    ``surrogateescape``, say)."""
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        if pc.any(pc.match_substring(batch.column("text"), "SURROGATE")).as_py():
+            raise ValueError("cannot open b'\\xff' as " + b"\xff.txt".decode("utf-8", "surrogateescape"))
+        return batch
 class QuoteFirst(MapStep):
     """Raise with the first document's text in the message (as a parser quoting its input does)."""
 

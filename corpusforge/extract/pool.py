@@ -1,4 +1,11 @@
-"""A long-lived extraction subprocess with a per-page timeout, restarted when it hangs or dies."""
+"""A long-lived extraction subprocess with a per-page timeout, restarted when it hangs or dies.
+
+A worker that dies in the middle of a page may not have died of that page (it was killed,
+ran out of memory on the host, or a page before it left it broken), so the page is sent
+again to a fresh worker; only a page that a second worker dies on too is reported, as
+``ExtractorCrashed``. A page that times out is not retried: it would cost the timeout
+again, and slowness is a property of the page.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +39,8 @@ class ExtractorProcess:
         self.options, self.timeout, self.memory_limit = options, timeout, memory_limit
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
+        #: process id of the worker once it is ready for pages (None while there is none)
+        self.pid: int | None = None
 
     def _start(self) -> None:
         self.proc = subprocess.Popen(
@@ -42,12 +51,18 @@ class ExtractorProcess:
         self.recv = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
         self.proc.stdin.close()
         self.proc.stdout.close()
-        self.send.send_bytes(pickle.dumps((self.options, self.memory_limit)))
-        if not self.recv.poll(START_TIMEOUT) or self.recv.recv() != "ready":
+        try:
+            self.send.send_bytes(pickle.dumps((self.options, self.memory_limit)))
+            ready = self.recv.poll(START_TIMEOUT) and self.recv.recv() == "ready"
+        except (EOFError, OSError):  # it died while starting
+            ready = False
+        if not ready:
             self.close()
             raise RuntimeError("the extraction worker did not start")
+        self.pid = self.proc.pid
 
     def close(self) -> None:
+        self.pid = None
         if self.proc is None:
             return
         for conn in (self.send, self.recv):
@@ -62,8 +77,11 @@ class ExtractorProcess:
         self.restarts += 1
 
     def run(self, tasks: list[tuple[bytes, str | None, str | None]]) -> list[PageResult]:
-        """One result per task, in order; a page that times out or kills the worker fails alone."""
+        """One result per task, in order; a page that times out, or that two workers die on,
+        fails alone."""
         results: list[PageResult] = [PageResult() for _ in tasks]
+        died_on: set[int] = set()  # pages a worker has died on once
+        lost_sends = 0
         i = 0
         while i < len(tasks):
             if self.proc is None:
@@ -73,6 +91,9 @@ class ExtractorProcess:
                 self.send.send(tasks[base:])
             except (BrokenPipeError, OSError):
                 self._kill()
+                lost_sends += 1
+                if lost_sends > 3:
+                    raise RuntimeError("extraction workers die before they are sent a page") from None
                 continue
             while i < len(tasks):
                 if not self.recv.poll(self.timeout):
@@ -85,9 +106,13 @@ class ExtractorProcess:
                     j, text, codec, err, seconds = self.recv.recv()
                 except (EOFError, OSError):
                     code = self.proc.wait() if self.proc else None
-                    results[i] = PageResult(error="ExtractorCrashed",
-                                            message=f"the extraction worker died (exit code {code})")
                     self._kill()
+                    if i not in died_on:  # once more, on a fresh worker
+                        died_on.add(i)
+                        break
+                    results[i] = PageResult(error="ExtractorCrashed",
+                                            message=f"two extraction workers died on this page "
+                                                    f"(the last with exit code {code})")
                     i += 1
                     break
                 if err is None:

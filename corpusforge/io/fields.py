@@ -10,7 +10,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.errors import ErrorRecord
+from corpusforge.errors import ErrorRecord, snippet
+from corpusforge.io.utf8 import first_invalid, invalid_rows
 from corpusforge.models import FieldMapping
 from corpusforge.schema import derived_ids, make_batch
 
@@ -49,8 +50,7 @@ def records_to_batch(
         text = get_path(rec, mapping.text) if isinstance(rec, dict) else None
         if not isinstance(text, str):
             what = "is not a JSON object" if not isinstance(rec, dict) else (
-                f"has no text field {mapping.text!r}" if text is None else
-                f"field {mapping.text!r} is {type(text).__name__}, not a string")
+                no_text(mapping.text) if text is None else not_text(mapping.text, type(text).__name__))
             yield ErrorRecord("read", "BadRecord", f"record {what}", file, p,
                               snippet=as_text(rec)[:300] if rec is not None else None)
             continue
@@ -71,6 +71,26 @@ def records_to_batch(
         )
 
 
+def no_text(field: str) -> str:
+    return f"has no text field {field!r}"
+
+
+def not_text(field: str, type_name: str) -> str:
+    """The one message every reader gives for a text field that is not a string."""
+    return f"field {field!r} is {type_name}, not a string"
+
+
+def is_text_type(t: pa.DataType) -> bool:
+    """Types a text column may have: strings, and bytes that must then be valid UTF-8
+    (Parquet writers that do not mark text as UTF-8 store it as plain binary)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
+            or pa.types.is_large_binary(t) or pa.types.is_null(t)
+            or getattr(pa.types, "is_string_view", lambda _: False)(t)
+            or getattr(pa.types, "is_binary_view", lambda _: False)(t))
+
+
 def finish_batch(
     texts: pa.Array,
     ids: pa.Array | None,
@@ -89,38 +109,67 @@ def finish_batch(
 
 def split_table(
     table: pa.Table, mapping: FieldMapping, source: str, file: str, positions: pa.Array,
-    max_doc_bytes: int,
+    max_doc_bytes: int, utf8_checked: bool = False,
 ) -> Iterator[pa.Table | ErrorRecord]:
-    """Columnar path: a table read by pyarrow -> a batch, bad rows -> error records."""
+    """Columnar path: a table read by pyarrow -> a batch, bad rows -> error records.
+
+    A row whose text is missing, not a string, too large or not valid UTF-8 (in the text or
+    in any other mapped string field) becomes one error record, in row order. With
+    ``utf8_checked`` the caller has already validated the bytes the table was parsed from.
+    """
     text = _flat(table, mapping.text)
     if text is None:
         yield ErrorRecord("read", "MissingColumn", f"no text column {mapping.text!r}; columns: "
                           f"{table.column_names}", file, int(positions[0].as_py()) if len(positions) else None,
                           n_docs=table.num_rows)
         return
-    if not pa.types.is_string(text.type) and not pa.types.is_large_string(text.type):
-        try:
-            text = text.cast(pa.string())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            yield ErrorRecord("read", "BadColumn", f"text column {mapping.text!r} has type {text.type}",
-                              file, int(positions[0].as_py()) if len(positions) else None,
-                              n_docs=table.num_rows)
+    if table.num_rows == 0:
+        return
+    pos_np = positions.to_numpy(zero_copy_only=False)
+    text = _plain(text)
+    if not is_text_type(text.type):
+        # the JSON reader refuses such a record; so does every other reader, row by row
+        for i, v in enumerate(text.to_pylist()):
+            what = no_text(mapping.text) if v is None else not_text(mapping.text, str(text.type))
+            yield ErrorRecord("read", "BadRecord", f"record {what}", file, int(pos_np[i]),
+                              snippet=None if v is None else as_text(v)[:300])
+        return
+    problems: dict[int, ErrorRecord] = {}
+    binary_text = pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type)
+    for key in (mapping.text, mapping.id, mapping.url, *mapping.metadata):
+        col = text if key == mapping.text else _flat(table, key) if key else None
+        if col is None or (utf8_checked and not (col is text and binary_text)):
+            continue
+        col = _plain(col)
+        if not is_text_type(col.type) or pa.types.is_null(col.type):
+            continue
+        bad = invalid_rows(col)
+        if bad is None:
+            continue
+        raw = col.cast(pa.large_binary())
+        for i in np.flatnonzero(bad).tolist():
+            if i not in problems:
+                value = raw[i].as_py()
+                problems[i] = ErrorRecord("read", "InvalidUtf8", f"field {key!r}: {first_invalid(value)}",
+                                          file, int(pos_np[i]), snippet=snippet(value))
+    nbytes = np.nan_to_num(pc.binary_length(text).to_numpy(zero_copy_only=False), nan=0)
+    missing = text.is_null().to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(missing | (nbytes > max_doc_bytes)).tolist():
+        if i in problems:
+            continue
+        problems[i] = (ErrorRecord("read", "BadRecord", f"record {no_text(mapping.text)}", file, int(pos_np[i]))
+                       if missing[i] else _too_large(file, int(pos_np[i]), int(nbytes[i]), max_doc_bytes,
+                                                     text[i].as_py()))
+    if problems:
+        for i in sorted(problems):
+            yield problems[i]
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[list(problems)] = False
+        if not keep.any():
             return
+        mask = pa.array(keep)
+        table, text, positions = table.filter(mask), text.filter(mask), positions.filter(mask)
     text = text.cast(pa.string())
-    nbytes = pc.binary_length(text).to_numpy(zero_copy_only=False)
-    bad = text.is_null().to_numpy(zero_copy_only=False) | (np.nan_to_num(nbytes, nan=0) > max_doc_bytes)
-    if bad.any():
-        pos_np = positions.to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(bad):
-            if text[i].is_valid:
-                yield _too_large(file, int(pos_np[i]), int(nbytes[i]), max_doc_bytes, text[i].as_py())
-            else:
-                yield ErrorRecord("read", "BadRecord", f"record has no text field {mapping.text!r}",
-                                  file, int(pos_np[i]))
-        keep = pa.array(~bad)
-        table, text, positions = table.filter(keep), text.filter(keep), positions.filter(keep)
-        if table.num_rows == 0:
-            return
     ids = _string_or_none(table, mapping.id)
     urls = _string_or_none(table, mapping.url)
     meta = {column_name(k): _string_or_none(table, k) or pa.nulls(table.num_rows, pa.string())
@@ -128,10 +177,15 @@ def split_table(
     yield finish_batch(text, ids, urls, meta, positions, source, file)
 
 
-def _too_large(file: str, pos: int, n: int, limit: int, text: str | None) -> ErrorRecord:
+def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary-encoded column as its values (Parquet readers may hand text over so)."""
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def _too_large(file: str, pos: int, n: int, limit: int, text: str | bytes | None) -> ErrorRecord:
     return ErrorRecord("read", "DocumentTooLarge",
                        f"document of {n} bytes exceeds max_doc_bytes={limit}", file, pos,
-                       snippet=text[:300] if text else None)
+                       snippet=snippet(text) if text else None)
 
 
 def _flat(table: pa.Table, key: str | None) -> pa.ChunkedArray | None:

@@ -10,6 +10,7 @@ import fsspec
 from fsspec.core import url_to_fs
 
 from corpusforge.io.layout import is_document_path
+from corpusforge.io.zstd import open_zstd
 from corpusforge.models import FieldMapping, Size
 
 COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".bz2": "bz2", ".xz": "xz"}
@@ -66,8 +67,11 @@ def _unstrip(fs: fsspec.AbstractFileSystem, path: str, pattern: str) -> str:
 
 
 def open_binary(path: str, decompress: bool = True) -> IO[bytes]:
-    """Open for reading; decompress by extension unless told otherwise."""
+    """Open for reading; decompress by extension unless told otherwise. A truncated
+    compressed file raises ``EOFError`` where it ends (zstd included, see ``io/zstd.py``)."""
     compression = compression_of(path) if decompress else None
+    if compression == "zstd":
+        return open_zstd(fsspec.open(path, "rb").open())
     return fsspec.open(path, "rb", compression=compression).open()
 
 

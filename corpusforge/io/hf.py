@@ -14,6 +14,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from corpusforge.errors import ErrorRecord
+from corpusforge.io import hf_json
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import split_table
 from corpusforge.io.reader import register_reader
@@ -37,6 +38,10 @@ class HFInput(FieldMapping):
 
 
 def plan(cfg: HFInput, input_index: int) -> list[WorkUnit]:
+    """``num_shards`` units; a ``json`` input's data files must exist (checked here, so that
+    a missing one refuses the run before it starts, as for the JSONL reader)."""
+    if cfg.path == "json" and cfg.data_files is not None:
+        hf_json.data_files(cfg.data_files, cfg.split)
     name = f"{cfg.path}/{cfg.config_name or 'default'}/{cfg.split}"
     return [WorkUnit(0, input_index, "", name, i, cfg.num_shards) for i in range(cfg.num_shards)]
 
@@ -56,7 +61,20 @@ def read(unit: WorkUnit, cfg: HFInput, source: str, batch: BatchConfig) -> Itera
 
     The stream is formatted as Arrow, so batches take the same columnar path as the Parquet
     reader (field mapping, missing text, oversized documents) with no Python per row.
+    JSON-lines files of the ``json`` builder are read by the JSONL reader instead
+    (``io/hf_json.py``), so that one bad line costs that line and not its file.
     """
+    if cfg.path == "json" and cfg.data_files is not None:
+        try:
+            files = hf_json.data_files(cfg.data_files, cfg.split)
+            lines = all(hf_json.is_json_lines(path) for path, _ in files)
+        except Exception as e:  # noqa: BLE001 - a missing file or split ends the unit with an error record
+            yield ErrorRecord.from_exception("read", e, file=unit.name, position=0)
+            return
+        if lines:
+            yield from hf_json.read(unit, files, hf_json.jsonl_config(cfg, cfg.max_doc_bytes, cfg.source),
+                                    source, batch)
+            return
     pos = 0
     try:
         stream = open_stream(cfg, unit.start, unit.end).with_format("arrow")

@@ -3,14 +3,19 @@
 Real crawls hold headers ended by bare LF, bodies in chunked transfer encoding
 (warcio's iana.org sample, wget WARCs), ``Content-Encoding: gzip`` headers on plain
 payloads (ClueWeb09) and truncated bodies. Each quirk degrades to the raw bytes
-rather than an exception.
+rather than an exception. The one exception is a compressed body that inflates past
+the caller's limit (a decompression bomb: a 100 kB gzip body can hold 100 MB of zeros):
+decoding stops at the limit and raises ``PayloadTooLarge``.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import zlib
 from dataclasses import dataclass, field
+
+import zstandard
 
 _STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:\-]+)", re.I)
@@ -35,6 +40,10 @@ class HttpResponse:
         return m.group(1).lower() if m else None
 
 
+class PayloadTooLarge(ValueError):
+    """A compressed body decodes to more than the limit."""
+
+
 def split_head(block: bytes) -> tuple[bytes, bytes]:
     """Header block and body, at the first blank line (CRLF or bare LF)."""
     crlf, lf = block.find(b"\r\n\r\n"), block.find(b"\n\n")
@@ -45,8 +54,10 @@ def split_head(block: bytes) -> tuple[bytes, bytes]:
     return block[:crlf], block[crlf + 4 :]
 
 
-def parse_response(block: bytes) -> HttpResponse:
-    """Status, headers (lower-cased names) and the decoded body of an HTTP response."""
+def parse_response(block: bytes, limit: int | None = None) -> HttpResponse:
+    """Status, headers (lower-cased names) and the decoded body of an HTTP response; a
+    ``Content-Encoding`` body that decodes to more than ``limit`` bytes raises
+    ``PayloadTooLarge`` (having held at most ``limit`` bytes of it)."""
     head, body = split_head(block)
     lines = head.replace(b"\r\n", b"\n").split(b"\n")
     m = _STATUS.match(lines[0]) if lines else None
@@ -64,8 +75,12 @@ def parse_response(block: bytes) -> HttpResponse:
             resp.body = decoded
             resp.notes.append("chunked")
     encoding = headers.get("content-encoding", "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        decoded = inflate(resp.body)
+    if encoding in DECODERS:
+        try:
+            decoded = DECODERS[encoding](resp.body, limit)
+        except PayloadTooLarge:
+            raise PayloadTooLarge(f"the Content-Encoding: {encoding} body of {len(resp.body)} bytes "
+                                  f"decodes to more than {limit}") from None
         if decoded is not None:
             resp.body = decoded
             resp.notes.append(encoding)
@@ -99,15 +114,53 @@ def dechunk(body: bytes) -> bytes | None:
     return b"".join(out)
 
 
-def inflate(body: bytes) -> bytes | None:
+def inflate(body: bytes, limit: int | None = None) -> bytes | None:
     """gzip or zlib or raw deflate; None when the bytes are none of them."""
     if not body:
         return body
     for wbits in (47, -15):  # 47: gzip or zlib by header; -15: raw deflate
         try:
             d = zlib.decompressobj(wbits)
-            out = d.decompress(body)
-            return out + d.flush()
+            out = d.decompress(body, limit + 1 if limit else 0)
+            if limit and (len(out) > limit or d.unconsumed_tail):
+                raise PayloadTooLarge
+            out += d.flush()
         except zlib.error:
             continue
+        if limit and len(out) > limit:
+            raise PayloadTooLarge
+        return out
     return None
+
+
+def unbrotli(body: bytes, limit: int | None = None) -> bytes | None:
+    """Brotli (``br``), when the optional ``brotli`` module is installed; None otherwise
+    or when the bytes are not brotli."""
+    try:
+        import brotli
+    except ImportError:
+        return None
+    d = brotli.Decompressor()
+    try:
+        out = d.process(body, output_buffer_limit=limit + 1) if limit else d.process(body)
+    except brotli.error:
+        return None
+    if limit and (len(out) > limit or not d.is_finished()):
+        raise PayloadTooLarge
+    return out
+
+
+def unzstd(body: bytes, limit: int | None = None) -> bytes | None:
+    """zstd (``zstd``); None when the bytes are not zstd."""
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body), read_across_frames=True)
+        out = reader.read(limit + 1) if limit else reader.read()
+    except zstandard.ZstdError:
+        return None
+    if limit and len(out) > limit:
+        raise PayloadTooLarge
+    return out
+
+
+#: ``Content-Encoding`` values undone on the body, each bounded by the caller's limit
+DECODERS = {"gzip": inflate, "x-gzip": inflate, "deflate": inflate, "br": unbrotli, "zstd": unzstd}

@@ -8,6 +8,7 @@ pipeline's ``inputs:`` accepts. A new input type is one module that calls
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Annotated, Union
@@ -67,10 +68,25 @@ def plan_units(
             continue
         if not found:
             issues.append(issue(i, f"no file matches {getattr(cfg, 'path', '')!r}"))
+        undecodable = [u.path for u in found if not _is_utf8_name(u.path)]
+        if undecodable:
+            # ids, error records and the run's plan name files in UTF-8; such a file would
+            # stop the run half-way, so it is refused before anything starts
+            shown = ", ".join(os.fsencode(p).decode("utf-8", "backslashreplace") for p in undecodable[:3])
+            issues.append(issue(i, f"{len(undecodable)} file name(s) are not valid UTF-8 (rename them): {shown}"))
+            continue
         units.extend(found)
     if issues:
         raise ConfigError(issues, file)
     return [replace(u, index=n) for n, u in enumerate(units)]
+
+
+def _is_utf8_name(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a file name arrive as lone surrogates
+        return False
+    return True
 
 
 def read_unit(

@@ -1,11 +1,17 @@
 """JSONL reader: byte-range work units cut at line boundaries, columnar parsing with a
-row-wise fallback that isolates bad lines."""
+row-wise fallback that isolates bad lines.
+
+A line ends at LF, CRLF or a lone CR (JSON text never holds a raw CR inside a string, so a
+CR outside one is only ever whitespace or a line end): files written with old Mac line
+ends are split into their documents like any other. Empty lines carry no record.
+"""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 import orjson
@@ -18,6 +24,7 @@ from corpusforge.io.fields import explicit_schema, records_to_batch, split_table
 from corpusforge.io.files import FileInput, compression_of, expand, open_binary, size_of
 from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
+from corpusforge.io.utf8 import bad_lines, first_invalid, is_utf8
 from corpusforge.models import Size
 
 READ_CHUNK = 8 * 2**20
@@ -30,11 +37,13 @@ class JsonlInput(FileInput):
 
 
 class Block(NamedTuple):
-    """Whole lines of a file: their bytes, the file offset of the first, and line offsets."""
+    """Whole lines of a file: their bytes, the file offset of the first, and line offsets;
+    ``utf8`` says whether the bytes are valid UTF-8 when that is already known."""
 
     data: bytes | memoryview
     offset: int
     lines: tuple[np.ndarray, np.ndarray]
+    utf8: bool | None = None
 
     @classmethod
     def of(cls, data: bytes | memoryview, offset: int) -> Block:
@@ -54,14 +63,32 @@ def plan(cfg: JsonlInput, input_index: int) -> list[WorkUnit]:
     return units
 
 
-def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig) -> Iterator[pa.Table | ErrorRecord]:
-    """Documents whose line *starts* in the unit's byte range, in file order."""
+class LineFilter(Protocol):
+    """Chooses which records of a file a reader keeps (readers that split one file's
+    records among several work units, as ``datasets`` does)."""
+
+    def take(self, n: int) -> np.ndarray:
+        """Whether to keep each of the file's next ``n`` records (lines, or error records)."""
+
+
+def read(unit: WorkUnit, cfg: JsonlInput, source: str, batch: BatchConfig,
+         lines: LineFilter | None = None) -> Iterator[pa.Table | ErrorRecord]:
+    """Documents whose line *starts* in the unit's byte range, in file order (of those
+    ``lines`` keeps, when given)."""
     schema = explicit_schema(cfg)
-    for block in _blocks(unit, cfg, batch, errors := []):
-        yield from errors
+
+    def flush(errors: list[ErrorRecord]) -> Iterator[ErrorRecord]:
+        for err in errors:
+            if lines is None or lines.take(1)[0]:
+                yield err
         errors.clear()
-        yield from _parse_block(block, cfg, schema, source, unit.name)
-    yield from errors
+
+    for block in _blocks(unit, cfg, batch, errors := []):
+        yield from flush(errors)
+        keep = None if lines is None else lines.take(len(block.lines[0]))
+        yield from _parse_block(block, cfg, schema, source, unit.name, keep)
+        del block  # not held while the next block is read
+    yield from flush(errors)
 
 
 def _blocks(
@@ -79,8 +106,8 @@ def _blocks(
         pos = unit.start
         if pos > 0:
             f.seek(pos - 1)
-            if f.read(1) != b"\n":
-                pos += len(f.readline())  # the partial line belongs to the previous unit
+            if f.read(1) not in (b"\n", b"\r"):
+                pos += _rest_of_line(f, block_bytes)  # the partial line belongs to the previous unit
         if compression_of(unit.path) is None:
             yield from _seekable_blocks(f, pos, end, block_bytes, cfg, unit.name, errors)
         else:
@@ -95,19 +122,20 @@ def _seekable_blocks(
     ended, in a background thread while the caller parses the previous block (reads
     release the GIL), so I/O overlaps parsing and no bytes are copied between blocks."""
 
-    def read_at(offset: int) -> tuple[bytes, memoryview | None, tuple[np.ndarray, np.ndarray] | None]:
+    def read_at(offset: int) -> tuple[bytes, memoryview | None, tuple[np.ndarray, np.ndarray] | None, bool]:
         f.seek(offset)
         data = f.read(block_bytes)
-        last_nl = data.rfind(b"\n")
+        last_nl = _last_eol(data)
         if last_nl < 0:
-            return data, None, None
+            return data, None, None, False
         whole = memoryview(data)[: last_nl + 1]  # a view: no copy for the parser
-        return data, whole, _line_starts(whole)
+        # checked here, in the reading thread, while the caller parses the previous block
+        return data, whole, _line_starts(whole), is_utf8(whole)
 
     with ThreadPoolExecutor(1) as pool:
         ahead = pool.submit(read_at, pos)
         while end is None or pos < end:
-            data, whole, lines = ahead.result()
+            data, whole, lines, valid = ahead.result()
             if not data:
                 return
             if whole is None:
@@ -123,7 +151,7 @@ def _seekable_blocks(
                 yield Block.of(_cut_at(whole, end - pos), pos)
                 return
             ahead = pool.submit(read_at, pos + len(whole))
-            yield Block(whole, pos, lines)
+            yield Block(whole, pos, lines, valid)
             pos += len(whole)
 
 
@@ -135,7 +163,7 @@ def _long_line(
     parts, size = [data], len(data)
     while True:
         more = f.read(block_bytes)
-        nl = more.find(b"\n")
+        nl = _first_eol(more)
         if size + (nl if nl >= 0 else len(more)) > cfg.max_doc_bytes:
             errors.append(ErrorRecord("read", "DocumentTooLarge",
                                       f"line longer than max_doc_bytes={cfg.max_doc_bytes}", name, pos,
@@ -143,7 +171,7 @@ def _long_line(
             while nl < 0 and more:  # skip to the end of the line without keeping it
                 size += len(more)
                 more = f.read(block_bytes)
-                nl = more.find(b"\n")
+                nl = _first_eol(more)
             return None, pos + size + (nl + 1 if nl >= 0 else len(more))
         if nl >= 0 or not more:
             cut = nl + 1 if nl >= 0 else len(more)
@@ -170,7 +198,7 @@ def _stream_blocks(
                 "read", e.cause, file=name, position=pending_start + len(pending) + len(e.data),
                 snippet="stream ended early; lines after this offset are lost"))
             data = pending + e.data
-            last_nl = data.rfind(b"\n")
+            last_nl = _last_eol(data)
             if last_nl >= 0:
                 yield Block.of(data[: last_nl + 1], pending_start)
                 pending_start += last_nl + 1
@@ -183,28 +211,35 @@ def _stream_blocks(
         if not chunk:
             break
         if skipping_huge:
-            nl = chunk.find(b"\n")
+            nl = _first_eol(chunk)
             if nl < 0:
                 pending_start += len(chunk)
                 continue
             pending_start += nl + 1
             chunk = chunk[nl + 1 :]
             skipping_huge = False
+        last_nl = _last_eol(chunk)
+        if last_nl < 0 and len(pending) + len(chunk) > cfg.max_doc_bytes:
+            # judged before joining: a line over the limit is never held whole
+            errors.append(ErrorRecord(
+                "read", "DocumentTooLarge", f"line longer than max_doc_bytes={cfg.max_doc_bytes}",
+                name, pending_start, snippet=snippet(pending or chunk)))
+            skipping_huge = True
+            pending_start += len(pending) + len(chunk)
+            pending = b""
+            continue
+        if last_nl >= 0:
+            last_nl += len(pending)
         data = pending + chunk if pending else chunk
-        last_nl = data.rfind(b"\n")
+        del chunk
         if last_nl < 0:
-            if len(data) > cfg.max_doc_bytes:
-                errors.append(ErrorRecord(
-                    "read", "DocumentTooLarge", f"line longer than max_doc_bytes={cfg.max_doc_bytes}",
-                    name, pending_start, snippet=snippet(data)))
-                skipping_huge, pending = True, b""
-                pending_start += len(data)
-            else:
-                pending = data
+            pending = data
             continue
         whole, pending = memoryview(data)[: last_nl + 1], data[last_nl + 1 :]
+        del data
         yield Block.of(whole, pending_start)
         pending_start += len(whole)
+        del whole  # the block's bytes go before the next ones are read
     if pending:
         yield Block.of(pending, pending_start)  # last line without a trailing newline
 
@@ -240,9 +275,36 @@ def _cut_at(block: bytes | memoryview, limit: int) -> bytes | memoryview:
     """Keep the lines that start before ``limit``."""
     if limit <= 0:
         return b""
-    nl = bytes(block[limit - 1 :]).find(b"\n")
+    nl = _first_eol(bytes(block[limit - 1 :]))
     nl = nl if nl < 0 else nl + limit - 1
     return block if nl < 0 else block[: nl + 1]
+
+
+def _first_eol(data: bytes) -> int:
+    """Offset of the first line end (LF or CR) in ``data``, -1 when there is none."""
+    nl = data.find(b"\n")
+    cr = data.find(b"\r", 0, nl if nl >= 0 else len(data))
+    return cr if cr >= 0 else nl
+
+
+def _last_eol(data: bytes) -> int:
+    """Offset of the last line end in ``data``; a CR is looked for only when there is no LF,
+    so LF files pay nothing for CR support."""
+    nl = data.rfind(b"\n")
+    return nl if nl >= 0 else data.rfind(b"\r")
+
+
+def _rest_of_line(f, chunk: int) -> int:
+    """Read past the end of the line ``f`` is in; the number of bytes read."""
+    n = 0
+    while True:
+        data = f.read(min(chunk, 2**16))
+        if not data:
+            return n
+        eol = _first_eol(data)
+        if eol >= 0:
+            return n + eol + 1
+        n += len(data)
 
 
 def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
@@ -255,6 +317,13 @@ def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
     raw = block.obj if isinstance(block, memoryview) else block
     # the reader's blocks are views from the start of their bytes object
     assert raw is block or pa.py_buffer(raw).address == pa.py_buffer(block).address
+    if raw.find(b"\r", 0, n) >= 0:  # CR or CRLF line ends (one memchr over LF-only blocks)
+        buf = np.frombuffer(block, dtype=np.uint8)
+        eol = np.flatnonzero((buf == 10) | (buf == 13))
+        starts = np.concatenate(([0], eol + 1))
+        ends = np.concatenate((eol, [n]))
+        keep = ends > starts
+        return starts[keep], ends[keep]
     sample = min(n, 2**16)
     if raw.count(b"\n", 0, sample) * 512 <= sample:
         find = raw.find
@@ -278,11 +347,31 @@ def _line_starts(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse_block(
-    block: Block, cfg: JsonlInput, schema: pa.Schema, source: str, name: str
+    block: Block, cfg: JsonlInput, schema: pa.Schema, source: str, name: str,
+    keep: np.ndarray | None = None,
 ) -> Iterator[pa.Table | ErrorRecord]:
+    """The documents and error records of a block's lines (those ``keep`` marks, if given)."""
+    valid = block.utf8
     block, offset, (starts, ends) = block.data, block.offset, block.lines
+    if keep is not None and not keep.all():
+        drop = np.flatnonzero(~keep)
+        block, starts, ends = _blank(block, starts, ends, drop), np.delete(starts, drop), np.delete(ends, drop)
     if not len(starts):
         return
+    if valid is None:
+        valid = is_utf8(block)
+    if not valid:
+        # pyarrow's parser copies string bytes without checking them: the bad lines become
+        # error records here and are blanked out
+        bad = bad_lines(block, starts, ends)
+        for i in bad.tolist():
+            line = bytes(block[int(starts[i]) : int(ends[i])])
+            yield ErrorRecord("read", "InvalidUtf8", first_invalid(line), name, offset + int(starts[i]),
+                              snippet=snippet(line))
+        if len(bad):
+            block, starts, ends = _blank(block, starts, ends, bad), np.delete(starts, bad), np.delete(ends, bad)
+            if not len(starts):
+                return
     # columnar first; the line offsets are needed either way (positions and ids)
     longest = int((ends - starts).max())
     try:
@@ -298,9 +387,20 @@ def _parse_block(
     # a line over max_doc_bytes (the limit is on the record's line) takes the row path,
     # which turns it into an error record
     if table is not None and table.num_rows == len(starts) and longest <= cfg.max_doc_bytes:
-        yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes)
+        yield from split_table(table, cfg, source, name, pa.array(starts + offset), cfg.max_doc_bytes,
+                               utf8_checked=True)
         return
     yield from _parse_rows(block, starts, ends, offset, cfg, source, name)
+
+
+def _blank(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray) -> bytes:
+    """A copy of ``block`` with the given lines overwritten by spaces: a line of spaces holds
+    no record, and every other line keeps its offset."""
+    out = bytearray(block)
+    for i in lines.tolist():
+        s, e = int(starts[i]), int(ends[i])
+        out[s:e] = b" " * (e - s)
+    return bytes(out)
 
 
 def _parse_rows(
@@ -310,7 +410,9 @@ def _parse_rows(
     records: list[dict] = []
     positions: list[int] = []
     for s, e in zip(starts.tolist(), ends.tolist()):
-        line = bytes(block[s:e])
+        # a byte-order mark opens each of several files joined into one (pyarrow skips one
+        # at the start of its input, orjson refuses it anywhere)
+        line = bytes(block[s:e]).removeprefix(codecs.BOM_UTF8)
         if not line.strip():
             continue
         if e - s > cfg.max_doc_bytes:

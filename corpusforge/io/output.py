@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.json as pj
@@ -39,5 +40,14 @@ def read_output(path: str, sink: str | None = None) -> pa.Table:
     tables = []
     for file in files:  # JSONL records keep their partition field, so no folder parsing here
         with open_binary(fs.unstrip_protocol(file) if "://" in path else file) as f:
-            tables.append(pj.read_json(f))
+            data = f.read()
+        # pyarrow's JSON reader needs every line inside one block (1 MB by default)
+        block = max(2**20, _longest_line(data) + 1)
+        tables.append(pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block)))
     return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _longest_line(data: bytes) -> int:
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(data)]))
+    return int(np.diff(bounds).max()) if len(data) else 0

@@ -109,7 +109,8 @@ class RetryingReader(io.RawIOBase):
         return self.pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Positioning for readers that ask (fastwarc does); backwards re-opens at the target."""
+        """Positioning for readers that ask (the WARC reader goes back to resynchronise after
+        damage); backwards re-opens at the target."""
         if whence == io.SEEK_CUR:
             offset += self.pos
         elif whence == io.SEEK_END:

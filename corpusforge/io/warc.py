@@ -1,4 +1,4 @@
-"""WARC and WET reader on fastwarc: one work unit per file.
+"""WARC and WET reader: one work unit per file.
 
 Response records become documents with the raw HTML in a binary ``html`` column
 (``text`` stays empty until the ``extract_html`` step fills it); WET conversion records
@@ -6,9 +6,9 @@ become documents with their text. Metadata columns: ``content_type``, ``charset`
 the HTTP header), ``fetch_date`` (WARC-Date) and ``http_status``. Non-HTML and non-200
 responses are passed on with their status so the extraction step removes them with a
 reason, keeping the count. Request, metadata, warcinfo and revisit records are not
-documents and are skipped. A truncated record, an oversized page or a broken file (bad
-header, truncated gzip, a legacy ARC file) becomes an error record and the unit goes on
-or ends there.
+documents and are skipped. A truncated or corrupt record, a lying Content-Length, a broken
+gzip member, an oversized page or bytes that are not WARC (a legacy ARC file) become an
+error record each, and the file goes on at the next intact record.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from collections.abc import Iterator
 from typing import IO, Literal
 
 import pyarrow as pa
-from fastwarc.warc import ArchiveIterator, WarcRecordType
 from pydantic import Field
 
 from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.files import expand
-from corpusforge.io.http_payload import parse_response
+from corpusforge.io.http_payload import PayloadTooLarge, parse_response
 from corpusforge.io.reader import register_reader
 from corpusforge.io.retry import open_retrying
 from corpusforge.io.units import WorkUnit
+from corpusforge.io.warc_records import Damage, Record, records
 from corpusforge.models import Model, Size
 from corpusforge.schema import make_batch
 
@@ -37,10 +37,11 @@ META_COLUMNS = {
     HTML: pa.binary(), CHARSET: pa.string(), CONTENT_TYPE: pa.string(), FETCH_DATE: pa.string(),
     HTTP_STATUS: pa.int32(),
 }
+#: the WARC-Type values that are documents, per ``format``
 _TYPES = {
-    "auto": WarcRecordType.response | WarcRecordType.conversion,
-    "warc": WarcRecordType.response,
-    "wet": WarcRecordType.conversion,
+    "auto": frozenset({"response", "conversion"}),
+    "warc": frozenset({"response"}),
+    "wet": frozenset({"conversion"}),
 }
 
 
@@ -102,75 +103,66 @@ class _Acc:
 def read_stream(
     stream: IO[bytes], name: str, cfg: WarcInput, source: str, batch: BatchConfig
 ) -> Iterator[pa.Table | ErrorRecord]:
-    """Documents and error records of one WARC/WET stream (gzip detected by fastwarc)."""
+    """Documents and error records of one WARC/WET stream (plain or gzip), in file order.
+
+    Damage (a cut or corrupt record, a lying Content-Length, a broken gzip member) is one
+    error record at the record's position; reading resumes at the next intact record
+    (``io/warc_records.py``)."""
     acc = _Acc()
+    wanted = _TYPES[cfg.format]
     pos = 0
     try:
-        it = iter(ArchiveIterator(stream, record_types=_TYPES[cfg.format], parse_http=False))
-    except BaseException as e:  # noqa: BLE001
-        _reraise_fatal(e)
-        yield ErrorRecord.from_exception("read", e, file=name, position=0)
-        return
-    while True:
-        try:
-            record = next(it)
-        except StopIteration:
-            break
-        except BaseException as e:  # noqa: BLE001 - a broken file ends here; what came before stands
-            _reraise_fatal(e)
-            yield ErrorRecord.from_exception("read", e, file=name, position=pos,
-                                             snippet="WARC stream unreadable from here on")
-            break
-        pos = int(record.stream_pos)
-        try:
-            item = _record(record, name, pos, cfg)
-        except BaseException as e:  # noqa: BLE001 - one bad record, the file goes on
-            _reraise_fatal(e)
-            item = ErrorRecord.from_exception("read", e, file=name, position=pos)
-        if isinstance(item, ErrorRecord):
-            yield item
-            continue
-        acc.add(**item)
-        acc.nbytes += len(item[HTML] or b"") + len(item["text"])
-        if len(acc) >= batch.max_docs or acc.nbytes >= cfg.batch_bytes:
-            yield acc.flush(source, name)
+        for item in records(stream, cfg.max_doc_bytes, wanted):
+            pos = item.pos
+            if isinstance(item, Damage):
+                yield _damage(item, name)
+                continue
+            if item.headers.get("warc-type", "").lower() not in wanted:
+                continue
+            try:
+                doc = _document(item, name, cfg)
+            except Exception as e:  # noqa: BLE001 - one bad record, the file goes on
+                doc = ErrorRecord.from_exception("read", e, file=name, position=pos, id=_record_id(item.headers))
+            if isinstance(doc, ErrorRecord):
+                yield doc
+                continue
+            acc.add(**doc)
+            acc.nbytes += len(doc[HTML] or b"") + len(doc["text"])
+            if len(acc) >= batch.max_docs or acc.nbytes >= cfg.batch_bytes:
+                yield acc.flush(source, name)
+    except Exception as e:  # noqa: BLE001 - the stream itself failed (I/O): what came before stands
+        yield ErrorRecord.from_exception("read", e, file=name, position=pos,
+                                         snippet="WARC stream unreadable from here on")
     if len(acc):
         yield acc.flush(source, name)
 
 
-def _reraise_fatal(e: BaseException) -> None:
-    # fastwarc's native code reports some failures as a panic, a BaseException: those are
-    # bad input like any other; interrupts and exits are not
-    if isinstance(e, KeyboardInterrupt | SystemExit | GeneratorExit):
-        raise e
+def _record_id(headers: dict[str, str]) -> str | None:
+    return headers.get("warc-record-id", "").strip().strip("<>") or None
 
 
-def _record(record, name: str, pos: int, cfg: WarcInput) -> dict | ErrorRecord:
-    headers = record.headers
-    declared = int(record.content_length)
-    rid = (headers.get("WARC-Record-ID") or "").strip().strip("<>") or None
-    url = headers.get("WARC-Target-URI")
-    if declared > cfg.max_doc_bytes:
-        record.reader.consume()
-        return ErrorRecord("read", "DocumentTooLarge",
-                           f"record of {declared} bytes exceeds max_doc_bytes={cfg.max_doc_bytes}",
-                           name, pos, id=rid)
-    block = record.reader.read()
-    if len(block) < declared:
-        return ErrorRecord("read", "TruncatedRecord",
-                           f"record declares {declared} bytes, the file holds {len(block)}",
-                           name, pos, id=rid, snippet=snippet(block[:300]))
+def _damage(d: Damage, name: str) -> ErrorRecord:
+    return ErrorRecord("read", d.error, d.message, name, d.pos, id=_record_id(d.headers),
+                       snippet=snippet(d.snippet) if d.snippet else None)
+
+
+def _document(rec: Record, name: str, cfg: WarcInput) -> dict | ErrorRecord:
+    headers, block = rec.headers, rec.block or b""
+    rid = _record_id(headers)
     if rid is None:
-        return ErrorRecord("read", "BadRecord", "record has no WARC-Record-ID", name, pos,
+        return ErrorRecord("read", "BadRecord", "record has no WARC-Record-ID", name, rec.pos,
                            snippet=snippet(block[:300]))
-    date = headers.get("WARC-Date")
-    if record.record_type == WarcRecordType.conversion:
+    url, date = headers.get("warc-target-uri"), headers.get("warc-date")
+    if headers.get("warc-type", "").lower() == "conversion":
         text = block.decode("utf-8", errors="replace")
-        ctype = (headers.get("Content-Type") or "text/plain").split(";", 1)[0].strip().lower()
-        return dict(id=rid, text=text, url=url, pos=pos, html=None, charset="utf-8",
+        ctype = (headers.get("content-type") or "text/plain").split(";", 1)[0].strip().lower()
+        return dict(id=rid, text=text, url=url, pos=rec.pos, html=None, charset="utf-8",
                     content_type=ctype, fetch_date=date, http_status=None)
-    resp = parse_response(block)
-    return dict(id=rid, text="", url=url, pos=pos, html=resp.body, charset=resp.charset,
+    try:
+        resp = parse_response(block, limit=cfg.max_doc_bytes)
+    except PayloadTooLarge as e:
+        return ErrorRecord("read", "DocumentTooLarge", f"{e} (max_doc_bytes)", name, rec.pos, id=rid)
+    return dict(id=rid, text="", url=url, pos=rec.pos, html=resp.body, charset=resp.charset,
                 content_type=resp.content_type, fetch_date=date, http_status=resp.status)
 
 

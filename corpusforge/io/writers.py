@@ -16,6 +16,7 @@ from fsspec.core import url_to_fs
 from corpusforge.errors import ErrorRecord
 from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
+from corpusforge.io.utf8 import check_table
 
 
 def partition_dir(column: str, value: object) -> str:
@@ -79,6 +80,14 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+def _printable(value: object) -> object:
+    """A string with lone surrogates (bytes decoded with ``surrogateescape``) as valid UTF-8,
+    the surrogates spelled out as escapes."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _compressed(raw: IO[bytes], codec: str | None) -> IO[bytes]:
     if codec == "zstd":
         import zstandard
@@ -115,9 +124,13 @@ class ShardedWriter:
             return ".parquet"
         return {"zstd": ".jsonl.zst", "gzip": ".jsonl.gz", "none": ".jsonl"}[self.compression]
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table, utf8_checked: bool = False) -> None:
+        """Add ``table`` to the shards. Its strings are validated first (a ``UnicodeError``
+        when one is not UTF-8) unless the caller says it has checked them."""
         if table.num_rows == 0:
             return
+        if not utf8_checked:
+            check_table(table)
         if not self.partition_by:
             self._write_to("", table)
             return
@@ -168,7 +181,12 @@ class ErrorWriter:
     def write(self, rec: ErrorRecord) -> None:
         if self.file is None:
             self.file = AtomicFile(self.final, self.fs)
-        self.file.file.write(orjson.dumps(rec.to_dict()) + b"\n")
+        d = rec.to_dict()
+        try:
+            line = orjson.dumps(d)
+        except TypeError:  # a message or snippet with a lone surrogate: written escaped
+            line = orjson.dumps({k: _printable(v) for k, v in d.items()})
+        self.file.file.write(line + b"\n")
 
     def commit(self) -> list[str]:
         return [] if self.file is None else [self.file.commit()]

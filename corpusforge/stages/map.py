@@ -18,11 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.accounting import RunStats, StepStats
-from corpusforge.errors import ErrorRecord, StepFailed
+from corpusforge.errors import ErrorRecord, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
 from corpusforge.io.inputs import InputConfig, read_unit
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
+from corpusforge.io.utf8 import invalid_columns, invalid_new_rows
 from corpusforge.io.writers import ErrorWriter, ShardedWriter
 from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, public_columns, text_bytes
 from corpusforge.stages.base import Stage
@@ -89,6 +90,9 @@ class UnitRunner:
         for item in self._read_guarded(unit):
             read_stats.seconds += time.perf_counter() - t0
             if isinstance(item, ErrorRecord):
+                if self.work.on_error == "fail":
+                    raise StepFailed(f"reading {item.file!r} failed at position {item.position}: "
+                                     f"{item.error}: {item.message}")
                 read_stats.docs_in += item.n_docs
                 read_stats.errored += item.n_docs
                 errors.write(item)
@@ -135,10 +139,10 @@ class UnitRunner:
                     for reason, count in _count_reasons(removed).items():
                         st.remove(reason, count)
                     if rejects is not None:
-                        rejects.write(self.work.sinks.reject_rows(removed, name))
-                if err is not None:
+                        rejects.write(self.work.sinks.reject_rows(removed, name), utf8_checked=True)
+                for e in err:
                     st.errored += 1
-                    errors.write(err)
+                    errors.write(e)
             batch = _concat(kept, batch.schema)
             st.docs_out += batch.num_rows
             st.bytes_out += text_bytes(batch)
@@ -146,30 +150,68 @@ class UnitRunner:
             if batch.num_rows == 0:
                 # later steps still see a (zero) batch count of nothing: nothing to do
                 return
-        main.write(public_columns(batch))
+        # the reader validated the input and every step's new strings were checked
+        main.write(public_columns(batch), utf8_checked=True)
 
     def _guarded(self, step: Step, name: str, batch: pa.Table
-                 ) -> Iterator[tuple[pa.Table | None, pa.Table | None, ErrorRecord | None]]:
-        """Apply a step; if it raises, bisect the batch to isolate the failing documents."""
+                 ) -> Iterator[tuple[pa.Table | None, pa.Table | None, list[ErrorRecord]]]:
+        """Apply a step; if it raises, bisect the batch to isolate the failing documents.
+        Rows the step returns with invalid UTF-8 are its error records too."""
         try:
             result = step.apply(batch)
-            yield result.out, result.removed, None
-            return
         except Exception as e:  # noqa: BLE001 - isolated below or re-raised per on_error
             if self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {type(e).__name__}: {e}") from e
             if batch.num_rows == 1:
-                yield None, None, ErrorRecord.from_exception(
-                    name, e, file=_first(batch, FILE), position=_first(batch, POS),
-                    id=_first(batch, ID), snippet=(_first(batch, TEXT) or "")[:300])
+                yield None, None, [_error_of(name, e, batch)]
                 return
+        else:
+            out, bad_out = _split_invalid(result.out, batch)
+            removed, bad_removed = _split_invalid(result.removed, batch)
+            errs = [_invalid_utf8(name, bad, i) for bad in (bad_out, bad_removed) if bad is not None
+                    for i in range(bad.num_rows)]
+            if errs and self.work.on_error == "fail":
+                raise StepFailed(f"step {name!r} failed: {errs[0].message}")
+            yield out, removed, errs
+            return
         half = batch.num_rows // 2
         yield from self._guarded(step, name, batch.slice(0, half))
         yield from self._guarded(step, name, batch.slice(half))
 
 
-def _first(batch: pa.Table, column: str) -> Any:
-    return batch.column(column)[0].as_py() if column in batch.column_names else None
+def _error_of(name: str, e: BaseException, row: pa.Table, i: int = 0) -> ErrorRecord:
+    """The error record of row ``i``; never raises, whatever the row holds."""
+    return ErrorRecord.from_exception(
+        name, e, file=_value(row, FILE, i), position=_value(row, POS, i), id=_value(row, ID, i),
+        snippet=snippet(_value(row, TEXT, i)))
+
+
+def _invalid_utf8(name: str, rows: pa.Table, i: int) -> ErrorRecord:
+    return _error_of(name, UnicodeError(f"step {name!r} returned invalid UTF-8 in column(s) "
+                                        f"{', '.join(invalid_columns(rows.slice(i, 1)))}"), rows, i)
+
+
+def _split_invalid(table: pa.Table | None, before: pa.Table) -> tuple[pa.Table | None, pa.Table | None]:
+    """``table`` without its rows of invalid UTF-8 (strings the step made, not those it was
+    given: those were checked), and those rows."""
+    if table is None or table.num_rows == 0:
+        return table, None
+    bad = invalid_new_rows(table, before)
+    if bad is None:
+        return table, None
+    return table.filter(pa.array(~bad)), table.filter(pa.array(bad))
+
+
+def _value(batch: pa.Table, column: str, i: int = 0) -> Any:
+    """One value for an error record: strings decoded leniently, since the row may be the
+    one that holds invalid UTF-8 (``as_py`` would raise on it)."""
+    if column not in batch.column_names:
+        return None
+    col = batch.column(column)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        raw = col.slice(i, 1).cast(pa.large_binary())[0].as_py()
+        return None if raw is None else raw.decode("utf-8", errors="replace")
+    return col[i].as_py()
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
