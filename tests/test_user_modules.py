@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from conftest import ROOT
@@ -224,3 +225,19 @@ def test_a_working_directory_removed_under_the_command(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "ok: pipeline" in r.stdout
+
+
+def test_the_html_extractor_never_imports_from_the_working_directory(tmp_path, monkeypatch):
+    """Library use (no CLI, so nothing hid the working directory): the extractor subprocess
+    still does not run a planted ``trafilatura.py``."""
+    from corpusforge.extract import ExtractHtml
+    from corpusforge.schema import make_batch
+
+    (tmp_path / "trafilatura.py").write_text(PLANT.format(folder=str(tmp_path), name="trafilatura"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    html = "<html><body><article><p>" + "吾輩は猫である。名前はまだ無い。" * 20 + "</p></article></body></html>"
+    batch = make_batch(["a"], [""], "t", "f", [0], extra={"html": pa.array([html.encode()], pa.binary())})
+    out = ExtractHtml().apply(batch).out
+    assert "吾輩は猫である" in out.column("text")[0].as_py()
+    assert not list(tmp_path.glob("executed-*"))

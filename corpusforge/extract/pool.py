@@ -32,6 +32,13 @@ class PageResult:
     seconds: float = 0.0
 
 
+#: how the worker starts: ``python -m`` would put the working directory first on its import path,
+#: so a ``trafilatura.py`` there would run (``-P`` is not in every Python we support); this drops
+#: it and runs the worker module (corpusforge itself comes from the PYTHONPATH of _child_env)
+_BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; "
+         "runpy.run_module('corpusforge.extract.worker', run_name='__main__', alter_sys=True)")
+
+
 class ExtractorProcess:
     """Sends pages to ``corpusforge.extract.worker`` and collects one result per page."""
 
@@ -44,7 +51,7 @@ class ExtractorProcess:
 
     def _start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "corpusforge.extract.worker"],
+            [sys.executable, "-c", _BOOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(),
         )
         self.send = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
