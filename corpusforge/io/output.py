@@ -10,6 +10,7 @@ from fsspec.core import url_to_fs
 
 from corpusforge.io.files import open_binary
 from corpusforge.io.layout import join, list_shards
+from corpusforge.io.writers import is_long_partition
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.zst", ".jsonl.gz")
 
@@ -27,9 +28,42 @@ def open_output(path: str, sink: str | None = None) -> ds.Dataset:
     errors, state) and ``stats.json`` are not documents and are left out.
     """
     fs, root, files = _shards(path, sink, (".parquet",))
-    return ds.dataset(files, filesystem=fs, format="parquet",
-                      partitioning=ds.HivePartitioning.discover(infer_dictionary=False),
-                      partition_base_dir=root)
+    partitioning = ds.HivePartitioning.discover(infer_dictionary=False)
+    long = [_in_long_folder(f, root) for f in files]
+    if not any(long):
+        return ds.dataset(files, filesystem=fs, format="parquet", partitioning=partitioning,
+                          partition_base_dir=root)
+    # A cut folder name (a long value) is no value to read back, and pyarrow would let it win
+    # over the column its files keep: those files are read without partitioning, the others
+    # with it, as children of one dataset in shard order.
+    plain = [f for f, cut in zip(files, long) if not cut]
+    if plain:
+        discovered = ds.dataset(plain, filesystem=fs, format="parquet", partitioning=partitioning,
+                                partition_base_dir=root)
+        partitioning = _as_strings(discovered.partitioning)
+    children = []
+    start = 0
+    for i in range(1, len(files) + 1):
+        if i == len(files) or long[i] != long[start]:
+            group = files[start:i]
+            children.append(ds.dataset(group, filesystem=fs, format="parquet") if long[start] else
+                            ds.dataset(group, filesystem=fs, format="parquet",
+                                       partitioning=partitioning, partition_base_dir=root))
+            start = i
+    schema = pa.unify_schemas([c.schema for c in children], promote_options="permissive")
+    return ds.dataset(children, schema=schema)
+
+
+def _in_long_folder(file: str, root: str) -> bool:
+    rel = file[len(root):].strip("/").split("/")[:-1]
+    return any(is_long_partition(folder) for folder in rel)
+
+
+def _as_strings(partitioning: ds.Partitioning) -> ds.Partitioning:
+    """The discovered hive partitioning with string fields: a long value's files keep their
+    column as text, which a field inferred as a number (``year=2024``) would not take."""
+    schema = pa.schema([(f.name, pa.string()) for f in partitioning.schema])
+    return ds.HivePartitioning(schema, segment_encoding="uri")
 
 
 def read_output(path: str, sink: str | None = None) -> pa.Table:

@@ -4,6 +4,9 @@ column, written to temporary names and renamed into place when a task commits.""
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import re
 from functools import lru_cache
 from typing import IO
 
@@ -18,14 +21,55 @@ from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
 from corpusforge.io.utf8 import check_table
 
+#: the longest ``column=value`` folder name written as is; a longer one is cut (NAME_MAX is
+#: 255 bytes on most file systems, less on some, such as encrypted home folders)
+MAX_FOLDER_BYTES = 200
+#: marks a cut folder name: ``@`` is always percent-encoded in a value, so no value's
+#: folder can end like this
+LONG_MARK = "@"
+_LONG_VALUE = re.compile(r"[^@]*@[0-9a-f]{16}")
+#: shards one writer keeps open; past it the least recently written one is closed (and a later
+#: row of its partition starts the next numbered shard), so many partitions never run out of
+#: file descriptors
+MAX_OPEN_SHARDS = 64
+
 
 def partition_dir(column: str, value: object) -> str:
     """``column=value`` as pyarrow's hive partitioning writes and reads it: the value
     percent-encoded (so ``en US`` or ``a/b`` survive the round trip through the folder name),
-    null as ``__HIVE_DEFAULT_PARTITION__``."""
+    null as ``__HIVE_DEFAULT_PARTITION__``.
+
+    A name over :data:`MAX_FOLDER_BYTES` becomes ``column=<encoded prefix>@<hash>``: the exact
+    value is then kept in the files (see :func:`is_long_partition`)."""
     field = pc.field(column)
     folder, _ = _hive(column).format(field.is_null() if value is None else field == str(value))
-    return folder
+    if len(folder.encode()) <= MAX_FOLDER_BYTES:
+        return folder
+    digest = hashlib.sha256(str(value).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    head = folder[: folder.index("=") + 1]
+    budget = MAX_FOLDER_BYTES - len(head.encode()) - len(LONG_MARK) - len(digest)
+    return head + _cut_encoded(folder[len(head):], budget) + LONG_MARK + digest
+
+
+def is_long_partition(folder: str) -> bool:
+    """Whether a ``column=value`` folder name is a cut one, whose files keep the column."""
+    _, sep, value = folder.partition("=")
+    return bool(sep) and _LONG_VALUE.fullmatch(value) is not None
+
+
+def _cut_encoded(encoded: str, budget: int) -> str:
+    """The longest prefix of a percent-encoded value within ``budget`` bytes that ends on a
+    whole character, so the cut name still decodes to valid UTF-8."""
+    end = i = 0
+    while i < len(encoded):
+        step = 3 if encoded[i] == "%" else 1
+        if i + step > budget:
+            break
+        i += step
+        # a UTF-8 continuation byte (%80-%BF) never starts a character: do not cut before it
+        if i >= len(encoded) or not (encoded[i] == "%" and encoded[i + 1] in "89AB"):
+            end = i
+    return encoded[:end]
 
 
 @lru_cache(maxsize=64)
@@ -44,6 +88,14 @@ class _Shard:
         self.fmt, self.schema = fmt, schema
         self.file = AtomicFile(final, fs)
         self.raw: IO[bytes] = self.file.file
+        try:
+            self._open(fmt, compression, schema)
+        except BaseException:
+            self.file.discard()
+            raise
+        self.bytes = 0
+
+    def _open(self, fmt: str, compression: str, schema: pa.Schema) -> None:
         if fmt == "parquet":
             self.pq = pq.ParquetWriter(
                 self.raw, schema, compression=None if compression == "none" else compression
@@ -52,7 +104,6 @@ class _Shard:
         else:
             codec = {"zstd": "zstd", "gzip": "gzip", "none": None}[compression]
             self.out = _compressed(self.raw, codec)
-        self.bytes = 0
 
     def write(self, table: pa.Table) -> None:
         if self.fmt == "parquet":
@@ -132,7 +183,11 @@ class ShardedWriter:
         if not utf8_checked:
             check_table(table)
         if not self.partition_by:
-            self._write_to("", table)
+            try:
+                self._write_to("", table)
+            except BaseException:
+                self.discard()
+                raise
             return
         if self.partition_by not in table.column_names:
             # no value for any document: they all belong to the null partition
@@ -142,31 +197,65 @@ class ShardedWriter:
         # file, so `pyarrow.dataset`/Spark/DuckDB read the folder back with the column restored
         # (a copy in the file would clash with it). JSON lines keep the field in every record.
         rows = table.drop_columns([self.partition_by]) if self.fmt == "parquet" else table
-        for value in pc.unique(keys).to_pylist():
-            mask = pc.is_null(keys) if value is None else pc.equal(keys, value)
-            self._write_to(partition_dir(self.partition_by, value), rows.filter(mask))
+        try:
+            for value in pc.unique(keys).to_pylist():
+                mask = pc.is_null(keys) if value is None else pc.equal(keys, value)
+                sub = partition_dir(self.partition_by, value)
+                if self.fmt == "parquet" and is_long_partition(sub):
+                    # a cut folder name does not give the value back: the files keep it, last
+                    # (where hive readers put a partition column), for `open_output` to read
+                    part = rows.append_column(self.partition_by, table.column(self.partition_by))
+                    self._write_to(sub, part.filter(mask))
+                else:
+                    self._write_to(sub, rows.filter(mask))
+        except BaseException:
+            self.discard()
+            raise
 
     def _write_to(self, sub: str, table: pa.Table) -> None:
-        shard = self.open.get(sub)
+        shard = self.open.pop(sub, None)
         if shard is None:
+            if len(self.open) >= MAX_OPEN_SHARDS:
+                # the least recently written (dicts keep insertion order, and a write moves its
+                # shard to the end): depends only on the rows' order, so runs stay identical
+                self._finish(next(iter(self.open)))
             n = self.counters.get(sub, 0)
             self.counters[sub] = n + 1
             name = f"part-{self.unit_index:05d}-{n:04d}{self._ext()}"
             shard = _Shard(self.fs, join(self.root, sub, name), self.fmt, self.compression, table.schema)
-            self.open[sub] = shard
+        self.open[sub] = shard
         shard.write(table)
         if shard.bytes >= self.max_shard_bytes:
-            shard.close()
-            self.done.append(shard)
-            del self.open[sub]
+            self._finish(sub)
+
+    def _finish(self, sub: str) -> None:
+        shard = self.open.pop(sub)
+        self.done.append(shard)  # listed first: discard() removes it even if closing fails
+        shard.close()
 
     def commit(self) -> list[str]:
         """Close everything and rename temporary files into place; returns the final paths."""
-        for shard in self.open.values():
-            shard.close()
-            self.done.append(shard)
-        self.open.clear()
-        return [shard.file.commit() for shard in self.done]
+        paths: list[str] = []
+        try:
+            while self.open:
+                self._finish(next(iter(self.open)))
+            for shard in self.done:
+                paths.append(shard.file.commit())
+        except BaseException:
+            self.done = self.done[len(paths):]  # the renamed ones are complete: they stay
+            self.discard()
+            raise
+        self.done = []
+        return paths
+
+    def discard(self) -> None:
+        """Close and remove every shard not yet committed (a failed write leaves no ``.tmp``)."""
+        shards, self.open, self.done = [*self.done, *self.open.values()], {}, []
+        for shard in shards:
+            # the file goes anyway; the error that made the write fail is the one raised
+            with contextlib.suppress(Exception):
+                shard.close()
+            shard.file.discard()
 
 
 class ErrorWriter:
