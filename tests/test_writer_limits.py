@@ -119,3 +119,24 @@ def test_1500_partitions_under_a_low_open_file_limit(tmp_path, fmt):
     table = read_output(str(tmp_path / "a"))
     got = dict(zip(table.column("text").to_pylist(), table.column("title").to_pylist()))
     assert got == {r["text"]: r["title"] for r in rows}
+
+
+def test_a_unit_stopped_by_on_error_fail_leaves_no_temporary_files(tmp_path):
+    """The writers are healthy, a step fails the run: the unit's open shards go too."""
+    from corpusforge.config import pipeline_from_yaml
+    from corpusforge.engine import run_pipeline
+    from corpusforge.errors import StepFailed
+
+    rows = [{"text": f"吾輩は猫である。{i}"} for i in range(300)] + [{"text": "EXPLODE 爆発"}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                       encoding="utf-8")
+    p = pipeline_from_yaml(f"""
+inputs: [{{type: jsonl, path: {tmp_path}/in.jsonl}}]
+steps: [{{step: user_steps.Explode}}]
+output: {{path: {tmp_path}/out}}
+batch: {{max_docs: 50}}
+on_error: fail
+""")
+    with pytest.raises(StepFailed):
+        run_pipeline(p, workers=1)
+    assert not [f for f in (tmp_path / "out").rglob("*.tmp")]

@@ -279,3 +279,8 @@ class ErrorWriter:
 
     def commit(self) -> list[str]:
         return [] if self.file is None else [self.file.commit()]
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.discard()
+            self.file = None

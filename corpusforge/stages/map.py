@@ -86,29 +86,36 @@ class UnitRunner:
         errors = sinks.errors_writer(unit.index)
         read_stats = stats.steps[0]
 
-        t0 = time.perf_counter()
-        for item in self._read_guarded(unit):
-            read_stats.seconds += time.perf_counter() - t0
-            if isinstance(item, ErrorRecord):
-                if self.work.on_error == "fail":
-                    raise StepFailed(f"reading {item.file!r} failed at position {item.position}: "
-                                     f"{item.error}: {item.message}")
-                read_stats.docs_in += item.n_docs
-                read_stats.errored += item.n_docs
-                errors.write(item)
-            else:
-                n, b = item.num_rows, text_bytes(item)
-                read_stats.docs_in += n
-                read_stats.docs_out += n
-                read_stats.bytes_in += b
-                read_stats.bytes_out += b
-                for batch in bounded(item, self.work.batch):
-                    self._through_steps(batch, stats.steps[1:], main, rejects, errors)
+        try:
             t0 = time.perf_counter()
-        main.commit()
-        if rejects is not None:
-            rejects.commit()
-        errors.commit()
+            for item in self._read_guarded(unit):
+                read_stats.seconds += time.perf_counter() - t0
+                if isinstance(item, ErrorRecord):
+                    if self.work.on_error == "fail":
+                        raise StepFailed(f"reading {item.file!r} failed at position {item.position}: "
+                                         f"{item.error}: {item.message}")
+                    read_stats.docs_in += item.n_docs
+                    read_stats.errored += item.n_docs
+                    errors.write(item)
+                else:
+                    n, b = item.num_rows, text_bytes(item)
+                    read_stats.docs_in += n
+                    read_stats.docs_out += n
+                    read_stats.bytes_in += b
+                    read_stats.bytes_out += b
+                    for batch in bounded(item, self.work.batch):
+                        self._through_steps(batch, stats.steps[1:], main, rejects, errors)
+                t0 = time.perf_counter()
+            main.commit()
+            if rejects is not None:
+                rejects.commit()
+            errors.commit()
+        except BaseException:
+            # a failed unit (on_error: fail, a bug, a kill signal) leaves none of its files
+            for sink in (main, rejects, errors):
+                if sink is not None:
+                    sink.discard()
+            raise
         stats.wall_seconds = time.perf_counter() - started
         stats.check()
         return stats
