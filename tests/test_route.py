@@ -101,20 +101,20 @@ def test_bad_routes_are_refused_up_front():
         Route(branches={})
 
 
-def test_a_failing_inner_step_names_its_branch():
-    class Boom(Exception):
-        pass
-
-    step = Route(by="lang", branches={"ja": [{"step": "noop", "label": "inner"}]})
-    step.setup()
-
-    def explode(batch):
-        raise Boom("no")
-
-    step.branches[0].steps[0].apply = explode
-    with pytest.raises(Boom) as e:
+def test_a_failing_inner_step_names_its_branch(tmp_path):
+    step = Route(by="lang", branches={"ja": [{"step": "user_steps.Explode", "marker": "短い", "label": "inner"}]})
+    with pytest.raises(ValueError, match="boom") as e:
         step.apply(_batch())
     assert e.value.__notes__ == ["in branch 'ja', inner step 'inner'"]
+    # in a run, the failing document becomes an error record and the others go on
+    rows = [{"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in _batch().to_pylist()]
+    _write(tmp_path / "in.jsonl", rows)
+    out = _run(tmp_path, "out", tmp_path / "in.jsonl", "- {step: route, branches: {ja: "
+               "[{step: user_steps.Explode, marker: 短い, label: inner}]}}\n")
+    assert _ids(out) == ["a", "b", "d", "e", "f", "g"]
+    [error] = [json.loads(x) for x in (tmp_path / "out/_errors/part-00000.jsonl").read_text().splitlines()]
+    assert error["id"] == "c" and error["step"] == "route"
+    assert "in branch 'ja', inner step 'inner'" in error["traceback"]
 
 
 def test_declared_columns_follow_the_branches():
