@@ -21,7 +21,7 @@ from corpusforge.schema import REMOVED_REASON
 from corpusforge.steps.presets import build_preset
 from corpusforge.yamlsource import ConfigError
 
-PRESETS = ["code", "en-web", "ja-swallow", "ja-web", "ja-web-strict"]
+PRESETS = ["code", "en-web", "ja-fineweb2", "ja-swallow", "ja-web", "ja-web-strict"]
 
 
 def run_chain(name: str, table: pa.Table) -> tuple[pa.Table, Counter]:

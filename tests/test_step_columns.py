@@ -40,7 +40,7 @@ def _batch(with_lang: bool = False) -> pa.Table:
 
 
 #: steps that need more than defaults to run here; each is covered below with its parameters
-SPECIAL = {"tokenize", "extract_html", "per_source"}
+SPECIAL = {"tokenize", "extract_html", "per_source", "route"}
 
 #: configs whose columns differ from the defaults'
 VARIANTS = [

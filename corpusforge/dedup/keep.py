@@ -29,17 +29,35 @@ def priority(table: pa.Table, policy: str, column: str | None) -> np.ndarray:
     return -values if policy in ("oldest", "lowest") else values
 
 
+#: date-time forms tried one value at a time when a text column is not uniformly one of them
+_DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+def _text_values(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A text column as timestamps (ISO 8601, with or without a zone: WARC-Date is
+    ``2024-04-25T16:24:47Z``) or numbers. Values of a date column that parse as no date (a
+    crawler's malformed WARC-Date) become null, and lose."""
+    errors = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
+    for kind in (pa.timestamp("us"), pa.timestamp("us", "UTC"), pa.float64()):
+        try:
+            return pc.cast(col, kind)
+        except errors:
+            pass
+    # a column of dates, some malformed (a shard may hold only malformed ones): those lose; a
+    # column that holds no date at all is a wrong keep_column
+    if not pc.any(pc.match_substring_regex(col, r"^\d{4}-\d{2}-\d{2}")).as_py():
+        example = pc.drop_null(col)[0].as_py() if len(col) > col.null_count else None
+        raise KeepColumnError(f"cannot compare values of the keep column: neither dates nor numbers "
+                              f"(e.g. {example!r})")
+    parsed = [pc.cast(pc.strptime(col, format=f, unit="us", error_is_null=True), pa.int64())
+              for f in _DATE_FORMATS]
+    return pc.cast(pc.coalesce(*parsed), pa.timestamp("us"))
+
+
 def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     t = col.type
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        # dates as text: ISO 8601 parses to a timestamp; otherwise a number
-        try:
-            col = pc.cast(col, pa.timestamp("us"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            try:
-                col = pc.cast(col, pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                raise KeepColumnError(f"cannot compare values of the keep column: {e}") from None
+        col = _text_values(col)
         t = col.type
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         col = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
+from corpusforge.filters.ja_words import sudachi_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -26,6 +29,9 @@ class FineWebConfig(FilterConfig):
     short_line_thr: float = 0.67
     char_duplicates_ratio: float = 0.01
     new_line_ratio: float = 0.3
+    #: the words of the newline/word ratio: runs of word characters or of punctuation, or
+    #: Sudachi's words (unsegmented Japanese, as FineWeb-2)
+    tokens: Literal["default", "sudachi"] = "default"
 
 
 @register
@@ -34,6 +40,9 @@ class FineWebQuality(Filter[FineWebConfig]):
 
     name = "fineweb"
     adds = ("n_lines", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "newline_word_ratio")
+
+    def setup(self) -> None:
+        self.sudachi = sudachi_words() if self.config.tokens == "sudachi" else None
 
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg = self.config
@@ -46,7 +55,7 @@ class FineWebQuality(Filter[FineWebConfig]):
         _, dup_chars = ts.duplicate_stats(ln)
         chars_no_nl = ts.n_chars(text) - ts.count(text, "\n")
         newlines = ts.count(text, "\n")
-        tokens = ts.count(text, TOKEN)
+        tokens = ts.count(text, TOKEN) if self.sudachi is None else self.sudachi.words(text).per_doc()
         return {
             "n_lines": n_lines.astype(np.int64),
             "line_punct_ratio": ts.safe_div(ln.count_per_doc(punct), n_lines),

@@ -3,7 +3,8 @@
 Words are whitespace tokens; punctuation at a token's ends is not part of the word
 (so ``world.`` is the word ``world``) and a token made only of punctuation is a symbol,
 not a word. This is what spaCy-based splitters approximate, without a per-document
-tokenizer call.
+tokenizer call. ``tokens: sudachi`` takes the words of unsegmented Japanese from Sudachi
+instead (``filters/ja_words.py``), as FineWeb-2 does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from corpusforge.filters import _text_stats as ts
+from corpusforge.filters.ja_words import SudachiWords, sudachi_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -24,12 +26,22 @@ PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" + "‘’“”„«»‹›–—�
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 
+def _words(text: pa.Array, tokens: str, sudachi: SudachiWords | None) -> ts.Pieces:
+    """The words the rules count: whitespace words, script runs or Sudachi's words."""
+    if tokens == "sudachi":
+        assert sudachi is not None  # loaded in setup()
+        return sudachi.words(text)
+    return ts.script_tokens(text) if tokens == "script" else ts.words(text)
+
+
 def word_cores(words: ts.Pieces) -> pa.Array:
     """Each token with leading/trailing punctuation removed ('' for pure symbols)."""
     return pc.utf8_trim(words.values, characters=PUNCT)
 
 
 class GopherQualityConfig(FilterConfig):
+    #: whitespace words, or Japanese words from Sudachi
+    tokens: Literal["whitespace", "sudachi"] = "whitespace"
     min_words: int | None = 50
     max_words: int | None = 100_000
     min_avg_word_length: float | None = 3
@@ -52,19 +64,25 @@ class GopherQuality(Filter[GopherQualityConfig]):
     adds = ("n_words", "avg_word_length", "hash_word_ratio", "ellipsis_word_ratio", "bullet_lines_ratio",
             "ellipsis_lines_ratio", "alpha_words_ratio", "n_stop_words")
 
+    def setup(self) -> None:
+        self.sudachi = sudachi_words() if self.config.tokens == "sudachi" else None
+
     def signals(self, batch: pa.Table) -> dict[str, np.ndarray]:
         cfg = self.config
         text = ts.text_array(batch)
-        w = ts.words(text)
+        w = _words(text, cfg.tokens, self.sudachi)
         cores = word_cores(w)
         core_len = ts.n_chars(cores)
         is_word = core_len > 0
         n_tokens = w.per_doc()
         n_words = w.count_per_doc(is_word)
         alpha = ts.np_int(pc.cast(pc.match_substring_regex(w.values, r"\p{L}"), pa.int64())) > 0
-        lower = pc.utf8_lower(cores)
-        stop = np.asarray(pc.is_in(lower, pa.array([x.lower() for x in cfg.stop_words]))
-                          .to_numpy(zero_copy_only=False), dtype=bool)
+        stop_words = pa.array([x.lower() for x in cfg.stop_words], pa.string())
+        # a stop word is the token (・ in FineWeb-2's Japanese list is all punctuation) or
+        # its core (`the,` is the stop word `the`)
+        raw = pc.utf8_lower(w.values)
+        lower = pc.if_else(pc.is_in(raw, stop_words), raw, pc.utf8_lower(cores))
+        stop = np.asarray(pc.is_in(lower, stop_words).to_numpy(zero_copy_only=False), dtype=bool)
         # distinct stop words per document: dedupe (doc, word) pairs
         stop_ids = ts.string_ids(lower.filter(pa.array(stop)))
         stop_keys = (w.parent[stop].astype(np.uint64) << np.uint64(32)) | stop_ids
@@ -115,9 +133,9 @@ class GopherQuality(Filter[GopherQualityConfig]):
 
 
 class GopherRepetitionConfig(FilterConfig):
-    #: word n-grams over whitespace words, or over script-run tokens (濃淡/の/モザイク) for
-    #: unsegmented Japanese
-    tokens: Literal["whitespace", "script"] = "whitespace"
+    #: word n-grams over whitespace words, over script-run tokens (濃淡/の/モザイク) or over
+    #: Sudachi's words, for unsegmented Japanese
+    tokens: Literal["whitespace", "script", "sudachi"] = "whitespace"
     dup_line_frac: float | None = 0.3
     dup_para_frac: float | None = 0.3
     dup_line_char_frac: float | None = 0.2
@@ -159,6 +177,9 @@ class GopherRepetition(Filter[GopherRepetitionConfig]):
 
     name = "gopher_repetition"
 
+    def setup(self) -> None:
+        self.sudachi = sudachi_words() if self.config.tokens == "sudachi" else None
+
     def signal_columns(self) -> frozenset[str]:
         cfg = self.config
         return frozenset({"dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac",
@@ -179,7 +200,7 @@ class GopherRepetition(Filter[GopherRepetitionConfig]):
             "dup_line_frac": ts.safe_div(line_dup, ln.per_doc()),
             "dup_line_char_frac": ts.safe_div(line_dup_chars, total),
         }
-        words = ts.words(text) if cfg.tokens == "whitespace" else ts.script_tokens(text)
+        words = _words(text, cfg.tokens, self.sudachi)
         out.update(word_ngram_signals(
             words, total, [n for n, _ in cfg.top_n_grams], [n for n, _ in cfg.dup_n_grams]
         ))

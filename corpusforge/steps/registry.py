@@ -16,7 +16,8 @@ class UnknownStepError(LookupError):
 
 #: modules whose import registers the built-in steps
 _BUILTIN_MODULES = ("corpusforge.steps.builtin", "corpusforge.filters", "corpusforge.extract",
-                    "corpusforge.langid", "corpusforge.tokenize", "corpusforge.steps.per_source")
+                    "corpusforge.langid", "corpusforge.tokenize", "corpusforge.steps.route",
+                    "corpusforge.steps.per_source")
 
 _steps: Registry[Step] = Registry("step", Step, _BUILTIN_MODULES, UnknownStepError)
 register = _steps.register
