@@ -45,16 +45,21 @@ def count(
     for col in [*keys, "docs", "tokens", "chars", "chars/token"]:
         table.add_column(literal(col), justify="left" if col in keys else "right")
     for r in rows:
-        cpt = f"{r['chars'] / r['tokens']:.3f}" if r["tokens"] else "-"
-        table.add_row(*[literal(r[k]) for k in keys], f"{r['docs']:,}", f"{r['tokens']:,}", f"{r['chars']:,}", cpt)
+        cpt = f"{r['chars'] / r['tokens']:.3f}" if r["tokens"] and r["chars"] is not None else "-"
+        table.add_row(*[literal(r[k]) for k in keys], f"{r['docs']:,}", _number(r["tokens"]),
+                      _number(r["chars"]), cpt)
     table.add_row(*["total"] + [""] * (len(keys) - 1), f"{sum(r['docs'] for r in rows):,}",
-                  f"{sum(r['tokens'] for r in rows):,}", f"{sum(r['chars'] for r in rows):,}", "")
+                  _number(_total(rows, "tokens")), _number(_total(rows, "chars")), "")
     console.print(table)
+    for note in _notes(result):
+        console.print(literal(note, "yellow", lines=True))
     for path, err in result.errors:
         err_console.print(literal(f"skipped {path}: {err}", "yellow", lines=True))
     if output is not None:
         write_bytes(str(output), orjson.dumps({"files": result.files, "totals": rows,
-                                               "errors": [list(e) for e in result.errors]},
+                                               "errors": [list(e) for e in result.errors],
+                                               "untokenized": result.untokenized,
+                                               "copies_left_out": result.copies},
                                               option=orjson.OPT_INDENT_2))
     if histogram is not None and result.histogram is not None:
         tok = load_tokenizer(tokenizer) if tokenizer else None
@@ -64,6 +69,30 @@ def count(
         console.print(literal(f"histogram: {histogram} ({result.histogram.total:,} tokens)"))
     if result.errors:
         raise typer.Exit(1)
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _total(rows: list[dict], key: str) -> int | None:
+    """The column's sum; None when no row knows it (shown as ``-``, not as a 0 that reads as
+    an empty corpus)."""
+    known = [r[key] for r in rows if r[key] is not None]
+    return sum(known) if known else None
+
+
+def _notes(result) -> list[str]:
+    """What the totals do not say by themselves: copies left out, files without tokens."""
+    notes = []
+    if result.copies:
+        folders = ", ".join(sorted({name.split("/")[0] + "/" for name in result.copies}))
+        notes.append(f"each document counted once, from its Parquet copy (else JSONL): "
+                     f"{len(result.copies)} files of other copies left out ({folders})")
+    if result.untokenized:
+        notes.append(f"{len(result.untokenized)} of {result.files} files have no n_tokens column "
+                     "(and no --tokenizer given): documents and characters only")
+    return notes
 
 
 def _pairs(text: str, kind=float) -> dict:

@@ -31,8 +31,8 @@ def open_output(path: str, sink: str | None = None) -> ds.Dataset:
     partitioning = ds.HivePartitioning.discover(infer_dictionary=False)
     long = [_in_long_folder(f, root) for f in files]
     if not any(long):
-        return ds.dataset(files, filesystem=fs, format="parquet", partitioning=partitioning,
-                          partition_base_dir=root)
+        return _unified(ds.dataset(files, filesystem=fs, format="parquet", partitioning=partitioning,
+                                   partition_base_dir=root))
     # A cut folder name (a long value) is no value to read back, and pyarrow would let it win
     # over the column its files keep: those files are read without partitioning, the others
     # with it, as children of one dataset in shard order.
@@ -46,12 +46,25 @@ def open_output(path: str, sink: str | None = None) -> ds.Dataset:
     for i in range(1, len(files) + 1):
         if i == len(files) or long[i] != long[start]:
             group = files[start:i]
-            children.append(ds.dataset(group, filesystem=fs, format="parquet") if long[start] else
-                            ds.dataset(group, filesystem=fs, format="parquet",
-                                       partitioning=partitioning, partition_base_dir=root))
+            children.append(_unified(
+                ds.dataset(group, filesystem=fs, format="parquet") if long[start] else
+                ds.dataset(group, filesystem=fs, format="parquet", partitioning=partitioning,
+                           partition_base_dir=root)))
             start = i
     schema = pa.unify_schemas([c.schema for c in children], promote_options="permissive")
-    return ds.dataset(children, schema=schema)
+    # a union dataset takes no child whose schema differs: each is given the whole one
+    return ds.dataset([c.replace_schema(schema) for c in children], schema=schema)
+
+
+def _unified(dataset: ds.FileSystemDataset) -> ds.FileSystemDataset:
+    """``dataset`` with every column of every shard: pyarrow takes the first shard's schema,
+    and shards of different sources carry different metadata columns (nulls where absent)."""
+    schemas = [f.physical_schema for f in dataset.get_fragments()]
+    if all(s.equals(schemas[0]) for s in schemas[1:]):  # also no shard at all
+        return dataset
+    # the discovered schema goes first: it has the partition fields, as columns come back
+    schema = pa.unify_schemas([dataset.schema, *schemas], promote_options="permissive")
+    return dataset.replace_schema(schema)
 
 
 def _in_long_folder(file: str, root: str) -> bool:

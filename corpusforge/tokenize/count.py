@@ -15,28 +15,34 @@ import pyarrow.compute as pc
 
 from corpusforge.executors import LocalExecutor
 from corpusforge.schema import LANG, N_TOKENS, SOURCE, TEXT, TOKEN_IDS
-from corpusforge.tokenize.corpus import corpus_files, read_file
+from corpusforge.tokenize.corpus import corpus_files, read_file, without_copies
 from corpusforge.tokenize.loader import TokenizerSpec, load_tokenizer
 
 DEFAULT_KEYS = (SOURCE, LANG)
 _SUMS = ("docs", "tokens", "chars", "bytes")
 
 
-def token_totals(table: pa.Table, by: Sequence[str] = DEFAULT_KEYS, tokens: str = N_TOKENS) -> pa.Table:
+def token_totals(table: pa.Table, by: Sequence[str] = DEFAULT_KEYS, tokens: str | None = N_TOKENS) -> pa.Table:
     """Documents, tokens, characters and UTF-8 bytes per group.
 
     Group keys missing from the table become nulls, so corpora without a ``lang``
-    column still count per source.
+    column still count per source. What is not known is null, not 0: tokens when
+    ``tokens`` is None or not a column, characters and bytes without a text column
+    (Megatron token ids).
     """
     n = table.num_rows
     cols: dict[str, pa.Array | pa.ChunkedArray] = {}
     for key in by:
         cols[key] = table.column(key).cast(pa.string()) if key in table.column_names else pa.nulls(n, pa.string())
     cols["docs"] = pa.repeat(pa.scalar(1, pa.int64()), n)
-    cols["tokens"] = table.column(tokens).cast(pa.int64())
-    text = pc.fill_null(table.column(TEXT), "") if TEXT in table.column_names else pa.repeat(pa.scalar(""), n)
-    cols["chars"] = pc.utf8_length(text).cast(pa.int64())
-    cols["bytes"] = pc.binary_length(text).cast(pa.int64())
+    known = tokens is not None and tokens in table.column_names
+    cols["tokens"] = table.column(tokens).cast(pa.int64()) if known else pa.nulls(n, pa.int64())
+    if TEXT in table.column_names:
+        text = pc.fill_null(table.column(TEXT), "")
+        cols["chars"] = pc.utf8_length(text).cast(pa.int64())
+        cols["bytes"] = pc.binary_length(text).cast(pa.int64())
+    else:
+        cols["chars"] = cols["bytes"] = pa.nulls(n, pa.int64())
     return _group(pa.table(cols), list(by))
 
 
@@ -92,16 +98,22 @@ class CountResult:
     histogram: TokenHistogram | None
     files: int
     errors: list[tuple[str, str]]
+    #: files counted without tokens (no tokenizer and no ``n_tokens`` column): docs and chars only
+    untokenized: list[str] = field(default_factory=list)
+    #: names (relative to the corpus) of other copies of counted documents that were left out
+    #: (a mix output's ``jsonl/<split>/``, ``megatron/<split>/``)
+    copies: list[str] = field(default_factory=list)
 
 
 def count_file(path: str, name: str, tokenizer: TokenizerSpec | None, by: Sequence[str],
                histogram: bool, threads: int = 0) -> CountResult:
-    """Count one file: tokenize its text (or use its ``n_tokens`` column when no tokenizer is given)."""
+    """Count one file: tokenize its text (or use its ``n_tokens`` column when no tokenizer is
+    given, or when it has no text: Megatron ids are counted as they are)."""
     tok = load_tokenizer(tokenizer) if tokenizer is not None else None
-    totals, hist = [], TokenHistogram()
+    totals, hist, untokenized = [], TokenHistogram(), False
     try:
         for batch in read_file(path, name):
-            if tok is not None:
+            if tok is not None and TEXT in batch.column_names:
                 offsets, flat = tok.encode(pc.fill_null(batch.column(TEXT), "").to_pylist(), threads)
                 batch = batch.append_column("__tokens", pa.array(np.diff(offsets)))
                 totals.append(token_totals(batch, by, "__tokens"))
@@ -112,10 +124,13 @@ def count_file(path: str, name: str, tokenizer: TokenizerSpec | None, by: Sequen
                 if histogram and TOKEN_IDS in batch.column_names:
                     hist = hist + TokenHistogram.of(pc.list_flatten(batch.column(TOKEN_IDS)))
             else:
-                raise ValueError(f"no tokenizer given and no {N_TOKENS!r} column")
+                # an untokenized corpus still has documents and characters worth knowing
+                totals.append(token_totals(batch, by, None))
+                untokenized = True
     except (OSError, ValueError, pa.ArrowException) as e:
         return CountResult(merge_totals([], by), None, 1, [(path, f"{type(e).__name__}: {e}")])
-    return CountResult(merge_totals(totals, by), hist if histogram and hist.total else None, 1, [])
+    return CountResult(merge_totals(totals, by), hist if histogram and hist.total else None, 1, [],
+                       [path] if untokenized else [])
 
 
 def _count_task(args: tuple) -> CountResult:
@@ -125,11 +140,16 @@ def _count_task(args: tuple) -> CountResult:
 def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | None = None,
                  by: Sequence[str] = DEFAULT_KEYS, histogram: bool = False, workers: int = 1,
                  threads: int = 0) -> CountResult:
-    """Count a whole Parquet/JSONL corpus, files spread over ``workers`` processes."""
+    """Count a whole Parquet/JSONL/Megatron corpus, files spread over ``workers`` processes.
+
+    A mix output's documents are counted once: from ``<split>/`` (Parquet), else from
+    ``jsonl/<split>/``, else from ``megatron/<split>/``; the other copies are listed in
+    :attr:`CountResult.copies`.
+    """
     spec = TokenizerSpec.from_ref(tokenizer) if tokenizer is not None else None
-    files = corpus_files(path)
+    files, copies = without_copies(corpus_files(path, megatron=True))
     if not files:
-        raise FileNotFoundError(f"no .parquet or .jsonl files under {path}")
+        raise FileNotFoundError(f"no .parquet, .jsonl or Megatron .idx files under {path}")
     args = [(p, n, spec, tuple(by), histogram, threads) for p, n in files]
     # the project's one local pool (spawned workers: Arrow's threads do not survive a fork)
     with LocalExecutor(workers) as pool:
@@ -140,4 +160,6 @@ def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | 
         histogram=sum(hists[1:], hists[0]) if hists else None,
         files=len(files),
         errors=[e for r in results for e in r.errors],
+        untokenized=[p for r in results for p in r.untokenized],
+        copies=[name for _, name in copies],
     )
