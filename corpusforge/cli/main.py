@@ -6,6 +6,7 @@ commands never load pyarrow, the readers or the steps.
 
 from __future__ import annotations
 
+import shlex
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -26,6 +27,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 CONFIG_ERROR_EXIT = 2
+#: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
+INTERRUPTED_EXIT = 130
 #: a stats file larger than this is refused unread (also stops a read of /dev/zero)
 STATS_MAX_BYTES = 64 * 2**20
 
@@ -112,6 +115,13 @@ def run(
         # the message quotes the failing step's exception, which may quote a document
         err_console.print(literal(f"run stopped (on_error: fail): {e}", "red", lines=True))
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        # finished tasks left their markers: a resume continues from there
+        again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
+        # one line, never wrapped: it is meant to be copied
+        err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
+                          soft_wrap=True)
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     console.print(summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
