@@ -109,7 +109,8 @@ def run(
         err_console.print(literal(e, "red", lines=True))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     except ExecutorUnavailable as e:
-        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True))
+        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True),
+                          soft_wrap=True)
         raise typer.Exit(1) from None
     except StepFailed as e:
         # the message quotes the failing step's exception, which may quote a document
