@@ -34,6 +34,8 @@ class OutputConfig(Model):
     rejects: bool = True
     #: keep the text of removed documents in the rejects sink
     rejects_text: bool = True
+    #: keep the documents between phases (``_map/``, ``_stage-<i>/``) after a finished run
+    keep_intermediate: bool = False
 
 
 class ExecutorConfig(Model):

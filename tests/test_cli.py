@@ -26,7 +26,7 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == ""
 
 
-COMMANDS = ["run", "validate", "stats", "steps", "count", "train-tokenizer", "filters"]
+COMMANDS = ["run", "validate", "stats", "steps", "inputs", "count", "train-tokenizer", "filters"]
 
 
 def test_commands_in_help_order() -> None:
@@ -40,3 +40,28 @@ def test_module_entry_point() -> None:
                          capture_output=True, text=True, check=True)
     assert "Usage: python -m corpusforge.cli" in out.stdout
     assert all(f"│ {name} " in out.stdout for name in COMMANDS)
+
+
+def test_version_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    out = subprocess.run([sys.executable, "-m", "corpusforge.cli", "--version"],
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == f"corpusforge {version('corpusforge')}"
+
+
+def test_inputs_lists_every_type_with_its_parameters() -> None:
+    from typer.testing import CliRunner
+
+    from corpusforge.io.inputs import READERS
+
+    out = CliRunner().invoke(app, ["inputs"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    for tag in READERS:
+        assert f"{tag}  [input]" in out.output
+    # parameters with their defaults; the `type:` tag is the entry's name, not a parameter
+    assert "    unit_bytes: ByteSize = 67108864" in out.output
+    assert '    split: str = "train"' in out.output
+    assert "    path: str | list[str] = \"required\"" in out.output
+    assert "    type:" not in out.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,22 @@ def test_overwrite_keeps_the_old_output_when_the_executor_cannot_start(tmp_path:
     assert r.exit_code == 1, r.output
     assert "run not started" in " ".join(r.output.split()) and "Traceback" not in r.output
     assert tree(tmp_path / "out") == before
+
+
+@pytest.mark.skipif(find_spec("grpc") is not None, reason="the Ray client is installed here")
+def test_ray_client_address_without_the_client_says_what_to_install(tmp_path: Path) -> None:
+    write_docs(tmp_path / "in.jsonl", 10)
+    p = yaml_file(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        output: {path: TMP/out}
+        """)
+    r = runner.invoke(app, ["run", str(p), "--executor", "ray", "--ray-address", "ray://127.0.0.1:1"],
+                      env={"COLUMNS": "80"})
+    assert r.exit_code == 1, r.output
+    assert r.output.strip().splitlines() == [
+        "run not started (the output folder is untouched): ray://127.0.0.1:1 is a Ray Client "
+        "address and the Ray client is not installed: pip install 'ray[client]'"]
+    assert not (tmp_path / "out").exists()
 
 
 DEDUP_INDEX = """

@@ -32,12 +32,15 @@ stages:
 {extra}
 output:
   path: {out}
+  keep_intermediate: {keep}
 """
 
 
-def pipeline(inputs, out: Path, mh: str = "", extra: str = "", meta: str = "", thr: float = 0.8):
+def pipeline(inputs, out: Path, mh: str = "", extra: str = "", meta: str = "", thr: float = 0.8,
+             keep: bool = False):
     paths = [str(p) for p in inputs] if isinstance(inputs, list) else str(inputs)
-    return pipeline_from_yaml(PIPE.format(inputs=json.dumps(paths), out=out, mh=mh, extra=extra, meta=meta, thr=thr))
+    return pipeline_from_yaml(PIPE.format(inputs=json.dumps(paths), out=out, mh=mh, extra=extra, meta=meta,
+                                          thr=thr, keep=str(keep).lower()))
 
 
 def rejects(out: Path) -> pa.Table:
@@ -171,7 +174,8 @@ def test_resume_after_losing_stage_work(corpus: Corpus, one_worker, tmp_path: Pa
     out1, first = one_worker
     paths = corpus.write(tmp_path / "in")
     out = tmp_path / "out"
-    run_pipeline(pipeline(paths, out), workers=1)
+    # kept: a run killed in the write phase still has them, a finished one not
+    run_pipeline(pipeline(paths, out, keep=True), workers=1)
     # as if killed during the write phase: stage marker, one write task and its output gone
     state = out / "_state" / "stages"
     (state / "00-dedup.json").unlink()
@@ -179,7 +183,7 @@ def test_resume_after_losing_stage_work(corpus: Corpus, one_worker, tmp_path: Pa
     for p in out.glob("part-00001-*"):
         p.unlink()
     (out / "stats.json").unlink()
-    again = run_pipeline(pipeline(paths, out), workers=1, resume=True)
+    again = run_pipeline(pipeline(paths, out, keep=True), workers=1, resume=True)
     assert read_output(out).equals(read_output(out1))
     assert rejects(out).equals(rejects(out1))
     assert again.steps[-1].removed == first.steps[-1].removed
@@ -265,7 +269,7 @@ def test_langid_then_dedup_shingles_japanese_by_character(corpus: Corpus, tmp_pa
 
     def removed(shingles: str) -> set[str]:
         out = tmp_path / shingles
-        yaml = PIPE.format(inputs=json.dumps(str(src)), out=out, thr=0.8, meta="", extra="",
+        yaml = PIPE.format(inputs=json.dumps(str(src)), out=out, thr=0.8, meta="", extra="", keep="false",
                            mh=", default: word5").replace("metadata: [lang]", "metadata: []")
         yaml = yaml.replace("shingles: {ja: char5, en: word5}", f"shingles: {{ja: {shingles}, en: word5}}")
         yaml = yaml.replace("stages:", "steps:\n  - step: langid\nstages:")

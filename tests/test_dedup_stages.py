@@ -73,6 +73,8 @@ stages:
 output:
   path: {out}
   partition_by: {part}
+  # the resume tests forget a finished stage, which then reads the map phase's documents again
+  keep_intermediate: true
 """
 
 

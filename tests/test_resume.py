@@ -78,3 +78,24 @@ def test_kill_9_then_resume_gives_identical_output(tmp_path):
     for name in a:
         assert a[name] == b[name], name
     assert counts(tmp_path / "full") == counts(tmp_path / "killed")
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume(tmp_path):
+    (tmp_path / "tests_user_steps.py").write_text((ROOT / "tests" / "user_steps.py").read_text())
+    (tmp_path / "p.yaml").write_text(PIPELINE.format(out=tmp_path / "out"))
+    run = cli("run", "p.yaml", "--workers", "2", "--quiet", cwd=tmp_path)
+    state = tmp_path / "out" / "_state"
+    deadline = time.time() + 120
+    while not (state.exists() and list(state.glob("unit-*.json"))):
+        assert run.poll() is None and time.time() < deadline, run.stdout.read().decode()
+        time.sleep(0.02)
+    # as a terminal's Ctrl-C: the whole process group, workers included
+    os.killpg(run.pid, signal.SIGINT)
+    out = run.communicate(timeout=120)[0].decode()
+    assert run.returncode == 130, out
+    assert out.strip().splitlines() == ["interrupted; to continue where it stopped: corpusforge run p.yaml --resume"]
+    assert not (tmp_path / "out" / "stats.json").exists()
+    resumed = cli("run", "p.yaml", "--workers", "2", "--quiet", "--resume", cwd=tmp_path)
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read().decode()
+    assert (tmp_path / "out" / "stats.json").exists()

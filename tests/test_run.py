@@ -287,6 +287,45 @@ def test_resume_after_a_finished_stage_removes_its_scratch(tmp_path):
     assert after == before
 
 
+TWO_STAGES = """
+    inputs: [{type: demo, docs: 200, units: 2}]
+    stages: [{dedup: {exact: {on: [text]}}}, {stage: dedup, label: again, exact: {on: [text]}}]
+    output: {path: OUT%s}
+    """
+
+
+def _documents(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.glob("part-*.parquet")}
+
+
+def test_a_finished_run_removes_its_intermediate_documents(tmp_path):
+    run_pipeline(pipeline(tmp_path, TWO_STAGES % ""), workers=1)
+    out = tmp_path / "out"
+    assert not (out / "_map").exists() and not (out / "_stage-0").exists()
+    assert _documents(out) and (out / "stats.json").exists()
+    kept = tmp_path / "kept"
+    run_pipeline(pipeline(tmp_path, TWO_STAGES % ", keep_intermediate: true", out="kept"), workers=1)
+    assert list((kept / "_map").glob("*.parquet")) and list((kept / "_stage-0").glob("*.parquet"))
+
+
+def test_resume_after_a_kill_around_the_removal_of_intermediates(tmp_path):
+    body = TWO_STAGES % ""
+    first = run_pipeline(pipeline(tmp_path, body), workers=1)
+    out = tmp_path / "out"
+    before = _documents(out)
+    # killed after the removal, before stats.json: every phase is done, nothing to read again
+    (out / "stats.json").unlink()
+    again = run_pipeline(pipeline(tmp_path, body), workers=1, resume=True)
+    assert [s.to_dict() | {"seconds": 0} for s in again.steps] == \
+        [s.to_dict() | {"seconds": 0} for s in first.steps]
+    assert _documents(out) == before and (out / "stats.json").exists()
+    # killed half-way through the removal, after stats.json: the resume finishes it
+    (out / "_map").mkdir()
+    (out / "_map/part-00000-0000.parquet").write_bytes(b"left over")
+    run_pipeline(pipeline(tmp_path, body), workers=1, resume=True)
+    assert not (out / "_map").exists() and _documents(out) == before
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
 def test_partition_values_round_trip_through_folder_names(tmp_path, fmt):
     langs = ["en US", "en/US", "ja", "日本", None]

@@ -20,15 +20,22 @@ def _type_name(annotation) -> str:
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
-def describe(cls: type, kind: str) -> dict:
-    """Class path, kind, first docstring line and ``{param: {type, default}}`` of a component."""
+def describe(cls: type, kind: str, config: type | None = None, doc: str | None = None) -> dict:
+    """Class path, kind, first docstring line and ``{param: {type, default}}`` of a component
+    (its parameters are those of ``cls.Config`` unless ``config`` is given)."""
+    model = cls.Config if config is None else config
     return {
         "class": f"{cls.__module__}.{cls.__qualname__}",
         "kind": kind,
-        "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+        "doc": doc if doc is not None else (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
         "params": {p: {"type": _type_name(f.annotation), "default": _default(f)}
-                   for p, f in cls.Config.model_fields.items()},
+                   for p, f in model.model_fields.items() if p != "type" or config is None},
     }
+
+
+def first_paragraph(text: str | None) -> str:
+    """A docstring's first paragraph on one line (module docstrings wrap mid-sentence)."""
+    return " ".join((text or "").strip().split("\n\n")[0].split())
 
 
 def render(console: Console, name: str, info: dict) -> None:

@@ -1,4 +1,4 @@
-"""The ``corpusforge`` app: the pipeline commands (run, validate, stats, steps), the command table.
+"""The ``corpusforge`` app: the pipeline commands (run, validate, stats, steps, inputs), the command table.
 
 The run machinery is imported inside the commands, so ``corpusforge --help`` and the light
 commands never load pyarrow, the readers or the steps.
@@ -6,6 +6,7 @@ commands never load pyarrow, the readers or the steps.
 
 from __future__ import annotations
 
+import shlex
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -26,12 +27,30 @@ console = Console()
 err_console = Console(stderr=True)
 
 CONFIG_ERROR_EXIT = 2
+#: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
+INTERRUPTED_EXIT = 130
 #: a stats file larger than this is refused unread (also stops a read of /dev/zero)
 STATS_MAX_BYTES = 64 * 2**20
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("corpusforge")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from corpusforge import __version__ as number
+        console.print(literal(f"corpusforge {number}"))
+        raise typer.Exit()
+
+
 @app.callback()
-def _imports(ctx: typer.Context) -> None:
+def _imports(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
     # every command: the working directory is off the import path (a `zstandard.py` there is
     # never imported); a module a step or stage names is still found there, by file
     from corpusforge.usermodules import hide_working_directory
@@ -90,12 +109,20 @@ def run(
         err_console.print(literal(e, "red", lines=True))
         raise typer.Exit(CONFIG_ERROR_EXIT) from None
     except ExecutorUnavailable as e:
-        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True))
+        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True),
+                          soft_wrap=True)
         raise typer.Exit(1) from None
     except StepFailed as e:
         # the message quotes the failing step's exception, which may quote a document
         err_console.print(literal(f"run stopped (on_error: fail): {e}", "red", lines=True))
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        # finished tasks left their markers: a resume continues from there
+        again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
+        # one line, never wrapped: it is meant to be copied
+        err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
+                          soft_wrap=True)
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     console.print(summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
@@ -140,11 +167,26 @@ def steps() -> None:
         render(console, name, describe(cls, "stage"))
 
 
+def inputs() -> None:
+    """List the input types (inputs: type:) with their parameters and defaults."""
+    import sys
+
+    from corpusforge.cli.describe import describe, first_paragraph, render
+    from corpusforge.io.inputs import READERS
+
+    console.print(literal("Input types (inputs: - type: ...)", "bold underline"))
+    for tag, reader in READERS.items():
+        # the config model's own docstring is often absent; its module says what the type reads
+        doc = first_paragraph(reader.config.__doc__) or first_paragraph(sys.modules[reader.module].__doc__)
+        render(console, tag, describe(reader.config, "input", config=reader.config, doc=doc))
+
+
 # the command table, in the order `corpusforge --help` lists the commands
 app.command()(run)
 app.command()(validate)
 app.command()(stats)
 app.command()(steps)
+app.command()(inputs)
 app.command("count")(tokens.count)
 app.command("train-tokenizer")(tokens.train_tokenizer)
 app.command("filters")(filters.filters)

@@ -4,7 +4,8 @@ A run is ``[map phase, *stages]``. Every phase is a :class:`~corpusforge.stages.
 that reads the previous phase's shards (the map phase reads the inputs) and writes through
 the :class:`~corpusforge.io.sinks.Sinks` the driver gives it: the last phase writes the
 output's format and partitioning to the output root, earlier ones Parquet to their folder
-(``_map/``, ``_stage-<i>/``). A phase that finished leaves a marker; a resumed run skips it
+(``_map/``, ``_stage-<i>/``, removed once the run has finished unless
+``output.keep_intermediate``). A phase that finished leaves a marker; a resumed run skips it
 (and, inside a phase, every task that left one), so it ends with the same output as an
 uninterrupted run.
 """
@@ -90,7 +91,22 @@ def run_pipeline(
         stage.commit(ctx)
     total.wall_seconds = time.perf_counter() - started
     write_stats(layout, total)
+    if not pipeline.output.keep_intermediate:
+        _remove_intermediate(layout, len(phases))
     return total
+
+
+def _remove_intermediate(layout: OutputLayout, phases: int) -> None:
+    """Remove the documents between phases once the run has finished.
+
+    Only after ``stats.json``: until then a resume may need them. A run killed during (or
+    after) the removal resumes to the same end: every phase marker is there, so no phase
+    reads them again, and the removal is repeated.
+    """
+    for phase in range(phases - 1):
+        fs, path = url_to_fs(layout.documents(phase, phases))
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
 
 
 def _map_work(pipeline: Pipeline) -> MapWork:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib.util import find_spec
 from typing import Any
 
 from corpusforge import usermodules
@@ -55,6 +56,10 @@ class RayExecutor:
             # loopback address (Ray otherwise picks the network interface's address and
             # listens there); read by Ray when it is first imported
             os.environ.setdefault(LOOPBACK_ONLY, "0")
+        if self.address and self.address.startswith("ray://") and find_spec("grpc") is None:
+            # Ray's own error says it over four lines, after importing all of Ray
+            raise ExecutorUnavailable(f"{self.address} is a Ray Client address and the Ray client "
+                                      "is not installed: pip install 'ray[client]'")
         import ray
 
         if ray.is_initialized():
