@@ -134,3 +134,19 @@ def test_unknown_stage_and_bad_params_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         pipeline_from_yaml(bad)
     assert "stages[0].test_dedup_stages.EveryOther.evry" in str(e.value)
+
+
+def test_two_dedup_stages_in_a_row_read_back(tmp_path: Path) -> None:
+    """The second stage's cluster columns replace the first one's."""
+    rows = ["吾輩は猫である。名前はまだ無い。"] * 3 + [f"English text number {w} here." for w in "abcdef"]
+    (tmp_path / "in.jsonl").write_text("".join(f'{{"text": "{t}"}}\n' for t in rows), encoding="utf-8")
+    p = pipeline_from_yaml(f"""
+inputs: [{{type: jsonl, path: {tmp_path}/in.jsonl}}]
+stages:
+  - dedup: {{exact: {{on: [text]}}}}
+  - dedup: {{exact: {{on: [text]}}, minhash: {{threshold: 0.8}}}}
+output: {{path: {tmp_path}/out}}
+""")
+    stats = run_pipeline(p, workers=1)
+    out = read_output(tmp_path / "out")
+    assert out.num_rows == stats.steps[-1].docs_out and out.column_names.count("dup_cluster_id") == 1

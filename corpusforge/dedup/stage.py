@@ -366,6 +366,8 @@ def _write_task(task: WriteTask) -> StepStats:
     reason = np.asarray(np.load(lay.path("reason.npy"), mmap_mode="r")[first:first + n])
     keep = rep == np.arange(first, first + n)
     kept = table.filter(pa.array(keep))
+    # a second dedup stage replaces the first one's cluster columns (a file may not hold two)
+    kept = kept.drop_columns([c for c in (CLUSTER_ID, CLUSTER_SIZE) if c in kept.column_names])
     kept = kept.append_column(CLUSTER_ID, kept.column(ID)).append_column(
         CLUSTER_SIZE, pa.array(size[keep], pa.int32()))
     writer = sinks.writer(i)

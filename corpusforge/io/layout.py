@@ -6,6 +6,7 @@
                         partitioning here)
     _map/               the map phase's documents, when global stages follow (Parquet)
     _stage-<i>/         documents between two stages (Parquet), when there are several
+                        (both removed once the run has finished, unless keep_intermediate)
     _work/<ii>-<name>/  a stage's scratch files (signatures, band keys...), removed when done
     _rejects/step=*/    removed documents of every phase, partitioned by step
     _errors/            error records of every phase
