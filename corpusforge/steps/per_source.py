@@ -8,30 +8,18 @@ steps, every other row passes unchanged, row order is kept. A removed row's reas
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow as pa
-from pydantic import field_validator
 
 from corpusforge.schema import SOURCE
-from corpusforge.steps.base import Step, StepConfig, StepResult
+from corpusforge.steps.base import Step, StepResult
 from corpusforge.steps.build import build_chain
 from corpusforge.steps.registry import register
-from corpusforge.steps.route import Branch, chain_adds, chain_needs, expand_chain, route_batch
+from corpusforge.steps.route import Branch, ChainConfig, chain_adds, chain_needs, route_batch
 
 
-class PerSourceConfig(StepConfig):
+class PerSourceConfig(ChainConfig):
     #: the ``source`` values this chain applies to
     sources: list[str]
-    #: steps as in ``steps:`` (``{step: name, ...}`` or ``{use: preset, overrides: ...}``)
-    steps: list[dict[str, Any]] = []
-    #: remove rows whose column holds one of these values (``{pile_set_name: [Books3]}``)
-    drop_where: dict[str, list[str]] = {}
-
-    @field_validator("steps")
-    @classmethod
-    def _expand(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return expand_chain(steps)
 
 
 @register

@@ -80,9 +80,9 @@ def chain_adds(chain: Sequence[Step]) -> frozenset[str] | None:
     return frozenset(added)
 
 
-class BranchConfig(StepConfig):
-    #: the routing column's values this branch takes (default: the branch's name)
-    values: list[str | int] | None = None
+class ChainConfig(StepConfig):
+    """What a branch runs: its steps and its ``drop_where`` rule (shared with ``per_source``)."""
+
     #: steps as in ``steps:`` (``{step: name, ...}`` or ``{use: preset, overrides: ...}``)
     steps: list[dict[str, Any]] = []
     #: remove rows whose column holds one of these values (``{pile_set_name: [Books3]}``)
@@ -92,6 +92,11 @@ class BranchConfig(StepConfig):
     @classmethod
     def _expand(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return expand_chain(steps)
+
+
+class BranchConfig(ChainConfig):
+    #: the routing column's values this branch takes (default: the branch's name)
+    values: list[str | int] | None = None
 
 
 class RouteConfig(StepConfig):
