@@ -17,7 +17,7 @@ from rich.console import Console
 
 from corpusforge.accounting import RunStats
 from corpusforge.cli import filters, tokens
-from corpusforge.cli.report import RunProgress, reasons_text, summary_table
+from corpusforge.cli.report import RunProgress, nodes_table, reasons_text, summary_table
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
 from corpusforge.yamlsource import ConfigError
 
@@ -86,7 +86,8 @@ def run(
     pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")],
     executor: Annotated[Optional[ExecutorName], typer.Option(help="override the pipeline's executor")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="worker processes / Ray tasks")] = None,
-    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local instance)")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster address (auto, host:6379, ray://host:10001); implies --executor ray")] = None,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
@@ -94,7 +95,7 @@ def run(
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json."""
     from corpusforge.engine import OutputExistsError, run_pipeline
     from corpusforge.errors import StepFailed
-    from corpusforge.executors import ExecutorUnavailable
+    from corpusforge.executors import ExecutorFailed, ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE
 
     pipeline, units = _load(pipeline_file)
@@ -115,6 +116,12 @@ def run(
     except StepFailed as e:
         # the message quotes the failing step's exception, which may quote a document
         err_console.print(literal(f"run stopped (on_error: fail): {e}", "red", lines=True))
+        raise typer.Exit(1) from None
+    except ExecutorFailed as e:
+        # finished tasks left their markers: a resume (on the same or another cluster) goes on
+        err_console.print(literal(f"run stopped: {e}", "red", lines=True), soft_wrap=True)
+        again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
+        err_console.print(literal(f"to continue where it stopped: {again}", "yellow"), soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         # finished tasks left their markers: a resume continues from there
@@ -151,6 +158,9 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
         raise typer.Exit(1) from None
     console.print(summary_table(run_stats, str(path)))
     console.print(reasons_text(run_stats), end="")
+    where = nodes_table(run_stats)
+    if where is not None:
+        console.print(where)
 
 
 def steps() -> None:
