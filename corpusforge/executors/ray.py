@@ -87,7 +87,9 @@ class RayExecutor:
             # line, without the working directory; the pipeline's own modules follow each task)
             path = os.pathsep.join(p for p in sys.path if p)
             env["env_vars"] = {"PYTHONPATH": path, **env.get("env_vars", {})}
-            kwargs = {"num_cpus": self.workers, "include_dashboard": False,
+            # "local": a new instance even when a `ray start` cluster runs on this machine
+            # (ray.init() with no address would join that one)
+            kwargs = {"address": "local", "num_cpus": self.workers, "include_dashboard": False,
                       "_node_ip_address": "127.0.0.1"}
         if env:
             kwargs["runtime_env"] = env
