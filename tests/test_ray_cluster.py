@@ -96,16 +96,11 @@ def ray_env():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    cluster = Cluster(initialize_head=True, head_node_args=dict(HEAD))
-    cluster.add_node(**NODE)
-    cluster.wait_for_nodes()
-    return cluster
-
-
 @pytest.fixture(scope="module")
 def cluster(ray_env):
-    c = start_cluster()
+    c = Cluster(initialize_head=True, head_node_args=dict(HEAD))
+    c.add_node(**NODE)
+    c.wait_for_nodes()
     yield c
     c.shutdown()
 
@@ -241,7 +236,8 @@ def test_a_lost_cluster_stops_the_run_and_another_cluster_resumes_it(two_nodes, 
     out, hold = outputs("cluster-lost"), tmp_path / "hold"
     # units 0 and 1 (positions 0-399) finish, the others hold
     (tmp_path / "p.yaml").write_text(pipeline(out, hold, from_pos=400))
-    doomed = start_cluster()
+    # a cluster of one node with two CPUs: starts faster than two nodes, and dies as a whole
+    doomed = Cluster(initialize_head=True, head_node_args={**HEAD, "num_cpus": 2})
     address, gone = doomed.address, labels(doomed)
     try:
         run = cli(["run", "p.yaml", "--ray-address", address], tmp_path)
