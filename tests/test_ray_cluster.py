@@ -175,19 +175,22 @@ def unit_nodes(out: str) -> list[str | None]:
     return [m.node if m is not None else None for m in markers]
 
 
-def test_every_node_is_its_own_raylet_on_the_loopback_address(two_nodes):
-    with RayExecutor(address=two_nodes.address) as pool:
+def test_every_node_is_its_own_raylet_on_the_loopback_address(two_nodes, monkeypatch):
+    # an executor with no address joins the cluster RAY_ADDRESS names (as inside a Ray job)
+    monkeypatch.setenv("RAY_ADDRESS", two_nodes.address)
+    with RayExecutor() as pool:
         pool.start()
         nodes = [n for n in ray.nodes() if n["Alive"]]
         assert pool.workers == 2  # no worker count: the cluster's CPUs
+        # every process of the cluster (they are this process's children) and this driver
+        ours = {p.pid for p in psutil.Process().children(recursive=True)} | {os.getpid()}
+        listening = [c for c in psutil.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.pid in ours]
     assert len(nodes) == 2
     assert {n["NodeManagerAddress"] for n in nodes} == {"127.0.0.1"}
     assert len({n["RayletSocketName"] for n in nodes}) == 2
     assert len({n["ObjectStoreSocketName"] for n in nodes}) == 2
-    ours = {p.pid for p in psutil.Process().children(recursive=True)}
-    listening = [c for c in psutil.net_connections(kind="inet")
-                 if c.status == psutil.CONN_LISTEN and c.pid in ours]
-    assert len({c.pid for c in listening}) >= 4, listening  # GCS, two raylets, workers...
+    assert len({c.pid for c in listening}) >= 4, listening  # GCS, two raylets, the driver...
     assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
 
 

@@ -42,11 +42,13 @@ class RayExecutor:
     def __init__(self, workers: int | None = None, address: str | None = None,
                  runtime_env: dict | None = None) -> None:
         """``workers`` tasks run at once (None: the CPUs of the instance or cluster);
-        ``address`` of a cluster (``auto``, ``host:6379``, ``ray://host:10001``) or None for a
-        local instance; ``runtime_env`` is Ray's, for every task of the run."""
+        ``address`` of a cluster (``auto``, ``host:6379``, ``ray://host:10001``), else the one
+        in ``RAY_ADDRESS`` (set inside a Ray job), else None: a local instance;
+        ``runtime_env`` is Ray's, for every task of the run."""
         self._requested = workers
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.address, self.runtime_env = address, runtime_env
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.runtime_env = runtime_env
         self._started = False
 
     def __enter__(self) -> RayExecutor:
@@ -87,8 +89,8 @@ class RayExecutor:
             # line, without the working directory; the pipeline's own modules follow each task)
             path = os.pathsep.join(p for p in sys.path if p)
             env["env_vars"] = {"PYTHONPATH": path, **env.get("env_vars", {})}
-            # "local": a new instance even when a `ray start` cluster runs on this machine
-            # (ray.init() with no address would join that one)
+            # "local": a new instance even when a `ray start` node runs on this machine
+            # (ray.init() with no address would join its cluster)
             kwargs = {"address": "local", "num_cpus": self.workers, "include_dashboard": False,
                       "_node_ip_address": "127.0.0.1"}
         if env:
