@@ -325,3 +325,19 @@ def test_a_user_step_module_reaches_the_workers_through_py_modules(two_nodes, ou
 
     texts = read_output(out).column("text").to_pylist()
     assert len(texts) == 400 and all(t.endswith(" [tagged]") for t in texts)
+
+
+def test_a_runtime_env_path_that_is_not_there_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mysteps").mkdir()
+    (tmp_path / "p.yaml").write_text(textwrap.dedent("""\
+        inputs: [{type: demo, docs: 10, units: 1}]
+        output: {path: out}
+        executor:
+          type: ray
+          runtime_env: {py_modules: [mysteps, mystep.py], env_vars: {A: b}}
+        """))
+    r = CliRunner().invoke(app, ["validate", "p.yaml"])
+    assert r.exit_code == 2
+    assert "p.yaml:5: executor.runtime_env: Value error, 'mystep.py' does not exist" in r.output
+    assert not (tmp_path / "out").exists()
