@@ -6,7 +6,7 @@ and checks that all six runs wrote byte-identical files. The clusters run on thi
 (``ray.cluster_utils``, every node on 127.0.0.1): the row measures what a second raylet and
 object store cost, not a network.
 
-    python benchmarks/executors.py [--docs 40000] [--units 8]
+    python benchmarks/executors.py [--docs 40000] [--units 8] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -48,37 +49,50 @@ def timed(args: argparse.Namespace, out: Path, **run) -> tuple[float, int]:
 
 
 def on_clusters(args: argparse.Namespace, tmp: Path, outputs: dict) -> dict[str, float]:
-    """The pipeline with 2 workers on each cluster of CLUSTERS (started, used, shut down)."""
+    """The pipeline with 2 workers on each cluster of CLUSTERS, ``--repeat`` times, the clusters
+    taking turns (a busy machine slows both alike); the median of each."""
     import ray
     from ray.cluster_utils import Cluster
 
     node = {"object_store_memory": 200 * 2**20, "node_ip_address": "127.0.0.1"}
-    seconds = {}
+    clusters = {}
     for name, (head, others) in CLUSTERS.items():
-        cluster = Cluster(initialize_head=True, head_node_args={**node, "num_cpus": head, "include_dashboard": False})
+        clusters[name] = Cluster(initialize_head=True, head_node_args={**node, "num_cpus": head,
+                                                                        "include_dashboard": False})
         for cpus in others:
-            cluster.add_node(**node, num_cpus=cpus)
-        cluster.wait_for_nodes()
-        # one connection for both runs, as for the local instance above: the second run finds
-        # its workers started and set up (a run that connects itself starts a new Ray job,
-        # whose workers start cold)
-        ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
-        try:
-            out = tmp / name.replace(" ", "")
-            timed(args, out, executor="ray", workers=2)  # warm the workers
-            seconds[name], docs = timed(args, out, executor="ray", workers=2)
-            outputs[name] = files(out)
-            print(f"ray cluster, {name}: {seconds[name]:6.2f} s  {docs / seconds[name]:9,.0f} docs/s")
-        finally:
-            ray.shutdown()
+            clusters[name].add_node(**node, num_cpus=cpus)
+        clusters[name].wait_for_nodes()
+    times: dict[str, list[float]] = {name: [] for name in CLUSTERS}
+    try:
+        for _ in range(args.repeat):
+            for name, cluster in clusters.items():
+                # one connection for the warm-up and the timed run, as for the local instance
+                # above: the timed run finds its workers started and set up (a run that
+                # connects itself starts a new Ray job, whose workers start cold)
+                ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
+                try:
+                    out = tmp / name.replace(" ", "")
+                    timed(args, out, executor="ray", workers=2)
+                    seconds, docs = timed(args, out, executor="ray", workers=2)
+                finally:
+                    ray.shutdown()
+                times[name].append(seconds)
+                outputs[name] = files(out)
+    finally:
+        for cluster in clusters.values():
             cluster.shutdown()
-    return seconds
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    for name, t in times.items():
+        print(f"ray cluster, {name}: {medians[name]:6.2f} s  {docs / medians[name]:9,.0f} docs/s  "
+              f"(median of {', '.join(f'{x:.2f}' for x in t)})")
+    return medians
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=40000)
     ap.add_argument("--units", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per cluster")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cf-exec-"))
     import ray
