@@ -13,12 +13,12 @@ from pydantic import Field, ValidationError
 from corpusforge.component import missing_columns
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import column_name
-from corpusforge.io.inputs import INPUT_TAGS, InputConfig
+from corpusforge.io.inputs import InputConfig
 from corpusforge.io.warc import META_COLUMNS
 from corpusforge.models import Model, Size, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
-from corpusforge.suggest import pydantic_message
+from corpusforge.suggest import pydantic_issues
 from corpusforge.yamlsource import (
     TEXT_NAME,
     ConfigError,
@@ -211,13 +211,10 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as e:
-        for err in e.errors():
-            loc = err["loc"]
+        # key paths without the union alternatives pydantic names (an input's `jsonl`)
+        for loc, message in pydantic_issues(Pipeline, e.errors(), extra_keys=SHORTHAND_KEYS):
             if loc and loc[0] in ("steps", "stages") and issues:
                 continue  # step and stage entries were checked above with better locations
-            message = pydantic_message(Pipeline, err, extra_keys=SHORTHAND_KEYS)
-            # drop the discriminator tag pydantic inserts into union locations
-            loc = tuple(p for p in loc if not (isinstance(p, str) and p in INPUT_TAGS and loc[0] == "inputs"))
             issues.append(doc.issue(loc, message))
         pipeline = None
     if issues or pipeline is None:

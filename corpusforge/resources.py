@@ -108,17 +108,13 @@ def file_problem(value: str, need: NeedsFile) -> str | None:
         except Exception as e:  # noqa: BLE001 - no such protocol, a missing driver, no network
             return f"cannot check {what}: {type(e).__name__}: {e}"
         return None if found else f"{what} not found"
+    path = Path(value).expanduser()
     if need.shipped:
         try:
             path = find_resource(value, need.suffix, need.shipped)
         except PresetError:
-            if Path(value).expanduser().is_absolute() or value.startswith(".") or value.endswith(need.suffix):
-                return f"{what} not found{_cwd(value)}"  # a path, not meant as a shipped name
-            names = available(need.suffix, need.shipped)
-            return (f"{what} not found: no shipped {need.what} of that name{did_you_mean(value, names)} "
-                    f"(shipped: {', '.join(names) or 'none'}) and no such file{_cwd(value)}")
-    else:
-        path = Path(value).expanduser()
+            if not path.exists():  # (a folder of that name is said below)
+                return _not_shipped(value, need)
     if path.is_dir():
         if need.folder_holds and any(next(path.glob(p), None) for p in need.folder_holds):
             return None
@@ -133,6 +129,16 @@ def file_problem(value: str, need: NeedsFile) -> str | None:
     except OSError as e:
         return f"{what} cannot be read: {e.strerror or e}"
     return None
+
+
+def _not_shipped(value: str, need: NeedsFile) -> str:
+    """Neither a shipped resource nor a file: a name that looks like a path is said to be one."""
+    what = f"{need.what} {value!r}"
+    if Path(value).expanduser().is_absolute() or value.startswith(".") or value.endswith(need.suffix):
+        return f"{what} not found{_cwd(value)}"
+    names = available(need.suffix, need.shipped)
+    return (f"{what} not found: no shipped {need.what} of that name{did_you_mean(value, names)} "
+            f"(shipped: {', '.join(names) or 'none'}) and no such file{_cwd(value)}")
 
 
 def _cwd(value: str) -> str:

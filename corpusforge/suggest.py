@@ -63,6 +63,52 @@ def pydantic_message(model: type[BaseModel], error: Mapping[str, Any],
     return str(error.get("msg", ""))
 
 
+def pydantic_issues(model: type[BaseModel], errors: Sequence[Mapping[str, Any]],
+                    extra_keys: Sequence[str] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """``(key path, message)`` for each of pydantic's errors about ``model``.
+
+    The key paths leave out the names pydantic gives the alternatives of a union
+    (``function-after[..., TokenizerSpec]``, an input's ``jsonl``), which are no keys; of the
+    alternatives of a union that all failed, only the one that got furthest into the value is
+    reported (a mapping with a misspelt key is a misspelt TokenizerSpec, not "not a string")."""
+    found = [(*_clean(model, tuple(e.get("loc", ()))), pydantic_message(model, e, extra_keys))
+             for e in errors]
+    # (union's key path, alternative) -> the deepest key path its errors reached
+    reach: dict[tuple[tuple[Any, ...], str], int] = {}
+    for loc, choices, _ in found:
+        for at, member in choices:
+            key = (loc[:at], member)
+            reach[key] = max(reach.get(key, 0), len(loc))
+    best = {}
+    for (where, _), depth in reach.items():
+        best[where] = max(best.get(where, 0), depth)
+    return [(loc, message) for loc, choices, message in found
+            if all(reach[(loc[:at], m)] >= best[loc[:at]] for at, m in choices)]
+
+
+def _clean(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[int, str]]]:
+    """``loc`` without the names of union alternatives, and each one left out: ``(position in
+    the key path, name)``."""
+    tp: Any = model
+    out: list[Any] = []
+    choices: list[tuple[int, str]] = []
+    for part in loc:
+        members = _members(_unwrap(tp)) if tp is not None else []
+        named = [m for m in members if _names_member(m, part)]
+        if named or (isinstance(part, str) and len(members) > 1 and _is_member_name(part)):
+            choices.append((len(out), str(part)))
+            tp = named[0] if named else None
+            continue
+        out.append(part)
+        tp = _inside(tp, part) if tp is not None else None
+    return tuple(out), choices
+
+
+def _is_member_name(part: str) -> bool:
+    """A name pydantic gives a union alternative that is no model: ``str``, ``list[str]``..."""
+    return part in ("str", "int", "float", "bool", "none") or "[" in part
+
+
 def fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
     """The keys the model accepts at ``loc`` (a location of a pydantic error), [] when ``loc``
     does not lead to a model."""
