@@ -277,40 +277,45 @@ def check_pipeline(pipeline: Pipeline, paths: list[tuple] | None = None,
                        for i in e.issues]
     if issues:
         raise ConfigError(issues, doc.file if doc else None)
-    _check_files(chain, names, paths, doc)
+    _check_files(chain, [str(e.get("stage", e.get("step"))) for e in entries], names, paths, doc)
     _check_column_order(pipeline, chain, names, paths, doc)
 
 
-def _check_files(chain: list, names: list[str], paths: list[tuple], doc: YamlDoc | None) -> None:
+def _check_files(chain: list, refs: list[str], names: list[str], paths: list[tuple],
+                 doc: YamlDoc | None) -> None:
     """Refuse a missing or unreadable file that a step or stage needs (its ``NeedsFile``
     fields), at the YAML key that names it."""
     from corpusforge.resources import file_problem
 
     issues = []
-    for member, name, path in zip(chain, names, paths):
+    for member, ref, name, path in zip(chain, refs, names, paths):
+        # where the parameters are written: in the entry, under the name of a `{dedup: {...}}`
+        # stage, or, for the top-level shorthand (`tokenizer:`, `mix:`), at the top level
+        at = [path, (*path, ref), *([()] if len(path) == 1 else [])]
         for ref in member.needed_files():
             problem = file_problem(ref.value, ref.need)
             if problem is not None:
-                issues.append(_file_issue(path, name, ref.key, problem, doc))
+                issues.append(_file_issue(at, name, ref.key, problem, doc))
     if issues:
         raise ConfigError(issues, doc.file if doc else None)
 
 
-def _file_issue(path: tuple, name: str, key: tuple, problem: str, doc: YamlDoc | None) -> ConfigIssue:
+def _file_issue(at: list[tuple], name: str, key: tuple, problem: str, doc: YamlDoc | None) -> ConfigIssue:
     """The issue at the YAML key of the value (``steps[1].lists[0]``) when the file wrote it
-    there; otherwise (a default, a step of a preset) at the nearest key written, the rest of the
-    key and the step's name in the message."""
+    there (``at``: where the entry's parameters may be written, its own path first); otherwise (a
+    default, a step of a preset) at the nearest key written, with the rest of the key and the
+    step's name in the message."""
+    path = at[0]
     if doc is None:
         return ConfigIssue((*path, *key), problem)
-    # the top-level shorthand (`tokenizer:`, `mix:`) writes its parameters at the top level
-    for full in ((*path, *key), *([key] if len(path) == 1 else [])):
-        if full in doc.lines:
-            return doc.issue(full, problem)
+    for base in at:
+        if (*base, *key) in doc.lines:
+            return doc.issue((*base, *key), problem)
     full = (*path, *key)
-    at = next(full[:n] for n in range(len(full), 0, -1) if full[:n] in doc.lines or n == len(path))
-    rest = ConfigIssue(full[len(at):], "").dotted()
-    who = f"{name}: " if at == path and name != path[-1] else ""
-    return doc.issue(at, f"{who}{rest}: {problem}")
+    near = next(full[:n] for n in range(len(full), 0, -1) if full[:n] in doc.lines or n == len(path))
+    rest = ConfigIssue(full[len(near):], "").dotted()
+    who = f"{name}: " if near == path and name != path[-1] else ""
+    return doc.issue(near, f"{who}{rest}: {problem}")
 
 
 def _check_column_order(pipeline: Pipeline, chain: list, names: list[str], paths: list[tuple],

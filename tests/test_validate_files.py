@@ -230,3 +230,27 @@ def test_a_pipeline_built_in_code_is_checked_when_it_runs(tmp_path):
     assert issue.dotted() == "steps[0].ng_lists[0]" and "not found" in issue.message
     assert e.value.render().startswith("invalid pipeline config\n<pipeline>: steps[0].ng_lists[0]: ")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_stage_tokenizer_is_refused_at_its_key(tmp_path):
+    (tmp_path / "ja.model").write_bytes(b"")
+    [line] = _refused(tmp_path, "  - {step: tokenize, tokenizer: TMP/ja.model}\n", """\
+        stages:
+          - mix:
+              targets: {ja: 1000}
+              outputs: [megatron]
+              tokenizer: TMP/megatron.model
+        """)
+    assert line.endswith(f":{FIRST + 5}: stages[0].mix.tokenizer: tokenizer '{tmp_path}/megatron.model' not found")
+
+
+def test_a_local_hf_dataset_that_is_not_there(tmp_path):
+    p = tmp_path / "hf.yaml"
+    p.write_text(f"inputs:\n  - type: hf\n    path: {tmp_path}/ja-wiki\noutput: {{path: {tmp_path}/out}}\n",
+                 encoding="utf-8")
+    for command in ("validate", "run"):
+        r = runner.invoke(app, [command, str(p)], env={"COLUMNS": "400"})
+        assert r.exit_code == 2
+        assert f"{p}:3: inputs[0].path: cannot list input: ValueError: no dataset folder or file " \
+               f"'{tmp_path}/ja-wiki'" in r.output
+    assert not (tmp_path / "out").exists()
