@@ -123,6 +123,8 @@ def file_problem(value: str, need: NeedsFile) -> str | None:
         return f"{what} is a folder, not a file"
     if not path.exists():
         return f"{what} not found{_cwd(value)}"
+    if not path.is_file():  # a FIFO or a device: opening one to check it could block
+        return f"{what} is not a regular file"
     try:
         with path.open("rb"):
             pass

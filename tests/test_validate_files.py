@@ -144,6 +144,14 @@ def test_a_folder_is_not_a_word_list(tmp_path):
     assert line.endswith(f":{FIRST}: steps[0].ng_lists[0]: word list '{tmp_path}/lists' is a folder, not a file")
 
 
+def test_a_fifo_is_refused_without_blocking_on_it(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "ja-ng.txt")
+    [line] = _refused(tmp_path, "  - {step: swallow, ng_lists: [TMP/ja-ng.txt]}\n")
+    assert line.endswith(f":{FIRST}: steps[0].ng_lists[0]: word list '{tmp_path}/ja-ng.txt' is not a regular file")
+
+
 def test_missing_blocklist(tmp_path):
     [line] = _refused(tmp_path, """\
           - step: url_filter
