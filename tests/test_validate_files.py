@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Annotated
 
 import fsspec
 import pyarrow as pa
@@ -14,6 +15,8 @@ from typer.testing import CliRunner
 
 from corpusforge.cli import app
 from corpusforge.config import Pipeline, pipeline_from_yaml
+from corpusforge.models import NeedsFile
+from corpusforge.steps.base import MapStep, StepConfig
 from corpusforge.yamlsource import ConfigError
 
 from conftest import JA
@@ -34,6 +37,20 @@ FIRST = 8
 
 #: a Japanese NG-word list, as a user writes one (one entry per line, `#` comments)
 JA_WORDS = "# 自作のNGワード\n賭博\n闇金\n"
+
+
+class ReadingsConfig(StepConfig):
+    #: a user dictionary of readings (kanji -> kana), one entry per line
+    dictionary: Annotated[str, NeedsFile("readings dictionary")]
+
+
+class Readings(MapStep[ReadingsConfig]):
+    """A step of a user's own with a file parameter: marked, it is checked like the built-in ones."""
+
+    name = "test_readings"
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        return batch
 
 
 def _pipeline(tmp_path: Path, steps: str, tail: str = "") -> Path:
@@ -262,3 +279,11 @@ def test_a_local_hf_dataset_that_is_not_there(tmp_path):
         assert f"{p}:3: inputs[0].path: cannot list input: ValueError: no dataset folder or file " \
                f"'{tmp_path}/ja-wiki'" in r.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_parameter_of_a_users_step(tmp_path):
+    steps = "  - step: test_validate_files.Readings\n    dictionary: TMP/読み.tsv\n"
+    [line] = _refused(tmp_path, steps)
+    assert line.endswith(f":{FIRST + 1}: steps[0].dictionary: readings dictionary '{tmp_path}/読み.tsv' not found")
+    (tmp_path / "読み.tsv").write_text("猫\tねこ\n", encoding="utf-8")
+    _fine(tmp_path, steps)
