@@ -288,10 +288,10 @@ def _check_files(chain: list, refs: list[str], names: list[str], paths: list[tup
     from corpusforge.resources import file_problem
 
     issues = []
-    for member, ref, name, path in zip(chain, refs, names, paths):
+    for member, written, name, path in zip(chain, refs, names, paths):
         # where the parameters are written: in the entry, under the name of a `{dedup: {...}}`
         # stage, or, for the top-level shorthand (`tokenizer:`, `mix:`), at the top level
-        at = [path, (*path, ref), *([()] if len(path) == 1 else [])]
+        at = [path, (*path, written), *([()] if len(path) == 1 else [])]
         for ref in member.needed_files():
             problem = file_problem(ref.value, ref.need)
             if problem is not None:
