@@ -19,7 +19,7 @@ from collections.abc import Callable
 from fsspec.core import url_to_fs
 
 from corpusforge.accounting import ConservationError, RunStats, StepStats
-from corpusforge.config import Pipeline, check_column_order
+from corpusforge.config import Pipeline, check_pipeline
 from corpusforge.engine.inputs_guard import check_no_overlap
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.executors import make_executor
@@ -52,7 +52,7 @@ def run_pipeline(
     """
     started = time.perf_counter()
     # a pipeline from YAML was checked when parsed; one built in code is checked here
-    check_column_order(pipeline)
+    check_pipeline(pipeline)
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
     check_no_overlap(pipeline.output.path, units)

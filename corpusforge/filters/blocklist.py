@@ -17,14 +17,14 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
-from corpusforge.resources import find_resource, load_words
+from corpusforge.resources import Blocklist, WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
 
 class NgWordsConfig(FilterConfig):
-    #: shipped list names (``ja/adult``) or paths to text files, one keyword per line
-    lists: list[str] = []
+    #: shipped list names (``ja/adult``), paths or URLs of text files, one keyword per line
+    lists: list[WordList] = []
     #: extra keywords given inline
     words: list[str] = []
     #: reject when the number of hits is greater than this
@@ -88,8 +88,8 @@ class UrlFilterConfig(FilterConfig):
     url_column: str = "url"
     #: blocked domains; a domain also blocks its subdomains
     domains: list[str] = []
-    #: files with one domain per line (``#`` comments), shipped names or paths
-    domain_lists: list[str] = []
+    #: files with one domain per line (``#`` comments): shipped names, paths or URLs
+    domain_lists: list[Blocklist] = []
     #: keep only these top-level domains (``com``, ``jp`` ...); none allows every TLD
     allowed_tlds: list[str] | None = None
     #: what to do with documents that have no URL
@@ -112,11 +112,7 @@ class UrlFilter(Filter[UrlFilterConfig]):
         cfg = self.config
         domains = {d.strip().lower().rstrip(".") for d in cfg.domains}
         for ref in cfg.domain_lists:
-            path = find_resource(ref, ".txt", "blocklists")
-            for line in path.read_text(encoding="utf-8").splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    domains.add(line.lower().rstrip("."))
+            domains.update(line.lower().rstrip(".") for line in load_words(ref, "blocklists"))
         self._domains = pa.array(sorted(domains), pa.string())
         self._tlds = (
             pa.array(sorted({t.lower().lstrip(".") for t in cfg.allowed_tlds}), pa.string())

@@ -23,7 +23,7 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher, prepare
 from corpusforge.filters._rewrite import RewriteFilter
 from corpusforge.filters.blocklist import url_hosts
-from corpusforge.resources import load_words
+from corpusforge.resources import WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -69,10 +69,10 @@ class JapaneseQualityConfig(FilterConfig):
     #: rule 3: a hiragana/katakana character within the first N characters
     head_chars: int = 50
     #: rule 4: advertisement keywords, at most this many hits
-    ads_lists: list[str] = ["ja/ads"]
+    ads_lists: list[WordList] = ["ja/ads"]
     max_ads_hits: int | None = 10
     #: rule 5: adult/discrimination/violence keywords (variant: > 3 hits, strict > 2)
-    ng_lists: list[str] = ["ja/adult", "ja/discrimination", "ja/violence"]
+    ng_lists: list[WordList] = ["ja/adult", "ja/discrimination", "ja/violence"]
     max_ng_hits: int | None = None
     #: rule 6: at least one '。' per this many characters (variant: 250, strict 80)
     kuten_chars: float | None = None

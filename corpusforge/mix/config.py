@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from corpusforge.schema import N_TOKENS
 from corpusforge.stages.base import StageConfig
-from corpusforge.tokenize.loader import TokenizerSpec
+from corpusforge.tokenize.loader import TokenizerPath, TokenizerSpec
 
 
 class SourceMix(StageConfig):
@@ -36,7 +36,7 @@ class MixConfig(StageConfig):
     #: what to write: Parquet shards, LLM-jp JSONL (``{"text", "meta"}``), Megatron ``.bin``/``.idx``
     outputs: list[Literal["parquet", "jsonl", "megatron"]] = ["parquet"]
     #: needed for ``megatron`` when the documents carry no ``token_ids`` column
-    tokenizer: str | TokenizerSpec | None = None
+    tokenizer: TokenizerPath | TokenizerSpec | None = None
     #: append the end-of-document id to every Megatron sequence (unless the ids already end in it)
     append_eod: bool = True
     #: keep the ``token_ids`` column in Parquet output

@@ -8,6 +8,7 @@ from pathlib import Path
 from corpusforge.resources import PresetError, find_resource
 from corpusforge.steps.base import Step
 from corpusforge.steps.build import EntryError, build_step, resolve_step
+from corpusforge.suggest import did_you_mean
 
 
 def preset_path(name: str) -> Path:
@@ -40,7 +41,8 @@ def expand_preset(entry: dict) -> list[dict]:
     """
     unknown = set(entry) - {"use", "overrides"}
     if unknown:
-        raise PresetError(f"a `use:` entry takes only `overrides:`, not {sorted(unknown)}")
+        hint = "".join(did_you_mean(k, ["overrides"]) for k in sorted(unknown, key=str))
+        raise PresetError(f"a `use:` entry takes only `overrides:`, not {sorted(unknown, key=str)}{hint}")
     name = str(entry["use"])
     overrides = entry.get("overrides") or {}
     if not isinstance(overrides, dict):
@@ -67,7 +69,9 @@ def expand_preset(entry: dict) -> list[dict]:
     missing = set(overrides) - used
     if missing:
         steps = [s.get("label") or s["step"] for s in data["steps"]]
-        raise PresetError(f"overrides name steps not in preset {name!r}: {sorted(missing)} (steps: {steps})")
+        hint = "".join(did_you_mean(k, steps) for k in sorted(missing, key=str))
+        raise PresetError(f"overrides name steps not in preset {name!r}: {sorted(missing, key=str)}{hint} "
+                          f"(steps: {steps})")
     return out
 
 

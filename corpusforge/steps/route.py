@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator, model_validator
 
+from corpusforge.models import FileRef
 from corpusforge.schema import REJECT_PREFIX, REMOVED_REASON
 from corpusforge.steps.base import Step, StepConfig, StepResult
 from corpusforge.steps.build import EntryError, build_chain, resolve_step
@@ -78,6 +79,13 @@ def chain_adds(chain: Sequence[Step]) -> frozenset[str] | None:
             return None
         added |= more
     return frozenset(added)
+
+
+def chain_files(chain: Sequence[Step], key: tuple[str | int, ...]) -> list[FileRef]:
+    """The files a chain's steps need, each keyed ``(*key, <inner label>, *its key)``: the
+    inner label, not a position, since ``use:`` presets were expanded into several steps."""
+    return [FileRef((*key, str(step.label), *ref.key), ref.value, ref.need)
+            for step in chain for ref in step.needed_files()]
 
 
 class ChainConfig(StepConfig):
@@ -250,6 +258,12 @@ class Route(Step[RouteConfig]):
                 return None
             added |= more
         return frozenset(added)
+
+    def needed_files(self) -> list[FileRef]:
+        """The files of every branch's steps (at ``branches.<name>.steps.<inner label>``)."""
+        names = list(self.config.branches)
+        return [ref for name, chain in zip(names, self._chains())
+                for ref in chain_files(chain, ("branches", name, "steps"))]
 
     def setup(self) -> None:
         self.branches = [Branch.build(name, branch_values(name, b), b.steps, b.drop_where)

@@ -10,13 +10,13 @@ from pydantic import Field
 from corpusforge.schema import N_TOKENS, TEXT, TOKEN_IDS
 from corpusforge.steps.base import MapStep, StepConfig
 from corpusforge.steps.registry import register
-from corpusforge.tokenize.loader import BatchTokenizer, TokenizerSpec, load_tokenizer
+from corpusforge.tokenize.loader import BatchTokenizer, TokenizerPath, TokenizerSpec, load_tokenizer
 
 
 class TokenizeConfig(StepConfig):
     #: a ``.model`` / ``tokenizer.json`` path (kind guessed from the name) or
     #: ``{sentencepiece: path}`` / ``{hf_tokenizer: path}``
-    tokenizer: str | TokenizerSpec
+    tokenizer: TokenizerPath | TokenizerSpec
     #: encoding threads per worker; 0 = all cores
     threads: int = Field(0, ge=0)
     #: also store the token ids as ``list<uint32>``
