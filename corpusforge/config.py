@@ -15,7 +15,7 @@ from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import column_name
 from corpusforge.io.inputs import INPUT_TAGS, InputConfig
 from corpusforge.io.warc import META_COLUMNS
-from corpusforge.models import Model, Size, unique_names
+from corpusforge.models import Model, PositiveInt, Size, error_message, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
@@ -41,7 +41,7 @@ class OutputConfig(Model):
 class ExecutorConfig(Model):
     type: Literal["local", "ray"] = "local"
     #: worker processes (local) or concurrent tasks (ray); default: CPU count
-    workers: int | None = Field(None, ge=1)
+    workers: PositiveInt | None = None
     #: Ray cluster address; none starts a local Ray instance
     ray_address: str | None = None
 
@@ -205,7 +205,7 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
                 continue  # step and stage entries were checked above with better locations
             # drop the discriminator tag pydantic inserts into union locations
             loc = tuple(p for p in loc if not (isinstance(p, str) and p in INPUT_TAGS and loc[0] == "inputs"))
-            issues.append(doc.issue(loc, err["msg"]))
+            issues.append(doc.issue(loc, error_message(err)))
         pipeline = None
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)

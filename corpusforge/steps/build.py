@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from corpusforge.component import Component
-from corpusforge.models import unique_names
+from corpusforge.models import error_message, unique_names
 from corpusforge.steps.base import Step
 from corpusforge.steps.registry import UnknownStepError, get_step_class
 from corpusforge.yamlsource import ConfigIssue
@@ -84,7 +84,8 @@ def resolve_entry(entry: Any, key: str, get_class: Callable[[str], type[C]]) -> 
     try:
         config = cls.Config(**params)
     except ValidationError as e:
-        raise EntryError([ConfigIssue(tuple(err["loc"]), err["msg"]) for err in e.errors()]) from None
+        raise EntryError([ConfigIssue(tuple(err["loc"]), error_message(err))
+                          for err in e.errors()]) from None
     except Exception as e:  # noqa: BLE001 - a config model's own validator that fails
         raise EntryError([ConfigIssue((), f"the config of {ref!r} failed: "
                                           f"{type(e).__name__}: {e}")]) from None

@@ -17,15 +17,15 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
+
+from corpusforge.models import Model
 
 Kind = Literal["sentencepiece", "hf"]
 
 
-class TokenizerSpec(BaseModel):
+class TokenizerSpec(Model):
     """``{sentencepiece: path/to.model}`` or ``{hf_tokenizer: path/to/tokenizer.json}``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     sentencepiece: str | None = None
     hf_tokenizer: str | None = None
