@@ -20,7 +20,13 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.filters.gopher import word_ngram_signals
 from corpusforge.filters.repetition import char_ngram_signals
-from corpusforge.models import Fraction, NonNegativeFloat, NonNegativeInt, PositiveFraction, PositiveInt
+from corpusforge.models import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFraction,
+    PositiveInt,
+)
 from corpusforge.resources import load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
