@@ -158,7 +158,7 @@ def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) 
     try:
         entries = expand_preset(raw)
     except PresetError as e:
-        issues.append(doc.issue((*path, "use"), str(e)))
+        issues.append(doc.issue((*path, *e.path), str(e)))
         return []
     return [_step_entry(e, path, doc, issues) for e in entries]
 
