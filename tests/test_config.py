@@ -112,7 +112,7 @@ def test_steps_command_lists_parameters_and_defaults():
     assert r.exit_code == 0
     out = r.output
     assert "length" in out and "min_chars: int = 0" in out and "normalize" in out
-    assert 'unicode: Literal' in out and '"NFC"' in out
+    assert 'unicode: "NFC" | "NFKC" | "none" = "NFC"' in out
 
 
 def test_missing_pipeline_file_is_a_config_error(tmp_path):
