@@ -24,7 +24,7 @@ _UNIONS = (Union, types.UnionType)
 
 
 def _default(field: FieldInfo) -> object:
-    value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value is PydanticUndefined:
         return "required"
     return value.model_dump() if hasattr(value, "model_dump") else value
@@ -178,7 +178,7 @@ def render(console: Console, name: str, info: dict) -> None:
     wraps it), so names, ranges and defaults always appear whole, and a line can be searched for.
     """
     # literal(...) everywhere: docstrings and defaults are shown as written, never as markup
-    console.print(Text.assemble((literal(name, "bold cyan")), literal(f"  [{info['kind']}]  {info['class']}")),
+    console.print(Text.assemble(literal(name, "bold cyan"), literal(f"  [{info['kind']}]  {info['class']}")),
                   soft_wrap=True)
     if info["doc"]:
         console.print(literal(f"  {info['doc']}"), soft_wrap=True)
