@@ -15,7 +15,7 @@ from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import column_name
 from corpusforge.io.inputs import InputConfig
 from corpusforge.io.warc import META_COLUMNS
-from corpusforge.models import Model, Size, unique_names
+from corpusforge.models import Model, PositiveInt, Size, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.suggest import pydantic_issues
@@ -49,7 +49,7 @@ class OutputConfig(Model):
 class ExecutorConfig(Model):
     type: Literal["local", "ray"] = "local"
     #: worker processes (local) or concurrent tasks (ray); default: CPU count
-    workers: int | None = Field(None, ge=1)
+    workers: PositiveInt | None = None
     #: Ray cluster address; none starts a local Ray instance
     ray_address: str | None = None
 
@@ -166,7 +166,7 @@ def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) 
     try:
         entries = expand_preset(raw)
     except PresetError as e:
-        issues.append(doc.issue((*path, "use"), str(e)))
+        issues.append(doc.issue((*path, *e.path), str(e)))
         return []
     return [_step_entry(e, path, doc, issues) for e in entries]
 

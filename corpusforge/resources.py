@@ -23,7 +23,12 @@ _SOURCE_TREE = Path(__file__).resolve().parents[1] / "filters"
 
 
 class PresetError(LookupError):
-    pass
+    """A ``use:`` entry was refused; ``path`` is where inside the entry (``("use",)``, or the
+    override that was refused: ``("overrides", "ja_quality", "max_zlib_ratio")``)."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ("use",)) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 #: a word list: a shipped name (``ja/adult``), a path or a URL; one entry per line

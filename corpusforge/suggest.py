@@ -15,6 +15,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from corpusforge.models import error_message
+
 #: how alike two names must be to be suggested (difflib's ratio); 0.6 takes one or two typos
 CUTOFF = 0.6
 #: the accepted keys are listed when none is close, unless there are more than this many
@@ -60,7 +62,7 @@ def pydantic_message(model: type[BaseModel], error: Mapping[str, Any],
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         field = str(ctx.get("discriminator", "type")).strip("'")
         return f"unknown {field} {tag!r}{did_you_mean(tag, tags)}; one of: {', '.join(tags)}"
-    return str(error.get("msg", ""))
+    return error_message(error)
 
 
 def pydantic_issues(model: type[BaseModel], errors: Sequence[Mapping[str, Any]],

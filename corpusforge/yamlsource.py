@@ -71,13 +71,22 @@ class YamlDoc:
     file: str | None = None
 
     def line_of(self, path: Path_) -> int | None:
-        # fall back to the nearest enclosing key that has a line
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return self.lines[p]
-            p = p[:-1]
-        return self.lines.get((), None)
+        """The line of ``path``, else of the nearest enclosing key that has one.
+
+        A key the YAML does not have is passed over when what follows it is there: a config
+        model that expands a shorthand (a route branch written as its list of steps, ``ja:
+        [...]`` for ``ja: {steps: [...]}``) reports locations with the key it added.
+        """
+        found: Path_ = ()
+        rest = list(path)
+        while rest:
+            if (*found, rest[0]) in self.lines:
+                found = (*found, rest.pop(0))
+            elif len(rest) > 1 and (*found, rest[1]) in self.lines:
+                rest.pop(0)
+            else:
+                break
+        return self.lines.get(found)
 
     def issue(self, path: Path_, message: str) -> ConfigIssue:
         return ConfigIssue(tuple(path), message, self.line_of(path))

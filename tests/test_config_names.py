@@ -36,9 +36,9 @@ def issues(text: str) -> list[tuple[int | None, str, str]]:
      "unknown step 'gopher_qualty' (did you mean 'gopher_quality'?); registered steps: "),
     ("  - step: ja_normalise\n", 8, "steps[0].step", "unknown step 'ja_normalise' (did you mean 'ja_normalize'?)"),
     ("  - use: ja-wbe\n", 8, "steps[0].use", "no preset named 'ja-wbe' (did you mean 'ja-web'?)"),
-    ("  - use: ja-web\n    overides: {}\n", 8, "steps[0].use",
+    ("  - use: ja-web\n    overides: {}\n", 9, "steps[0].overides",
      "a `use:` entry takes only `overrides:`, not ['overides'] (did you mean 'overrides'?)"),
-    ("  - use: ja-web\n    overrides: {ja_qualty: {variant: strict}}\n", 8, "steps[0].use",
+    ("  - use: ja-web\n    overrides: {ja_qualty: {variant: strict}}\n", 9, "steps[0].overrides.ja_qualty",
      "overrides name steps not in preset 'ja-web': ['ja_qualty'] (did you mean 'ja_quality'?)"),
     ("  - step: length\n    min_charz: 5\n", 9, "steps[0].min_charz",
      "unknown key 'min_charz' (did you mean 'min_chars'?)"),
@@ -48,7 +48,7 @@ def issues(text: str) -> list[tuple[int | None, str, str]]:
      "steps[0].tokenizer.sentencepeice",
      "unknown key 'sentencepeice' (did you mean 'sentencepiece'?)"),
     ("  - step: route\n    branches:\n      ja: {steps: [{step: swallow, max_katakna_frac: 0.4}]}\n", 10,
-     "steps[0].branches.ja.steps", "unknown key 'max_katakna_frac' (did you mean 'max_katakana_frac'?)"),
+     "steps[0].branches.ja.steps[0].max_katakna_frac", "unknown key 'max_katakna_frac' (did you mean 'max_katakana_frac'?)"),
 ])
 def test_misspelt_steps_presets_and_their_keys(steps, line, key, message):
     [(got_line, got_key, got)] = issues(BASE + "steps:\n" + steps)

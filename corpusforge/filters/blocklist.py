@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
+from corpusforge.models import NonNegativeInt, PositiveFraction, PositiveInt
 from corpusforge.resources import Blocklist, WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
@@ -28,9 +29,9 @@ class NgWordsConfig(FilterConfig):
     #: extra keywords given inline
     words: list[str] = []
     #: reject when the number of hits is greater than this
-    max_hits: int | None = None
+    max_hits: NonNegativeInt | None = None
     #: reject when the fraction of characters inside hits is at least this
-    max_char_frac: float | None = None
+    max_char_frac: PositiveFraction | None = None
     #: match whole words only (for space-separated languages)
     whole_words: bool = False
     ignore_case: bool = False
@@ -95,7 +96,7 @@ class UrlFilterConfig(FilterConfig):
     #: what to do with documents that have no URL
     missing_url: Literal["keep", "drop"] = "keep"
     #: how many labels deep subdomains are matched (a.b.c.example.com has depth 4)
-    max_depth: int = 8
+    max_depth: PositiveInt = 8
 
 
 @register

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.langid.model import load
-from corpusforge.models import NeedsFile
+from corpusforge.models import Fraction, NeedsFile, PositiveInt
 from corpusforge.schema import LANG, LANG_SCORE, TEXT
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
@@ -36,11 +36,11 @@ class LangIdConfig(FilterConfig):
     #: languages to keep (e.g. [ja, en]); none keeps every language (annotation only)
     keep: list[str] | None = None
     #: minimum score for any language
-    threshold: float = 0.0
+    threshold: Fraction = 0.0
     #: per-language minimum scores, overriding ``threshold`` (e.g. {ja: 0.886})
-    thresholds: dict[str, float] = {}
+    thresholds: dict[str, Fraction] = {}
     #: predict on the first this many characters (none: the whole text)
-    max_chars: int | None = None
+    max_chars: PositiveInt | None = None
     #: the lang/lang_score columns stay on kept documents (outputs are partitioned by them)
     keep_signals: bool = True
 

@@ -23,16 +23,15 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
 
 from corpusforge.component import Component
+from corpusforge.models import Model
 from corpusforge.schema import KEEP, REASON, REMOVED_REASON
 
 
-class StepConfig(BaseModel):
-    """Base of every step's config: unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class StepConfig(Model):
+    """Base of every step's config: unknown keys are refused, ranges and ``ordered`` pairs
+    checked (:class:`corpusforge.models.Model`)."""
 
 
 StepConfigT = TypeVar("StepConfigT", bound=StepConfig)

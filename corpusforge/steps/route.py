@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator, model_validator
 
-from corpusforge.models import FileRef
+from corpusforge.models import FileRef, refusal
 from corpusforge.schema import REJECT_PREFIX, REMOVED_REASON
 from corpusforge.steps.base import Step, StepConfig, StepResult
 from corpusforge.steps.build import EntryError, build_chain, resolve_step
@@ -41,19 +41,25 @@ NO_BRANCH = "no_branch"
 def expand_chain(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Expand ``use:`` presets and check every step entry of an inner chain.
 
-    Problems become ValueErrors (so the pipeline's config error reports them at the chain's
-    key) that say which inner step and key.
+    Problems are refused at their own keys inside the chain (``[0].min_chars``,
+    ``[1].overrides.ja_quality.max_zlib_ratio``), so that the pipeline's config error names the
+    inner key and its line.
     """
     out: list[dict[str, Any]] = []
+    problems: list[tuple[tuple[str | int, ...], str, Any]] = []
     for i, entry in enumerate(steps):
         try:
             if "use" in entry:
                 out += expand_preset(entry)
                 continue
             resolve_step(entry)  # refuse bad params up front
-        except (PresetError, EntryError) as e:
-            raise ValueError(f"inner step {i}: {e}") from None
+        except PresetError as e:
+            problems.append(((i, *e.path), str(e), entry))
+        except EntryError as e:
+            problems += [((i, *issue.path), issue.message, entry) for issue in e.issues]
         out.append(entry)
+    if problems:
+        raise refusal("steps", problems)
     return out
 
 

@@ -17,9 +17,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
-from corpusforge.models import NeedsFile
+from corpusforge.models import Model, NeedsFile
 
 Kind = Literal["sentencepiece", "hf"]
 
@@ -30,10 +30,8 @@ HfTokenizerPath = Annotated[str, NeedsFile("HF tokenizer", folder_holds=("tokeni
 TokenizerPath = Annotated[str, NeedsFile("tokenizer", folder_holds=("tokenizer.json*", "*.model"))]
 
 
-class TokenizerSpec(BaseModel):
+class TokenizerSpec(Model):
     """``{sentencepiece: path/to.model}`` or ``{hf_tokenizer: path/to/tokenizer.json}``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     sentencepiece: SentencePiecePath | None = None
     hf_tokenizer: HfTokenizerPath | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field
 
+from corpusforge.models import NonNegativeInt
 from corpusforge.schema import N_TOKENS, TEXT, TOKEN_IDS
 from corpusforge.steps.base import MapStep, StepConfig
 from corpusforge.steps.registry import register
@@ -18,7 +18,7 @@ class TokenizeConfig(StepConfig):
     #: ``{sentencepiece: path}`` / ``{hf_tokenizer: path}``
     tokenizer: TokenizerPath | TokenizerSpec
     #: encoding threads per worker; 0 = all cores
-    threads: int = Field(0, ge=0)
+    threads: NonNegativeInt = 0
     #: also store the token ids as ``list<uint32>``
     ids: bool = False
     #: append the end-of-document id to every document (and count it), as Megatron's
