@@ -155,11 +155,14 @@ def test_a_byte_order_mark_is_not_text(tmp_path):
 
 @pytest.mark.parametrize("ext", [".gz", ".zst", ".bz2"])
 def test_compressed_files_by_extension(tmp_path, ext):
-    raw = "\n\n".join([JA, EN, JA]).encode("euc_jp")
+    paragraphs = [JA * 2000, EN, JA]  # longer than a read of the decompressor
+    raw = "\n\n".join(paragraphs).encode("euc_jp")
     packed = {".gz": gzip.compress, ".zst": zstandard.ZstdCompressor().compress, ".bz2": bz2.compress}[ext](raw)
     (tmp_path / f"a.txt{ext}").write_bytes(packed)
     table, errors = read_all(cfg(tmp_path / f"a.txt{ext}", encoding="euc_jp", split="paragraph"))
-    assert not errors and table.column("text").to_pylist() == [JA, EN, JA]
+    assert not errors and table.column("text").to_pylist() == paragraphs
+    table, errors = read_all(cfg(tmp_path / f"a.txt{ext}", encoding="euc_jp"))
+    assert not errors and table.column("text").to_pylist() == ["\n\n".join(paragraphs)]
 
 
 def test_a_truncated_gzip_keeps_the_paragraphs_before_the_break(tmp_path):

@@ -37,6 +37,8 @@ _WS = b" \t\r\n"
 
 
 class JsonInput(FileInput):
+    """JSON files, each holding one document object or an array of them, mapped as JSONL records are."""
+
     type: Literal["json"]
 
 

@@ -80,14 +80,19 @@ def _whole_file(unit: WorkUnit, cfg: TextInput, source: str) -> Iterator[pa.Tabl
     doc_id = f"{source}:{unit.name}"
     try:
         with open_binary(unit.path) as f:
-            data = f.read(cfg.max_doc_bytes + 1)
-            if len(data) > cfg.max_doc_bytes:
-                # counted to the end without being held, for the message
-                n = len(data)
+            parts, n = [], 0
+            # a read may return less than asked for before the end (zstd): read to an empty one
+            while n <= cfg.max_doc_bytes and (piece := f.read(_BLOCK)):
+                parts.append(piece)
+                n += len(piece)
+            if n > cfg.max_doc_bytes:
+                head = parts[0][:1200]
+                del parts  # counted to the end without being held, for the message
                 while piece := f.read(_BLOCK):
                     n += len(piece)
-                yield too_large(unit.name, 0, n, cfg.max_doc_bytes, data[:1200], id=doc_id)
+                yield too_large(unit.name, 0, n, cfg.max_doc_bytes, head, id=doc_id)
                 return
+            data = b"".join(parts)
     except Exception as e:  # noqa: BLE001 - an unreadable or truncated file is one error record
         yield ErrorRecord.from_exception("read", e, file=unit.name, position=0, id=doc_id)
         return
