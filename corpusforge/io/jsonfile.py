@@ -2,11 +2,12 @@
 
 The same field mapping as JSONL (``text``, ``id``, ``url``, ``metadata``, dotted names). An
 array is read as a stream: its elements are found in the bytes (strings, brackets and the
-commas between elements, tracked block by block) and each is parsed on its own, so memory
-holds one block and the element in progress, and a bad element (malformed, invalid UTF-8,
-not an object, over ``max_doc_bytes``) is one error record at its byte offset while the
-others are read. ``json.load``-style parsers, ijson included, stop at the first bad byte
-and give no offsets, which is why the elements are delimited here.
+commas between elements, tracked block by block), so memory holds one block and the
+element in progress. A batch of elements is parsed by pyarrow as JSON lines would be, and
+when that fails element by element, so a bad element (malformed, invalid UTF-8, not an
+object, over ``max_doc_bytes``) is one error record at its byte offset while the others are
+read. ``json.load``-style parsers, ijson included, stop at the first bad byte and give no
+offsets, which is why the elements are delimited here.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Literal
 
 import orjson
 import pyarrow as pa
+import pyarrow.json as pj
 
 from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
-from corpusforge.io.fields import records_to_batch, too_large
+from corpusforge.io.fields import explicit_schema, records_to_batch, split_table, too_large
 from corpusforge.io.files import FileInput, PartialRead, expand, open_binary, read_upto
 from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
@@ -30,9 +32,9 @@ from corpusforge.io.utf8 import first_invalid, is_utf8
 #: bytes read at a time (in pieces of ``_PIECE``, so that a broken stream loses at most one)
 _BLOCK = 2**20
 _PIECE = 2**16
-#: what delimits elements: a whole string (possessive: no backtracking over long texts), a
-#: bracket, a comma; a lone quote is a string the block cut
-_TOKEN = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{},"]', re.S)
+#: what delimits elements: brackets, commas, and the quote opening a string (in which they do
+#: not count)
+_DELIMITER = re.compile(rb'[\[\]{},"]')
 _WS = b" \t\r\n"
 
 
@@ -67,7 +69,8 @@ class _Reader:
         self.base = 0  # file offset of buf[0]
         self.eof = False
         self.broken: PartialRead | None = None
-        self.records: list[dict] = []
+        self.schema = explicit_schema(cfg)
+        self.bodies: list[bytes] = []  # elements not yet parsed, and their positions
         self.positions: list[int] = []
         self.nbytes = 0
         self.elements = 0  # elements of the array met so far (``[]`` has none, and is no error)
@@ -143,10 +146,17 @@ class _Reader:
         depth, seg = 1, scan  # bracket depth at ``scan``; start of the element in progress
         skipping = False  # the element in progress is over max_doc_bytes
         while True:
-            m = _TOKEN.search(self.buf, scan)
-            if m is None or m.end() - m.start() == 1 and self.buf[m.start()] == 0x22:
+            m = _DELIMITER.search(self.buf, scan)
+            at = m.start() if m is not None else len(self.buf)
+            token = self.buf[at] if m is not None else None
+            if token == 0x22:  # a string: brackets and commas inside it do not count
+                end = _string_end(self.buf, at + 1)
+                if end >= 0:
+                    scan = end + 1
+                    continue
+            if token is None or token == 0x22:
                 # no delimiter before the end of the block, or a string the block cut: read on
-                scan = m.start() if m is not None else len(self.buf)
+                scan = at
                 if not skipping and len(self.buf) - seg > self.cfg.max_doc_bytes:
                     lead = self._lead(seg)
                     yield ErrorRecord("read", "DocumentTooLarge", "element longer than max_doc_bytes="
@@ -164,10 +174,7 @@ class _Reader:
                     break
                 self.more()
                 continue
-            scan = m.end()
-            token = self.buf[m.start()]
-            if token == 0x22:  # a whole string: brackets and commas inside it do not count
-                continue
+            scan = at + 1
             if token in b"[{":
                 depth += 1
                 continue
@@ -179,7 +186,7 @@ class _Reader:
                 continue
             # the element in progress ends here (a comma, or the array's closing bracket)
             if not skipping:
-                yield from self._segment(seg, m.start(), closing=depth == 0)
+                yield from self._segment(seg, at, closing=depth == 0)
             skipping = False
             seg = scan
             if depth == 0:
@@ -221,25 +228,45 @@ class _Reader:
         if len(body) > self.cfg.max_doc_bytes:
             yield too_large(self.name, pos, len(body), self.cfg.max_doc_bytes, body[:1200])
             return
-        try:
-            record = orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            if not is_utf8(body):
-                yield ErrorRecord("read", "InvalidUtf8", first_invalid(body), self.name, pos, snippet=snippet(body))
-            else:
-                yield ErrorRecord("read", "MalformedJSON", str(e), self.name, pos, snippet=snippet(body))
-            return
-        self.records.append(record)
+        self.bodies.append(body)
         self.positions.append(pos)
         self.nbytes += len(body)
-        if len(self.records) >= self.batch.max_docs or self.nbytes >= self.batch.max_bytes:
+        if len(self.bodies) >= self.batch.max_docs or self.nbytes >= self.batch.max_bytes:
             yield from self._flush()
 
     def _flush(self) -> Iterator[pa.Table | ErrorRecord]:
-        if self.records:
-            yield from records_to_batch(self.records, self.positions, self.cfg, self.source, self.name,
-                                        self.cfg.max_doc_bytes)
-        self.records, self.positions, self.nbytes = [], [], 0
+        """The elements gathered so far: parsed together by pyarrow (as JSON lines, one element
+        a line), or, when that fails, one by one so that a bad element costs itself only."""
+        bodies, positions = self.bodies, self.positions
+        self.bodies, self.positions, self.nbytes = [], [], 0
+        if not bodies:
+            return
+        block = b"\n".join(bodies)
+        table = None
+        if is_utf8(block):  # pyarrow's parser copies string bytes without checking them
+            try:
+                table = pj.read_json(pa.BufferReader(block), read_options=pj.ReadOptions(
+                    use_threads=False, block_size=len(block) + 1), parse_options=pj.ParseOptions(
+                    explicit_schema=self.schema, unexpected_field_behavior="ignore", newlines_in_values=True))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                table = None
+        if table is not None and table.num_rows == len(bodies):
+            yield from split_table(table, self.cfg, self.source, self.name, pa.array(positions, pa.int64()),
+                                   self.cfg.max_doc_bytes, utf8_checked=True)
+            return
+        records, kept = [], []
+        for body, pos in zip(bodies, positions):
+            try:
+                records.append(orjson.loads(body))
+            except orjson.JSONDecodeError as e:
+                if not is_utf8(body):
+                    yield ErrorRecord("read", "InvalidUtf8", first_invalid(body), self.name, pos,
+                                      snippet=snippet(body))
+                else:
+                    yield ErrorRecord("read", "MalformedJSON", str(e), self.name, pos, snippet=snippet(body))
+                continue
+            kept.append(pos)
+        yield from records_to_batch(records, kept, self.cfg, self.source, self.name, self.cfg.max_doc_bytes)
 
     def _after_array(self, scan: int) -> Iterator[pa.Table | ErrorRecord]:
         """After the closing bracket only white space may follow."""
@@ -260,6 +287,24 @@ class _Reader:
         if cut is not None and cut[1]:
             yield ErrorRecord("read", "TruncatedRecord", "element cut by a broken stream", self.name, cut[0],
                               snippet=snippet(cut[1][:1200]))
+
+
+
+def _string_end(buf: bytearray, start: int) -> int:
+    """Index of the quote closing the string whose text starts at ``start`` (-1 when ``buf``
+    ends first): the next quote not escaped by an odd number of backslashes, found with
+    ``find`` (a string's bytes are never looked at one by one)."""
+    i = start
+    while True:
+        j = buf.find(b'"', i)
+        if j < 0:
+            return -1
+        k = j
+        while k > start and buf[k - 1] == 0x5C:
+            k -= 1
+        if (j - k) % 2 == 0:
+            return j
+        i = j + 1
 
 
 register_reader("json", JsonInput, plan, read)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 from pydantic import model_validator
 
@@ -32,11 +33,14 @@ from corpusforge.schema import make_batch
 _BLOCK = 2**20
 _PIECE = 2**16
 _EOL = rb"(?:\r\n|\r(?!\n)|\n)"
-#: the line end closing a paragraph and the blank lines after it
-_SEPARATOR = re.compile(_EOL + rb"(?:[ \t\f\v]*" + _EOL + rb")+")
-#: blank lines opening a paragraph (at the start of a file, or after a block boundary)
+#: blank lines opening a file
 _LEADING = re.compile(rb"(?:[ \t\f\v]*" + _EOL + rb")+")
 _TRAILING = b" \t\f\v\r\n"
+#: the bytes of white space (spaces, tabs, form and line feeds, carriage returns)
+_WS = np.zeros(256, dtype=bool)
+_WS[list(_TRAILING)] = True
+#: the bytes of a line looked at together when telling blank lines (longer ones are rare)
+_SHORT = 8
 
 
 class TextInput(Model):
@@ -111,7 +115,7 @@ def _paragraphs(unit: WorkUnit, cfg: TextInput, source: str, batch: BatchConfig
     docs = Gathered(batch, source, unit.name)
     pending = bytearray()  # the paragraph in progress (and what follows it in the block)
     start = 0  # file offset of pending[0]
-    scan = 0  # where in pending a separator may start: its last line end
+    scan = 0  # where in pending the next separator may start (what is before it was looked at)
     skipping = False  # the paragraph in progress is over max_doc_bytes
     first = True
 
@@ -152,15 +156,15 @@ def _paragraphs(unit: WorkUnit, cfg: TextInput, source: str, batch: BatchConfig
                 block, start = block[bom:], bom
             pending += block
             cut = 0
-            for m in _SEPARATOR.finditer(pending, scan):
+            separators, scan = _separators(pending, scan)
+            for sep_start, sep_end in separators:
                 if not skipping:
-                    yield from emit(pending[cut : m.start()], start + cut)
+                    yield from emit(pending[cut:sep_start], start + cut)
                 skipping = False
-                cut = m.end()
-            eol = max(pending.rfind(b"\n", cut), pending.rfind(b"\r", cut))
+                cut = sep_end
             del pending[:cut]
             start += cut
-            scan = eol - cut if eol >= 0 else len(pending)
+            scan = max(0, scan - cut)
             if not skipping and len(pending) > cfg.max_doc_bytes:
                 lead = _LEADING.match(pending)
                 at = start + (lead.end() if lead else 0)
@@ -169,7 +173,7 @@ def _paragraphs(unit: WorkUnit, cfg: TextInput, source: str, batch: BatchConfig
                                   snippet=snippet(bytes(pending[at - start : at - start + 1200])))
                 skipping = True
             if skipping and scan > 0:
-                # only the last line end is kept: a separator may start there
+                # only the white space at the end is kept: a separator may start there
                 del pending[:scan]
                 start += scan
                 scan = 0
@@ -189,6 +193,44 @@ def _paragraphs(unit: WorkUnit, cfg: TextInput, source: str, batch: BatchConfig
     last = docs.flush()
     if last is not None:
         yield last
+
+
+def _separators(buf: bytearray, lo: int) -> tuple[list[tuple[int, int]], int]:
+    """The paragraph separators in ``buf[lo:]`` as ``(start, end)`` and where the next call
+    must look from.
+
+    A separator is a line end followed by blank lines, each ended by a line end (LF, CRLF
+    counted once, lone CR); it ends after its last line end, so that the spaces after it
+    indent the next paragraph. Vectorised over the block: a line between two line ends is
+    blank when every byte between them is white space (a regular expression steps through
+    every byte in Python's engine, several times slower). The last line end
+    of ``buf`` may pair with one in the next block: the next call looks from it.
+    """
+    view = np.frombuffer(buf, dtype=np.uint8)[lo:]
+    try:
+        lf, cr = view == 10, view == 13
+        eol = lf | cr
+        eol[:-1] &= ~(cr[:-1] & lf[1:])  # the CR of a CRLF is not a line end of its own
+        ends = np.flatnonzero(eol)
+        if len(ends) < 2:
+            return [], lo + (int(ends[-1]) if len(ends) else len(view))
+        # a line is blank when each byte of it is white space: looked at for the first
+        # _SHORT bytes of every line at once; the rare longer line that starts blank, alone
+        gap = ends[1:] - ends[:-1] - 1
+        blank = np.ones(len(gap), dtype=bool)
+        for k in range(_SHORT):
+            inside = gap > k
+            if not inside.any():
+                break
+            blank &= ~inside | _WS[view[np.minimum(ends[:-1] + 1 + k, len(view) - 1)]]
+        for i in np.flatnonzero(blank & (gap >= _SHORT)).tolist():
+            blank[i] = not bytes(view[ends[i] + 1 : ends[i + 1]]).strip(_TRAILING)
+        edges = np.diff(blank.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+        first, after = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        pairs = zip((ends[first] + lo).tolist(), (ends[after] + 1 + lo).tolist())
+        return list(pairs), lo + int(ends[-1])
+    finally:
+        del view  # the caller resizes ``buf``, which needs no array over it
 
 
 register_reader("text", TextInput, plan, read)
