@@ -54,9 +54,9 @@ def test_a_document_per_file_with_ids_from_the_path(tmp_path):
 
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
 def test_paragraphs_between_blank_lines_at_their_byte_offsets(tmp_path, eol):
-    paragraphs = [f"{JA}{eol.decode()}二行目です。", EN, f"  {EN} indented", "最後の段落。"]
+    paragraphs = [f"{JA}{eol.decode()}二行目です。", EN, f"{' ' * 12}{EN} indented", "最後の段落。"]
     # blank lines of any length, some holding spaces, before, between and after the paragraphs
-    raw = (eol + eol + eol.join(p.encode() for p in paragraphs[:1]) + eol + eol
+    raw = (eol + eol + eol.join(p.encode() for p in paragraphs[:1]) + eol + b" " * 20 + eol
            + paragraphs[1].encode() + eol + b"   \t" + eol + b" " + eol
            + paragraphs[2].encode() + eol + eol + paragraphs[3].encode() + b"  " + eol + eol)
     (tmp_path / "a.txt").write_bytes(raw)
