@@ -33,7 +33,7 @@ from corpusforge.schema import make_batch
 _BLOCK = 2**20
 _PIECE = 2**16
 _EOL = rb"(?:\r\n|\r(?!\n)|\n)"
-#: blank lines opening a file
+#: blank lines before a paragraph (at the start of a file, or after a line end that closed a block)
 _LEADING = re.compile(rb"(?:[ \t\f\v]*" + _EOL + rb")+")
 _TRAILING = b" \t\f\v\r\n"
 #: the bytes of white space (spaces, tabs, form and line feeds, carriage returns)
@@ -173,7 +173,7 @@ def _paragraphs(unit: WorkUnit, cfg: TextInput, source: str, batch: BatchConfig
                                   snippet=snippet(bytes(pending[at - start : at - start + 1200])))
                 skipping = True
             if skipping and scan > 0:
-                # only the white space at the end is kept: a separator may start there
+                # only what follows the last line end is kept: a separator may start there
                 del pending[:scan]
                 start += scan
                 scan = 0
