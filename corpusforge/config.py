@@ -343,6 +343,8 @@ def _input_columns(cfg: Any) -> set[str]:
     columns = {column_name(key) for key in getattr(cfg, "metadata", [])}
     if cfg.type in ("warc", "commoncrawl"):
         columns |= set(META_COLUMNS)
+    if cfg.type == "tar":
+        columns |= set(cfg.header_columns())
     return columns
 
 

@@ -21,6 +21,7 @@ from corpusforge.accounting import RunStats, StepStats
 from corpusforge.errors import ErrorRecord, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
 from corpusforge.io.inputs import InputConfig, read_unit
+from corpusforge.io.reader import Skipped
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.utf8 import invalid_columns, invalid_new_rows
@@ -97,6 +98,9 @@ class UnitRunner:
                     read_stats.docs_in += item.n_docs
                     read_stats.errored += item.n_docs
                     errors.write(item)
+                elif isinstance(item, Skipped):
+                    read_stats.docs_in += item.n
+                    read_stats.remove(item.reason, item.n)
                 else:
                     n, b = item.num_rows, text_bytes(item)
                     read_stats.docs_in += n
@@ -120,7 +124,7 @@ class UnitRunner:
         stats.check()
         return stats
 
-    def _read_guarded(self, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord]:
+    def _read_guarded(self, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord | Skipped]:
         """The unit's batches; a reader that raises (unreachable file, server without range
         requests, a bug) ends the unit with an error record instead of ending the run."""
         i = unit.input_index
