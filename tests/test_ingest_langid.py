@@ -98,7 +98,7 @@ def test_code_routed_by_extension_not_fasttext():
     web = [r for r in out if r["source"] == "web"][0]
     assert web["lang"] is None
     scored = LangId(keep=["ja"]).apply(res.out)
-    assert scored.removed is None
+    assert scored.removed.num_rows == 0
     langs = scored.out.column("lang").to_pylist()
     assert langs.count("ja") == 1 and langs.count("code") == len(out) - 1
 
