@@ -6,6 +6,9 @@ so that a bad config is refused before any work starts.
 
 from __future__ import annotations
 
+import copy
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -113,6 +116,20 @@ class Pipeline(Model):
 
         return [build_stage({"stage": s.stage, **s.params}, label=name)
                 for s, name in zip(self.stages, self.stage_names())]
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
+        """The pipeline of a YAML file, checked as ``corpusforge run`` checks it: a bad one
+        raises :class:`ConfigError` naming each wrong key with its line."""
+        return load_pipeline(os.fspath(path))[0]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pipeline:
+        """The pipeline a mapping describes, exactly as if it were the YAML file's content
+        (``use:`` presets, steps, stages, the ``tokenizer:``/``mix:`` shorthands): the same
+        checks, and a :class:`ConfigError` naming each wrong key by its path."""
+        # a copy: whatever parsing does to its input, the caller's mapping stays as it was
+        return parse_pipeline(YamlDoc(copy.deepcopy(data)))
 
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:

@@ -47,6 +47,11 @@ def run_pipeline(
 ) -> RunStats:
     """Run a pipeline to completion and return its merged stats (also written to stats.json).
 
+    This is ``corpusforge.run`` (docs/python-api.md). ``executor`` (``"local"`` or ``"ray"``),
+    ``workers`` and ``ray_address`` override the pipeline's; ``resume`` finishes an interrupted
+    run in its output folder, ``overwrite`` replaces the folder, and without either a folder
+    holding files raises :class:`~corpusforge.engine.output.OutputExistsError`. ``units`` are
+    the pipeline's planned work units when the caller has them already (the command line).
     ``on_start(units, already_done)`` and ``on_done(unit, stats)`` report the map phase's
     progress (the command line's progress bar).
     """
