@@ -55,6 +55,10 @@ def on_clusters(args: argparse.Namespace, tmp: Path, outputs: dict) -> dict[str,
     from ray.cluster_utils import Cluster
 
     node = {"object_store_memory": 200 * 2**20, "node_ip_address": "127.0.0.1"}
+    # a cluster writes its address where any `ray.init()` on this machine would find and join
+    # it: keep that file, and the clusters' sessions, in a folder of this benchmark's own
+    os.environ["RAY_TMPDIR"] = str(tmp / "ray")
+    (tmp / "ray").mkdir()
     clusters = {}
     for name, (head, others) in CLUSTERS.items():
         clusters[name] = Cluster(initialize_head=True, head_node_args={**node, "num_cpus": head,
@@ -81,6 +85,7 @@ def on_clusters(args: argparse.Namespace, tmp: Path, outputs: dict) -> dict[str,
     finally:
         for cluster in clusters.values():
             cluster.shutdown()
+        del os.environ["RAY_TMPDIR"]
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, t in times.items():
         print(f"ray cluster, {name}: {medians[name]:6.2f} s  {docs / medians[name]:9,.0f} docs/s  "
