@@ -2,9 +2,10 @@
 
 What two documents may differ in and still hash alike is the user's choice
 (:class:`Normalization`, the ``normalize:`` key of ``exact`` and ``minhash``): width
-(NFKC: ＡＢＣ/ABC, ｶﾞ/ガ, ２０２６/2026), case, digits (all mapped to ``0``),
-punctuation and symbols (ASCII and CJK: 、。「」・！) and spacing. Stripped punctuation
-and collapsed whitespace are *separators*, which depend on how the text is shingled:
+(NFKC: ＡＢＣ/ABC, ｶﾞ/ガ, ２０２６/2026), case, digits (``zero`` maps them all to
+``0``), punctuation and symbols (ASCII and CJK: 、。「」・！) and spacing. Stripped
+punctuation and collapsed whitespace are *separators*, which depend on how the text is
+shingled:
 
 * ``char`` (Japanese, Chinese): a separator is dropped — spacing carries no meaning in
   Japanese and would only shift character n-grams;
