@@ -27,6 +27,12 @@ class StepStats:
     removed: dict[str, int] = field(default_factory=dict)
     errored: int = 0
     seconds: float = 0.0
+    #: tokens of the documents passed on, by source then language, when they carry token counts
+    #: (``n_tokens``); None when this step never saw them. A mix counts its train copies.
+    tokens: dict[str, dict[str, int]] | None = None
+    #: a stage's token targets by language: ``{"target", "tokens", "met"}`` (and what it held
+    #: out, ``validation``); what the summary reports as met or not
+    targets: dict[str, dict] = field(default_factory=dict)
 
     def remove(self, reason: str, n: int = 1) -> None:
         if n:
@@ -45,6 +51,18 @@ class StepStats:
         self.seconds += other.seconds
         for reason, n in other.removed.items():
             self.remove(reason, n)
+        if other.tokens is not None:
+            self.add_tokens(other.tokens)
+        self.targets.update(other.targets)
+
+    def add_tokens(self, counts: dict[str, dict[str, int]]) -> None:
+        """Add token counts (``{source: {lang: tokens}}``); the step now counts tokens."""
+        mine = {} if self.tokens is None else self.tokens
+        for source, langs in counts.items():
+            row = mine.setdefault(source, {})
+            for lang, n in langs.items():
+                row[lang] = row.get(lang, 0) + n
+        self.tokens = mine
 
     def check(self) -> None:
         if self.docs_in != self.docs_out + self.docs_removed + self.errored:
@@ -56,6 +74,13 @@ class StepStats:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["removed"] = dict(sorted(self.removed.items()))
+        # only when there is something to say: stats of a run without tokens look as before
+        if self.tokens is None:
+            del d["tokens"]
+        else:
+            d["tokens"] = {s: dict(sorted(v.items())) for s, v in sorted(self.tokens.items())}
+        if not self.targets:
+            del d["targets"]
         return d
 
     @classmethod
@@ -75,7 +100,32 @@ class StepStats:
                 raise ValueError(f"a removal reason is a string, not {reason!r}")
             _count(n, f"removed[{reason!r}]")
         _seconds(out.seconds, "seconds")
+        if out.tokens is not None:
+            out.tokens = {source: dict(_mapping(langs, f"tokens[{source!r}]"))
+                          for source, langs in _mapping(out.tokens, "tokens").items()}
+            for source, langs in out.tokens.items():
+                for lang, n in langs.items():
+                    _count(n, f"tokens[{source!r}][{lang!r}]")
+        for lang, t in _mapping(out.targets, "targets").items():
+            t = _mapping(t, f"targets[{lang!r}]")
+            if not (isinstance(t.get("target"), int | float) and isinstance(t.get("met"), bool)):
+                raise ValueError(f"targets[{lang!r}] has a numeric `target` and a boolean `met`")
+            _count(t.get("tokens"), f"targets[{lang!r}].tokens")
+            if "validation" in t:
+                _count(t["validation"], f"targets[{lang!r}].validation")
         return out
+
+    def token_total(self) -> int:
+        return sum(n for langs in (self.tokens or {}).values() for n in langs.values())
+
+    def tokens_by(self, key: str) -> dict[str, int]:
+        """Tokens per ``"language"`` or per ``"source"``, most first."""
+        out: dict[str, int] = {}
+        for source, langs in (self.tokens or {}).items():
+            for lang, n in langs.items():
+                k = lang if key == "language" else source
+                out[k] = out.get(k, 0) + n
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def sum_stats(name: str, parts: Iterable[StepStats]) -> StepStats:
@@ -109,8 +159,24 @@ class RunStats:
         for s in self.steps:
             s.check()
 
+    def token_step(self) -> StepStats | None:
+        """The last step or stage that counted tokens: what the run's output holds, when it
+        is the last one (a step after it that dropped ``n_tokens`` would not count)."""
+        return next((s for s in reversed(self.steps) if s.tokens is not None), None)
+
     def to_dict(self) -> dict:
         first, last = (self.steps[0], self.steps[-1]) if self.steps else (None, None)
+        summary = {}
+        counted = self.token_step()
+        if counted is not None:
+            # the figures `corpusforge run` prints, for a reader of stats.json (derived from
+            # the steps, which are what from_dict reads back)
+            summary["tokens"] = {"after": counted.name, "total": counted.token_total(),
+                                 "languages": counted.tokens_by("language"),
+                                 "sources": counted.tokens_by("source")}
+        targets = {s.name: s.targets for s in self.steps if s.targets}
+        if targets:
+            summary["targets"] = targets
         return {
             "units": self.units,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -119,6 +185,7 @@ class RunStats:
             "docs_per_second": round(first.docs_in / self.wall_seconds, 1)
             if first and self.wall_seconds
             else None,
+            **summary,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -134,9 +201,9 @@ class RunStats:
         return out
 
 
-def _mapping(d: object) -> dict:
+def _mapping(d: object, what: str = "stats") -> dict:
     if not isinstance(d, dict):
-        raise ValueError(f"stats are a mapping, not {type(d).__name__}")
+        raise ValueError(f"{what} are a mapping, not {type(d).__name__}")
     return d
 
 

@@ -7,7 +7,9 @@ class body, without the argument, works as well (``self.config`` is then typed a
 config).
 
 Steps and stages declare the columns they need and add, so that a pipeline whose order cannot
-work (a mix with no token counts before it) is refused when it is validated, before any work.
+work (a mix with no token counts before it) is refused when it is validated, before any work;
+the files they need (a fastText model, a word list) are the config fields marked
+:class:`~corpusforge.models.NeedsFile`, checked then too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
+from corpusforge.models import FileRef, needed_files
 from corpusforge.yamlsource import ConfigError
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
@@ -77,6 +80,11 @@ class Component(Generic[ConfigT]):
     def added_columns(self) -> frozenset[str] | None:
         """Columns this adds to its output; None when it does not say (it may add any)."""
         return None if self.adds is None else frozenset(self.adds)
+
+    def needed_files(self) -> list[FileRef]:
+        """The files this needs: the values of its config's ``NeedsFile`` fields (a step that
+        holds other steps adds theirs)."""
+        return needed_files(self.config)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"

@@ -6,6 +6,9 @@ so that a bad config is refused before any work starts.
 
 from __future__ import annotations
 
+import copy
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -13,12 +16,20 @@ from pydantic import Field, ValidationError
 from corpusforge.component import missing_columns
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import column_name
-from corpusforge.io.inputs import INPUT_TAGS, InputConfig
+from corpusforge.io.inputs import InputConfig
 from corpusforge.io.warc import META_COLUMNS
-from corpusforge.models import Model, Size, unique_names
+from corpusforge.models import Model, PositiveInt, Size, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
-from corpusforge.yamlsource import ConfigError, ConfigIssue, YamlDoc, load_yaml, load_yaml_file
+from corpusforge.suggest import pydantic_issues
+from corpusforge.yamlsource import (
+    TEXT_NAME,
+    ConfigError,
+    ConfigIssue,
+    YamlDoc,
+    load_yaml,
+    load_yaml_file,
+)
 
 
 class OutputConfig(Model):
@@ -41,7 +52,7 @@ class OutputConfig(Model):
 class ExecutorConfig(Model):
     type: Literal["local", "ray"] = "local"
     #: worker processes (local) or concurrent tasks (ray); default: CPU count
-    workers: int | None = Field(None, ge=1)
+    workers: PositiveInt | None = None
     #: Ray cluster address; none starts a local Ray instance
     ray_address: str | None = None
 
@@ -106,6 +117,20 @@ class Pipeline(Model):
         return [build_stage({"stage": s.stage, **s.params}, label=name)
                 for s, name in zip(self.stages, self.stage_names())]
 
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
+        """The pipeline of a YAML file, checked as ``corpusforge run`` checks it: a bad one
+        raises :class:`ConfigError` naming each wrong key with its line."""
+        return load_pipeline(os.fspath(path))[0]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pipeline:
+        """The pipeline a mapping describes, exactly as if it were the YAML file's content
+        (``use:`` presets, steps, stages, the ``tokenizer:``/``mix:`` shorthands): the same
+        checks, and a :class:`ConfigError` naming each wrong key by its path."""
+        # a copy: whatever parsing does to its input, the caller's mapping stays as it was
+        return parse_pipeline(YamlDoc(copy.deepcopy(data)))
+
 
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
     """Turn ``{step: length, min_chars: 50}`` into a StepSpec dict, checking its params."""
@@ -158,9 +183,13 @@ def _use_entry(raw: dict, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) 
     try:
         entries = expand_preset(raw)
     except PresetError as e:
-        issues.append(doc.issue((*path, "use"), str(e)))
+        issues.append(doc.issue((*path, *e.path), str(e)))
         return []
     return [_step_entry(e, path, doc, issues) for e in entries]
+
+
+#: the top-level shorthand keys (``corpusforge.mix.toplevel.KEYS``, imported only when used)
+SHORTHAND_KEYS = ("tokenizer", "mix", "outputs", "validation")
 
 
 def parse_pipeline(doc: YamlDoc) -> Pipeline:
@@ -189,7 +218,7 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         raw_stages = []
     data["stages"] = [_stage_entry(s, ("stages", i), doc, issues) for i, s in enumerate(raw_stages)]
     paths["stages"] = [("stages", i) for i in range(len(raw_stages))]
-    if any(k in data for k in ("tokenizer", "mix", "outputs", "validation")):
+    if any(k in data for k in SHORTHAND_KEYS):
         # tokenizer:/mix: shorthand for the tokenize step and the mix stage (docs/tokenize-mix.md)
         from corpusforge.mix.toplevel import expand
 
@@ -199,17 +228,15 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as e:
-        for err in e.errors():
-            loc = err["loc"]
+        # key paths without the union alternatives pydantic names (an input's `jsonl`)
+        for loc, message in pydantic_issues(Pipeline, e.errors(), extra_keys=SHORTHAND_KEYS):
             if loc and loc[0] in ("steps", "stages") and issues:
                 continue  # step and stage entries were checked above with better locations
-            # drop the discriminator tag pydantic inserts into union locations
-            loc = tuple(p for p in loc if not (isinstance(p, str) and p in INPUT_TAGS and loc[0] == "inputs"))
-            issues.append(doc.issue(loc, err["msg"]))
+            issues.append(doc.issue(loc, message))
         pipeline = None
     if issues or pipeline is None:
         raise ConfigError(issues, doc.file)
-    check_column_order(pipeline, [*paths["steps"], *paths["stages"]], doc)
+    check_pipeline(pipeline, [*paths["steps"], *paths["stages"]], doc)
     _check_output_of_last_stage(pipeline, doc)
     return pipeline
 
@@ -239,10 +266,12 @@ _HOW_TO_ADD = {
 }
 
 
-def check_column_order(pipeline: Pipeline, paths: list[tuple] | None = None,
-                       doc: YamlDoc | None = None) -> None:
-    """Refuse steps and stages in an order that cannot work: one of them needs a column that no
-    input and no step before it provides (a mix with no tokenize step before it).
+def check_pipeline(pipeline: Pipeline, paths: list[tuple] | None = None,
+                   doc: YamlDoc | None = None) -> None:
+    """Refuse, before any work, steps and stages that cannot run: one that cannot be built, a
+    file one needs that is missing or unreadable (checked without loading it), or an order in
+    which one needs a column that no input and no step before it provides (a mix with no
+    tokenize step before it).
 
     ``paths`` (where each step and stage sits in the YAML) and ``doc`` give the issues their
     lines; without them (a pipeline built in code) the issues name ``steps[i]``/``stages[j]``.
@@ -265,6 +294,51 @@ def check_column_order(pipeline: Pipeline, paths: list[tuple] | None = None,
                        for i in e.issues]
     if issues:
         raise ConfigError(issues, doc.file if doc else None)
+    _check_files(chain, [str(e.get("stage", e.get("step"))) for e in entries], names, paths, doc)
+    _check_column_order(pipeline, chain, names, paths, doc)
+
+
+def _check_files(chain: list, refs: list[str], names: list[str], paths: list[tuple],
+                 doc: YamlDoc | None) -> None:
+    """Refuse a missing or unreadable file that a step or stage needs (its ``NeedsFile``
+    fields), at the YAML key that names it."""
+    from corpusforge.resources import file_problem
+
+    issues = []
+    for member, written, name, path in zip(chain, refs, names, paths):
+        # where the parameters are written: in the entry, under the name of a `{dedup: {...}}`
+        # stage, or, for the top-level shorthand (`tokenizer:`, `mix:`), at the top level
+        at = [path, (*path, written), *([()] if len(path) == 1 else [])]
+        for ref in member.needed_files():
+            problem = file_problem(ref.value, ref.need)
+            if problem is not None:
+                issues.append(_file_issue(at, name, ref.key, problem, doc))
+    if issues:
+        raise ConfigError(issues, doc.file if doc else None)
+
+
+def _file_issue(at: list[tuple], name: str, key: tuple, problem: str, doc: YamlDoc | None) -> ConfigIssue:
+    """The issue at the YAML key of the value (``steps[1].lists[0]``) when the file wrote it
+    there (``at``: where the entry's parameters may be written, its own path first); otherwise (a
+    default, a step of a preset) at the nearest key written, with the rest of the key and the
+    step's name in the message."""
+    path = at[0]
+    if doc is None:
+        return ConfigIssue((*path, *key), problem)
+    for base in at:
+        if (*base, *key) in doc.lines:
+            return doc.issue((*base, *key), problem)
+    full = (*path, *key)
+    near = next(full[:n] for n in range(len(full), 0, -1) if full[:n] in doc.lines or n == len(path))
+    rest = ConfigIssue(full[len(near):], "").dotted()
+    who = f"{name}: " if near == path and name != path[-1] else ""
+    return doc.issue(near, f"{who}{rest}: {problem}")
+
+
+def _check_column_order(pipeline: Pipeline, chain: list, names: list[str], paths: list[tuple],
+                        doc: YamlDoc | None) -> None:
+    """Refuse steps and stages in an order that cannot work: one of them needs a column that no
+    input and no step before it provides."""
     available = set(DOC_SCHEMA.names).union(*(_input_columns(i) for i in pipeline.inputs))
     refused = missing_columns(chain, available)
     if not refused:
@@ -286,6 +360,8 @@ def _input_columns(cfg: Any) -> set[str]:
     columns = {column_name(key) for key in getattr(cfg, "metadata", [])}
     if cfg.type in ("warc", "commoncrawl"):
         columns |= set(META_COLUMNS)
+    if cfg.type == "tar":
+        columns |= set(cfg.header_columns())
     return columns
 
 
@@ -294,5 +370,6 @@ def load_pipeline(path: str) -> tuple[Pipeline, YamlDoc]:
     return parse_pipeline(doc), doc
 
 
-def pipeline_from_yaml(text: str) -> Pipeline:
-    return parse_pipeline(load_yaml(text))
+def pipeline_from_yaml(text: str, name: str = TEXT_NAME) -> Pipeline:
+    """A pipeline from YAML text; errors call it ``name`` where they would name its file."""
+    return parse_pipeline(load_yaml(text, name))

@@ -13,6 +13,7 @@ import importlib
 import inspect
 from typing import Generic, TypeVar
 
+from corpusforge.suggest import did_you_mean
 from corpusforge.usermodules import import_named
 
 T = TypeVar("T")
@@ -78,8 +79,8 @@ class Registry(Generic[T]):
         elif "." in ref:
             module_name, _, attr = ref.rpartition(".")
         else:
-            raise self.error(f"unknown {self.kind} {ref!r}; registered {self.kind}s: "
-                             f"{', '.join(sorted(self._classes))}")
+            raise self.error(f"unknown {self.kind} {ref!r}{did_you_mean(ref, self._classes)}; "
+                             f"registered {self.kind}s: {', '.join(sorted(self._classes))}")
         if not (attr.isidentifier() and all(p.isidentifier() for p in module_name.split("."))):
             raise self.error(f"{ref!r} is neither a registered {self.kind} nor a class path "
                              "(`package.module.Class` or `package.module:Class`, absolute)")

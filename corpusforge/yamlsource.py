@@ -25,6 +25,12 @@ MAX_DEPTH = 100
 MAX_FILE_BYTES = 4 * 2**20
 
 
+#: what errors call a pipeline given as YAML text rather than read from a file
+TEXT_NAME = "<pipeline text>"
+#: what errors call a pipeline built in code, which has no file and no lines
+CODE_NAME = "<pipeline>"
+
+
 @dataclass
 class ConfigIssue:
     path: Path_
@@ -47,9 +53,10 @@ class ConfigError(ValueError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where = self.file or "<config>"
+        # no file: a pipeline built in code (one given as text is named TEXT_NAME)
+        where = self.file or CODE_NAME
         lines = [
-            f"{where}:{i.line if i.line is not None else '?'}: {i.dotted()}: {i.message}"
+            f"{where}{f':{i.line}' if i.line is not None else ''}: {i.dotted()}: {i.message}"
             for i in self.issues
         ]
         return "invalid pipeline config\n" + "\n".join(lines)
@@ -64,13 +71,22 @@ class YamlDoc:
     file: str | None = None
 
     def line_of(self, path: Path_) -> int | None:
-        # fall back to the nearest enclosing key that has a line
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return self.lines[p]
-            p = p[:-1]
-        return self.lines.get((), None)
+        """The line of ``path``, else of the nearest enclosing key that has one.
+
+        A key the YAML does not have is passed over when what follows it is there: a config
+        model that expands a shorthand (a route branch written as its list of steps, ``ja:
+        [...]`` for ``ja: {steps: [...]}``) reports locations with the key it added.
+        """
+        found: Path_ = ()
+        rest = list(path)
+        while rest:
+            if (*found, rest[0]) in self.lines:
+                found = (*found, rest.pop(0))
+            elif len(rest) > 1 and (*found, rest[1]) in self.lines:
+                rest.pop(0)
+            else:
+                break
+        return self.lines.get(found)
 
     def issue(self, path: Path_, message: str) -> ConfigIssue:
         return ConfigIssue(tuple(path), message, self.line_of(path))
@@ -92,8 +108,10 @@ class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
                 None, None, f"cannot read this value: {e}", node.start_mark) from None
 
 
-def load_yaml(text: str, file: str | None = None) -> YamlDoc:
-    """Load YAML with the safe loader; duplicate keys, alias bombs and deep nesting are refused."""
+def load_yaml(text: str, file: str | None = TEXT_NAME) -> YamlDoc:
+    """Load YAML with the safe loader; duplicate keys, alias bombs and deep nesting are refused.
+
+    ``file`` is what errors call the text: its file's path, or ``TEXT_NAME``."""
     lines: dict[Path_, int] = {(): 1}
     issues: list[ConfigIssue] = []
     try:
@@ -110,10 +128,28 @@ def load_yaml(text: str, file: str | None = None) -> YamlDoc:
         finally:
             loader.dispose()
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigIssue((), f"not valid YAML: {e}", line)], file) from None
+        message, line = _yaml_problem(e, text)
+        raise ConfigError([ConfigIssue((), f"not valid YAML: {message}", line)], file) from None
     return YamlDoc(data, lines, file)
+
+
+def _yaml_problem(e: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """What a YAML error says and the line it happened at, without the parser's own
+    ``in "<unicode string>"`` (the error names the file itself)."""
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        message = e.problem or e.context or type(e).__name__
+        if e.problem_mark is not None:
+            message += f" (column {e.problem_mark.column + 1})"
+        if e.problem and e.context:
+            cm = e.context_mark
+            message += f", {e.context}" + (f" at line {cm.line + 1}, column {cm.column + 1}" if cm else "")
+        return message, (mark.line + 1 if mark is not None else None)
+    if isinstance(e, yaml.reader.ReaderError):
+        char = e.character
+        shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return f"unacceptable character {shown}: {e.reason}", text.count("\n", 0, e.position) + 1
+    return type(e).__name__, None
 
 
 def load_yaml_file(path: str | Path) -> YamlDoc:

@@ -32,6 +32,20 @@ def shared() -> type:
     return shared_data  # type: ignore[return-value]
 
 
+@pytest.fixture
+def files_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Work in ``tmp_path``, with empty files of the names given: ``files_here("ja.model")``
+    (validation checks that the files a pipeline names exist; it does not load them)."""
+    monkeypatch.chdir(tmp_path)
+
+    def make(*names: str) -> Path:
+        for name in names:
+            (tmp_path / name).write_bytes(b"")
+        return tmp_path
+
+    return make
+
+
 def read_output(path: Path | str) -> pa.Table:
     """All documents of a run (partition folders become columns again), in shard order."""
     from corpusforge.io.output import read_output as read

@@ -112,7 +112,7 @@ def test_steps_command_lists_parameters_and_defaults():
     assert r.exit_code == 0
     out = r.output
     assert "length" in out and "min_chars: int = 0" in out and "normalize" in out
-    assert 'unicode: Literal' in out and '"NFC"' in out
+    assert 'unicode: "NFC" | "NFKC" | "none" = "NFC"' in out
 
 
 def test_missing_pipeline_file_is_a_config_error(tmp_path):
@@ -128,7 +128,7 @@ def test_bad_labels_and_inner_per_source_steps_are_config_errors():
     steps:
       - {step: nosuch}""")
     [(line, key, msg)] = issues_of(text)
-    assert (line, key) == (8, "steps[0].steps") and "inner step 0: unknown step 'nosuch'" in msg
+    assert (line, key) == (9, "steps[0].steps[0].step") and "unknown step 'nosuch'" in msg
 
 
 def test_partition_by_a_missing_column_writes_the_null_partition(tmp_path):

@@ -169,8 +169,9 @@ def test_use_errors_point_at_the_use_line(tmp_path):
         _pipeline(tmp_path, body)
     lines = {i.line: i.message for i in e.value.issues}
     assert "no preset named 'no-such-preset'" in lines[5]
-    assert "variant" in lines[6] and "ja_quality" in lines[6]
-    assert "not_a_step" in lines[8]
+    # a refused override is reported at the override itself
+    assert "variant" in lines[7] and "ja_quality" in lines[7]
+    assert "not_a_step" in lines[9]
 
 
 def test_use_accepts_a_path(tmp_path):

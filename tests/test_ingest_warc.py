@@ -102,6 +102,16 @@ def test_wet_conversion_records():
     assert table is None and not errors
 
 
+def test_target_uri_in_angle_brackets_is_the_bare_url():
+    # dolma's sample was written by wget, which follows the WARC 1.0 grammar: <https://...>
+    table, _ = read_all(shared_data("warc", "dolma__sample-0000.warc.gz"))
+    urls = table.column("url").to_pylist()
+    assert "https://www.semanticscholar.org/research/research-team" in urls
+    assert not any(u.startswith("<") or u.endswith(">") for u in urls)
+    table, _ = read_all(shared_data("warc", "warcio__example.warc.gz"))
+    assert table.column("url").to_pylist() == ["http://example.com/"]
+
+
 def test_format_selects_record_types():
     table, _ = read_all(shared_data("wet", "ccwhirlwind__whirlwind.warc.wet.gz"), format="warc")
     assert table is None

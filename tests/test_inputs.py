@@ -13,8 +13,8 @@ from corpusforge.models import Model
 
 
 def test_builtin_types_in_their_listed_order():
-    assert list(READERS) == ["jsonl", "parquet", "hf", "demo", "warc", "commoncrawl", "mc4", "pile",
-                             "stack"]
+    assert list(READERS) == ["jsonl", "json", "parquet", "hf", "text", "tar", "demo", "warc", "commoncrawl",
+                             "mc4", "pile", "stack"]
     assert set(READERS) == INPUT_TAGS
     assert READERS["jsonl"].config is jsonl.JsonlInput and READERS["demo"].read is demo.read
 

@@ -13,7 +13,12 @@ output: {path: out/t}
 """
 
 
-def test_shorthand_becomes_a_tokenize_step_and_a_mix_stage():
+@pytest.fixture
+def model_files(files_here):
+    files_here("a.model", "b.model")
+
+
+def test_shorthand_becomes_a_tokenize_step_and_a_mix_stage(model_files):
     p = pipeline_from_yaml(HEAD + """tokenizer: {sentencepiece: a.model}
 mix:
   targets: {ja: 145e9, en: 145e9, code: 10e9}
@@ -34,7 +39,7 @@ validation: {tokens_per_subset: 10e6}
     assert mix.config.validation.tokens_per_subset == 10e6
 
 
-def test_an_existing_tokenize_step_is_not_doubled():
+def test_an_existing_tokenize_step_is_not_doubled(model_files):
     p = pipeline_from_yaml(HEAD + """steps:
   - {step: corpusforge.tokenize:Tokenize, tokenizer: b.model, ids: true}
 tokenizer: {sentencepiece: a.model}

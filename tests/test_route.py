@@ -95,7 +95,7 @@ def test_every_batch_has_the_columns_of_every_branch():
 def test_bad_routes_are_refused_up_front():
     with pytest.raises(ValidationError, match="both branch"):
         Route(branches={"ja": [], "also": {"values": ["ja"]}})
-    with pytest.raises(ValidationError, match="inner step 0"):
+    with pytest.raises(ValidationError, match=r"branches\.ja\.steps\.0\.min_chars"):
         Route(branches={"ja": [{"step": "length", "min_chars": "many"}]})
     with pytest.raises(ValidationError):
         Route(branches={})
@@ -143,7 +143,9 @@ def test_validate_needs_the_routing_column_and_reports_inner_errors_at_their_key
                   ja: [{step: nosuch}]
             """))
     [issue] = e.value.issues
-    assert issue.dotted() == "steps[1].branches.ja.steps" and "unknown step 'nosuch'" in issue.message
+    # at the inner entry's own key and line (the branch is written as its list of steps)
+    assert issue.dotted() == "steps[1].branches.ja.steps[0].step" and issue.line == 7
+    assert "unknown step 'nosuch'" in issue.message
 
 
 # --- the mixed crawl: each language cleaned as its chain alone cleans it ----------------------

@@ -144,7 +144,12 @@ def test_mix_without_a_tokenize_step_before_it_is_refused_at_its_line():
     assert (line, key) == (3, "mix")
 
 
-def test_mix_after_tokenize_passes_however_the_tokens_come():
+@pytest.fixture
+def model_files(files_here):
+    files_here("ja.model", "tok.model")
+
+
+def test_mix_after_tokenize_passes_however_the_tokens_come(model_files):
     tokenize = "{step: tokenize, tokenizer: ja.model}"
     for steps in (f"[{tokenize}]", f"[{{step: per_source, sources: [ja], steps: [{tokenize}]}}]"):
         pipeline_from_yaml(JSONL + f"steps: {steps}\nstages: [{{mix: {{targets: {{ja: 1000}}}}}}]\n")
@@ -244,7 +249,7 @@ def test_a_pipeline_built_in_code_is_checked_when_it_runs(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_output_settings_a_last_mix_stage_would_ignore_are_refused():
+def test_output_settings_a_last_mix_stage_would_ignore_are_refused(model_files):
     yaml = textwrap.dedent("""\
         inputs: [{type: jsonl, path: ja.jsonl, source: ja}]
         output: {path: out, partition_by: lang, format: jsonl}

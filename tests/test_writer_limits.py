@@ -140,3 +140,18 @@ on_error: fail
     with pytest.raises(StepFailed):
         run_pipeline(p, workers=1)
     assert not [f for f in (tmp_path / "out").rglob("*.tmp")]
+
+
+def test_batches_with_other_columns_start_a_new_parquet_file(tmp_path):
+    from corpusforge.io.output import read_output
+
+    # one task reads two sources with different metadata: neither batch's columns are lost
+    w = ShardedWriter(str(tmp_path / "out"), 0, "parquet")
+    w.write(pa.table({"text": [JA, "plain"], "lang": ["ja", "en"]}))
+    w.write(pa.table({"text": ["日本語の二つ目"], "lang": ["ja"], "meta_title": ["題名"]}))
+    w.write(pa.table({"text": ["third"], "lang": ["en"], "meta_title": ["title"]}))
+    paths = w.commit()
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["part-00000-0000.parquet", "part-00000-0001.parquet"]
+    rows = read_output(str(tmp_path / "out")).to_pylist()
+    assert [r["text"] for r in rows] == [JA, "plain", "日本語の二つ目", "third"]
+    assert [r["meta_title"] for r in rows] == [None, None, "題名", "title"]

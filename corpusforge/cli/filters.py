@@ -61,9 +61,9 @@ def filters(
     if cat["presets"]:
         console.print(Text("Presets (use: NAME)", style="bold underline"))
     for pname, info in cat["presets"].items():
-        console.print(Text.assemble((pname, "bold magenta"), f"  {info['description']}  ({info['path']})"))
+        console.print(Text.assemble((pname, "bold magenta"), f"  {info['description']}  ({info['path']})"), soft_wrap=True)
         for step in info["steps"]:
             params = {k: v for k, v in step.items() if k not in ("step", "label")}
             shown = json.dumps(params, ensure_ascii=False) if params else "(defaults)"
-            console.print(Text(f"    - {step['step']}: {shown}"))
+            console.print(Text(f"    - {step['step']}: {shown}"), soft_wrap=True)
         console.print()

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from corpusforge.accounting import RunStats
 from corpusforge.cli import filters, tokens
-from corpusforge.cli.report import RunProgress, reasons_text, summary_table
+from corpusforge.cli.report import RunProgress, reasons_text, summary_table, tokens_text
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
 from corpusforge.yamlsource import ConfigError
 
@@ -125,6 +125,7 @@ def run(
         raise typer.Exit(INTERRUPTED_EXIT) from None
     console.print(summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
+    console.print(tokens_text(stats), end="")
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
 
 
@@ -151,6 +152,7 @@ def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output f
         raise typer.Exit(1) from None
     console.print(summary_table(run_stats, str(path)))
     console.print(reasons_text(run_stats), end="")
+    console.print(tokens_text(run_stats), end="")
 
 
 def steps() -> None:

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from corpusforge.dedup.minhash import ShingleSpec
 from corpusforge.dedup.normalize import Normalization
+from corpusforge.models import Seed, refusal
 from corpusforge.schema import LANG
 from corpusforge.stages.base import StageConfig
 
@@ -49,7 +50,7 @@ class MinHashConfig(StageConfig):
     lang_column: str = LANG
     #: keep a candidate pair only if its estimated Jaccard similarity reaches the threshold
     verify: bool = False
-    seed: int = 1
+    seed: Seed = 1
     #: the keep policy (an alias of the stage's ``keep``, as the issue's YAML writes it)
     keep: KeepPolicy | None = None
     #: what the shingles ignore (docs/dedup.md: what each option removes)
@@ -72,9 +73,14 @@ class MinHashConfig(StageConfig):
     @model_validator(mode="after")
     def _check_shape(self) -> MinHashConfig:
         if (self.bands is None) != (self.rows is None):
-            raise ValueError("give both `bands` and `rows`, or neither")
+            given = "bands" if self.bands is not None else "rows"
+            raise refusal("MinHashConfig", [((given,), "give both `bands` and `rows`, or neither",
+                                              getattr(self, given))])
         if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
-            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+            raise refusal("MinHashConfig", [(("bands",), f"bands x rows = {self.bands} x {self.rows} "
+                                             f"= {self.bands * self.rows} exceeds num_perm = "
+                                             f"{self.num_perm} (each band takes `rows` of the "
+                                             "signature's values)", self.bands)])
         return self
 
 

@@ -14,7 +14,7 @@ Phases, each a set of parallel tasks on the run's executor (resumable per task):
    removed document was removed — arrays of about 50 bytes per document.
 4. ``write`` (one task per shard): kept documents with ``dup_cluster_id`` (the id of
    the document the cluster keeps) and ``dup_cluster_size``; removed ones to the
-   rejects sink with ``reject_dup_of``.
+   rejects sink with ``reject_dup_of`` and ``reject_dup_cluster_size``.
 5. ``index`` (with ``index:``): the kept documents' keys and ids become a new segment.
 """
 
@@ -41,13 +41,15 @@ from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction,
 from corpusforge.dedup.normalize import Normalization, normalize_for_hash
 from corpusforge.io.atomic import atomic_write, write_bytes
 from corpusforge.io.sinks import Sinks
-from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes, token_counts
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
 
 REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
 CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
+#: a removed duplicate's cluster size, in the rejects
+DUP_SIZE = f"reject_{CLUSTER_SIZE}"
 #: documents per hash-range partition of a band when ``partitions`` is not given
 DOCS_PER_PARTITION = 4_000_000
 #: Japanese/Chinese script share above which ``auto`` shingles characters
@@ -394,6 +396,9 @@ def _write_task(task: WriteTask) -> StepStats:
     writer.commit()
     st = StepStats("", docs_in=n, docs_out=int(keep.sum()), bytes_in=text_bytes(table),
                    bytes_out=text_bytes(kept))
+    tokens = token_counts(kept)
+    if tokens is not None:
+        st.add_tokens(tokens)
     if not keep.all():
         gone = ~keep
         reps = pq.read_table(lay.path("reps.parquet"))
@@ -403,7 +408,9 @@ def _write_task(task: WriteTask) -> StepStats:
         removed = table.filter(pa.array(gone))
         names = pa.array([REASONS[c] for c in (1, 2, 3)], pa.string())
         why = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) - 1), names).cast(pa.string())
-        removed = removed.append_column(REMOVED_REASON, why).append_column(DUP_OF, dup_of)
+        # the signals of the decision: the kept document it duplicates, and its cluster's size
+        removed = (removed.append_column(REMOVED_REASON, why).append_column(DUP_OF, dup_of)
+                   .append_column(DUP_SIZE, pa.array(size[gone], pa.int32())))
         for code, count in zip(*np.unique(codes, return_counts=True)):
             st.remove(REASONS[int(code)], int(count))
         rejects = sinks.rejects_writer(i)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from fsspec.core import url_to_fs
 
 from corpusforge.accounting import ConservationError, RunStats, StepStats
-from corpusforge.config import Pipeline, check_column_order
+from corpusforge.config import Pipeline, check_pipeline
 from corpusforge.engine.inputs_guard import check_no_overlap
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.executors import make_executor
@@ -47,12 +47,17 @@ def run_pipeline(
 ) -> RunStats:
     """Run a pipeline to completion and return its merged stats (also written to stats.json).
 
+    This is ``corpusforge.run`` (docs/python-api.md). ``executor`` (``"local"`` or ``"ray"``),
+    ``workers`` and ``ray_address`` override the pipeline's; ``resume`` finishes an interrupted
+    run in its output folder, ``overwrite`` replaces the folder, and without either a folder
+    holding files raises :class:`~corpusforge.engine.output.OutputExistsError`. ``units`` are
+    the pipeline's planned work units when the caller has them already (the command line).
     ``on_start(units, already_done)`` and ``on_done(unit, stats)`` report the map phase's
     progress (the command line's progress bar).
     """
     started = time.perf_counter()
     # a pipeline from YAML was checked when parsed; one built in code is checked here
-    check_column_order(pipeline)
+    check_pipeline(pipeline)
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
     check_no_overlap(pipeline.output.path, units)

@@ -10,20 +10,23 @@ other pages are served from a small memo so no page is extracted twice.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
-from corpusforge.models import Size
+from corpusforge.models import PositiveFloat, Size
 from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, URL
 from corpusforge.steps.base import Filter, Step, StepConfig, StepResult
 from corpusforge.steps.registry import register
 
 HTML_TYPES = ["text/html", "application/xhtml+xml"]
+#: an HTTP status code
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
 
 class ExtractionError(RuntimeError):
@@ -43,9 +46,9 @@ class ExtractConfig(StepConfig):
     #: responses with another content type are removed (``content_type``); a missing header passes
     content_types: list[str] = HTML_TYPES
     #: responses with another HTTP status are removed (``http_status``)
-    statuses: list[int] = [200]
+    statuses: list[HttpStatus] = [200]
     #: seconds one page may take before it becomes an error record
-    timeout: float = 30.0
+    timeout: PositiveFloat = 30.0
     #: memory one page may add to the extraction process (an address-space limit; none: no limit)
     memory_limit: Size | None = 4 * 2**30
     #: subprocess: isolated with timeout and memory limit; inline: in this process (no timeout)

@@ -17,20 +17,21 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
-from corpusforge.resources import find_resource, load_words
+from corpusforge.models import NonNegativeInt, PositiveFraction, PositiveInt
+from corpusforge.resources import Blocklist, WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
 
 class NgWordsConfig(FilterConfig):
-    #: shipped list names (``ja/adult``) or paths to text files, one keyword per line
-    lists: list[str] = []
+    #: shipped list names (``ja/adult``), paths or URLs of text files, one keyword per line
+    lists: list[WordList] = []
     #: extra keywords given inline
     words: list[str] = []
     #: reject when the number of hits is greater than this
-    max_hits: int | None = None
+    max_hits: NonNegativeInt | None = None
     #: reject when the fraction of characters inside hits is at least this
-    max_char_frac: float | None = None
+    max_char_frac: PositiveFraction | None = None
     #: match whole words only (for space-separated languages)
     whole_words: bool = False
     ignore_case: bool = False
@@ -88,14 +89,14 @@ class UrlFilterConfig(FilterConfig):
     url_column: str = "url"
     #: blocked domains; a domain also blocks its subdomains
     domains: list[str] = []
-    #: files with one domain per line (``#`` comments), shipped names or paths
-    domain_lists: list[str] = []
+    #: files with one domain per line (``#`` comments): shipped names, paths or URLs
+    domain_lists: list[Blocklist] = []
     #: keep only these top-level domains (``com``, ``jp`` ...); none allows every TLD
     allowed_tlds: list[str] | None = None
     #: what to do with documents that have no URL
     missing_url: Literal["keep", "drop"] = "keep"
     #: how many labels deep subdomains are matched (a.b.c.example.com has depth 4)
-    max_depth: int = 8
+    max_depth: PositiveInt = 8
 
 
 @register
@@ -112,11 +113,7 @@ class UrlFilter(Filter[UrlFilterConfig]):
         cfg = self.config
         domains = {d.strip().lower().rstrip(".") for d in cfg.domains}
         for ref in cfg.domain_lists:
-            path = find_resource(ref, ".txt", "blocklists")
-            for line in path.read_text(encoding="utf-8").splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    domains.add(line.lower().rstrip("."))
+            domains.update(line.lower().rstrip(".") for line in load_words(ref, "blocklists"))
         self._domains = pa.array(sorted(domains), pa.string())
         self._tlds = (
             pa.array(sorted({t.lower().lstrip(".") for t in cfg.allowed_tlds}), pa.string())

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._rewrite import RewriteFilter
+from corpusforge.models import NonNegativeInt, PositiveInt
 from corpusforge.steps.base import FilterConfig
 from corpusforge.steps.registry import register
 
@@ -28,9 +29,9 @@ def _flag(arr: pa.Array) -> np.ndarray:
 class C4Config(FilterConfig):
     #: a kept line ends with one of these (after citation removal)
     terminal_punct: list[str] = [".", "?", "!", '"', "'"]
-    min_words_per_line: int = 3
-    max_word_length: int = 1000
-    min_sentences: int = 5
+    min_words_per_line: NonNegativeInt = 3
+    max_word_length: PositiveInt = 1000
+    min_sentences: NonNegativeInt = 5
     remove_citations: bool = True
     filter_javascript: bool = True
     filter_policy: bool = True

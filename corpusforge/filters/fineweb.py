@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters.ja_words import sudachi_words
+from corpusforge.models import Fraction, NonNegativeFloat, NonNegativeInt
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -21,14 +22,15 @@ TOKEN = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_\s]+"
 
 class FineWebConfig(FilterConfig):
     #: at least this fraction of (non-blank) lines end in terminal punctuation
-    line_punct_thr: float = 0.12
+    line_punct_thr: Fraction = 0.12
     #: ...unless no line does and this is set (for languages without punctuation habits)
     line_punct_exclude_zero: bool = False
     terminal_punct: str = TERMINAL
-    short_line_length: int = 30
-    short_line_thr: float = 0.67
-    char_duplicates_ratio: float = 0.01
-    new_line_ratio: float = 0.3
+    short_line_length: NonNegativeInt = 30
+    short_line_thr: Fraction = 0.67
+    char_duplicates_ratio: Fraction = 0.01
+    #: newlines per word (a list of one-word lines has about 1)
+    new_line_ratio: NonNegativeFloat = 0.3
     #: the words of the newline/word ratio: runs of word characters or of punctuation, or
     #: Sudachi's words (unsegmented Japanese, as FineWeb-2)
     tokens: Literal["default", "sudachi"] = "default"

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters.ja_words import SudachiWords, sudachi_words
+from corpusforge.models import Fraction, NonNegativeFloat, NonNegativeInt, PositiveInt
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -42,17 +43,21 @@ def word_cores(words: ts.Pieces) -> pa.Array:
 class GopherQualityConfig(FilterConfig):
     #: whitespace words, or Japanese words from Sudachi
     tokens: Literal["whitespace", "sudachi"] = "whitespace"
-    min_words: int | None = 50
-    max_words: int | None = 100_000
-    min_avg_word_length: float | None = 3
-    max_avg_word_length: float | None = 10
+    # stop words are words: more of them than words allowed leaves no document
+    ordered = (("min_words", "max_words"), ("min_avg_word_length", "max_avg_word_length"),
+               ("min_stop_words", "max_words"))
+
+    min_words: NonNegativeInt | None = 50
+    max_words: NonNegativeInt | None = 100_000
+    min_avg_word_length: NonNegativeFloat | None = 3
+    max_avg_word_length: NonNegativeFloat | None = 10
     #: '#' and ellipses per word
-    max_symbol_word_ratio: float | None = 0.1
-    max_bullet_lines_ratio: float | None = 0.9
-    max_ellipsis_lines_ratio: float | None = 0.3
+    max_symbol_word_ratio: NonNegativeFloat | None = 0.1
+    max_bullet_lines_ratio: Fraction | None = 0.9
+    max_ellipsis_lines_ratio: Fraction | None = 0.3
     #: at least this fraction of tokens contain a letter
-    min_alpha_words_ratio: float | None = 0.8
-    min_stop_words: int | None = 2
+    min_alpha_words_ratio: Fraction | None = 0.8
+    min_stop_words: NonNegativeInt | None = 2
     stop_words: list[str] = Field(default_factory=lambda: list(STOP_WORDS))
 
 
@@ -136,14 +141,14 @@ class GopherRepetitionConfig(FilterConfig):
     #: word n-grams over whitespace words, over script-run tokens (濃淡/の/モザイク) or over
     #: Sudachi's words, for unsegmented Japanese
     tokens: Literal["whitespace", "script", "sudachi"] = "whitespace"
-    dup_line_frac: float | None = 0.3
-    dup_para_frac: float | None = 0.3
-    dup_line_char_frac: float | None = 0.2
-    dup_para_char_frac: float | None = 0.2
+    dup_line_frac: Fraction | None = 0.3
+    dup_para_frac: Fraction | None = 0.3
+    dup_line_char_frac: Fraction | None = 0.2
+    dup_para_char_frac: Fraction | None = 0.2
     #: (n, max fraction of characters in the most frequent word n-gram)
-    top_n_grams: list[tuple[int, float]] = [(2, 0.20), (3, 0.18), (4, 0.16)]
+    top_n_grams: list[tuple[PositiveInt, Fraction]] = [(2, 0.20), (3, 0.18), (4, 0.16)]
     #: (n, max fraction of characters in repeated word n-grams)
-    dup_n_grams: list[tuple[int, float]] = [
+    dup_n_grams: list[tuple[PositiveInt, Fraction]] = [
         (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)
     ]
 

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.models import Fraction
 from corpusforge.schema import LANG, LANG_SCORE
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
@@ -13,7 +14,7 @@ from corpusforge.steps.registry import register
 
 class LangScoreConfig(FilterConfig):
     #: keep documents whose language score is at least this (FineWeb-2 Japanese: 0.886)
-    min_score: float = 0.65
+    min_score: Fraction = 0.65
     #: keep only these languages (null: any); needs the ``lang`` column
     languages: list[str] | None = None
     score_column: str = LANG_SCORE

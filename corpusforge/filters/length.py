@@ -6,16 +6,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.models import NonNegativeInt
 from corpusforge.schema import TEXT
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
 
 class LengthConfig(FilterConfig):
-    min_chars: int = 0
-    max_chars: int | None = None
-    min_bytes: int = 0
-    max_bytes: int | None = None
+    ordered = (("min_chars", "max_chars"), ("min_bytes", "max_bytes"))
+
+    min_chars: NonNegativeInt = 0
+    max_chars: NonNegativeInt | None = None
+    min_bytes: NonNegativeInt = 0
+    max_bytes: NonNegativeInt | None = None
 
 
 @register

@@ -18,12 +18,14 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
 from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher, prepare
 from corpusforge.filters._rewrite import RewriteFilter
 from corpusforge.filters.blocklist import url_hosts
-from corpusforge.resources import load_words
+from corpusforge.models import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from corpusforge.resources import WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -59,6 +61,8 @@ def zlib_ratios(text: pa.Array, level: int = 9, only: np.ndarray | None = None) 
 
 
 class JapaneseQualityConfig(FilterConfig):
+    ordered = (("min_zlib_ratio", "max_zlib_ratio"),)
+
     variant: Literal["default", "strict"] = "default"
     #: rule 1: TLD allow-list and blocked domains (null: no URL check)
     allowed_tlds: list[str] | None = LLMJP_TLDS
@@ -67,25 +71,29 @@ class JapaneseQualityConfig(FilterConfig):
     #: documents without a URL pass the URL rules (set false to drop them)
     keep_missing_url: bool = True
     #: rule 3: a hiragana/katakana character within the first N characters
-    head_chars: int = 50
+    head_chars: PositiveInt = 50
     #: rule 4: advertisement keywords, at most this many hits
-    ads_lists: list[str] = ["ja/ads"]
-    max_ads_hits: int | None = 10
+    ads_lists: list[WordList] = ["ja/ads"]
+    max_ads_hits: NonNegativeInt | None = 10
     #: rule 5: adult/discrimination/violence keywords (variant: > 3 hits, strict > 2)
-    ng_lists: list[str] = ["ja/adult", "ja/discrimination", "ja/violence"]
-    max_ng_hits: int | None = None
+    ng_lists: list[WordList] = ["ja/adult", "ja/discrimination", "ja/violence"]
+    max_ng_hits: NonNegativeInt | None = None
     #: rule 6: at least one '。' per this many characters (variant: 250, strict 80)
-    kuten_chars: float | None = None
+    kuten_chars: PositiveFloat | None = None
     #: rule 7: zlib compression ratio bounds (variant lower bound: 0.30, strict 0.375)
-    min_zlib_ratio: float | None = None
-    max_zlib_ratio: float | None = 0.70
-    zlib_level: int = 9
+    min_zlib_ratio: NonNegativeFloat | None = None
+    max_zlib_ratio: NonNegativeFloat | None = 0.70
+    #: zlib's compression level (-1: zlib's default)
+    zlib_level: int = Field(9, ge=-1, le=9)
     #: set false to skip the zlib rule (and its cost: it is the one per-document loop)
     zlib_check: bool = True
 
     def resolved(self, key: str):
         value = getattr(self, key)
-        return VARIANTS[self.variant][key] if value is None else value
+        return VARIANTS[self.variant].get(key) if value is None else value
+
+    # an unset lower bound is the variant's: a max_zlib_ratio below it removes every document
+    ordered_value = resolved
 
 
 @register
@@ -176,7 +184,7 @@ class JapaneseLinesConfig(FilterConfig):
     line_pattern: str = r"[\p{Hiragana}\p{Katakana}ー]"
     remove_urls: bool = True
     #: runs of this many ASCII characters or more are removed (0: keep them)
-    ascii_run: int = 100
+    ascii_run: NonNegativeInt = 100
     #: kept lines are joined with this (LLM-jp v1 joins with nothing)
     joiner: str = ""
 

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge.filters import _text_stats as ts
+from corpusforge.models import PositiveFraction, PositiveInt
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -64,9 +65,9 @@ def top_sqrt_ratio(ids: np.ndarray, parent: np.ndarray, n: int, n_docs: int) -> 
 
 
 class CharRepetitionConfig(FilterConfig):
-    n: int = 5
+    n: PositiveInt = 5
     #: reject at or above this ratio
-    threshold: float = 0.33
+    threshold: PositiveFraction = 0.33
 
 
 @register
@@ -88,8 +89,9 @@ class CharRepetition(Filter[CharRepetitionConfig]):
 
 
 class WordRepetitionConfig(FilterConfig):
-    n: int = 7
-    threshold: float = 0.40
+    n: PositiveInt = 7
+    #: reject at or above this ratio
+    threshold: PositiveFraction = 0.40
 
 
 @register

@@ -20,7 +20,14 @@ from corpusforge.filters import _text_stats as ts
 from corpusforge.filters._keywords import KeywordMatcher
 from corpusforge.filters.gopher import word_ngram_signals
 from corpusforge.filters.repetition import char_ngram_signals
-from corpusforge.resources import load_words
+from corpusforge.models import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFraction,
+    PositiveInt,
+)
+from corpusforge.resources import WordList, load_words
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
 
@@ -39,30 +46,34 @@ def sentences(text: pa.Array) -> ts.Pieces:
 
 
 class SwallowConfig(FilterConfig):
+    # a document's average sentence is never longer than its longest
+    ordered = (("min_avg_sentence_length", "max_avg_sentence_length"),
+               ("min_avg_sentence_length", "max_sentence_length"))
+
     #: non-whitespace characters, and Japanese ones (kana, kanji, ー)
-    min_letters: int | None = 400
-    min_ja_letters: int | None = 400
-    max_dup_para_frac: float | None = 0.30
-    max_dup_para_char_frac: float | None = 0.20
-    max_dup_sentence_frac: float | None = 0.30
-    max_dup_sentence_char_frac: float | None = 0.20
-    top_n_grams: list[tuple[int, float]] = [(2, 0.20), (3, 0.18), (4, 0.16)]
-    dup_n_grams: list[tuple[int, float]] = [
+    min_letters: NonNegativeInt | None = 400
+    min_ja_letters: NonNegativeInt | None = 400
+    max_dup_para_frac: Fraction | None = 0.30
+    max_dup_para_char_frac: Fraction | None = 0.20
+    max_dup_sentence_frac: Fraction | None = 0.30
+    max_dup_sentence_char_frac: Fraction | None = 0.20
+    top_n_grams: list[tuple[PositiveInt, Fraction]] = [(2, 0.20), (3, 0.18), (4, 0.16)]
+    dup_n_grams: list[tuple[PositiveInt, Fraction]] = [
         (5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)
     ]
     #: n-gram unit: script-run tokens (濃淡/の/モザイク, word-like) or single characters
     ngram_unit: Literal["token", "char"] = "token"
-    min_hiragana_frac: float | None = 0.2
-    max_katakana_frac: float | None = 0.5
-    min_ja_frac: float | None = 0.5
-    min_avg_sentence_length: float | None = 20
-    max_avg_sentence_length: float | None = 90
-    max_sentence_length: int | None = 200
+    min_hiragana_frac: Fraction | None = 0.2
+    max_katakana_frac: Fraction | None = 0.5
+    min_ja_frac: Fraction | None = 0.5
+    min_avg_sentence_length: NonNegativeFloat | None = 20
+    max_avg_sentence_length: NonNegativeFloat | None = 90
+    max_sentence_length: NonNegativeInt | None = 200
     #: fraction of lines ending in an ellipsis (… or ...)
-    max_ellipsis_frac: float | None = 0.2
-    ng_lists: list[str] = ["ja/adult", "ja/discrimination", "ja/violence"]
+    max_ellipsis_frac: Fraction | None = 0.2
+    ng_lists: list[WordList] = ["ja/adult", "ja/discrimination", "ja/violence"]
     #: reject at or above this fraction of characters inside NG words
-    max_ng_char_frac: float | None = 0.05
+    max_ng_char_frac: PositiveFraction | None = 0.05
 
 
 @register

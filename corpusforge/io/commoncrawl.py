@@ -31,6 +31,8 @@ def parse_slice(spec: str | int | None) -> tuple[int, int | None]:
     if spec is None:
         return 0, None
     if isinstance(spec, int):
+        if spec < 0:  # the string forms cannot say it either
+            raise ValueError(f"expected a file number of 0 or more, got {spec}")
         return spec, spec + 1
     m = _SLICE.match(str(spec))
     if not m or (m.group(1) is None and m.group(3) is None):

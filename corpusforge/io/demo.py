@@ -18,7 +18,7 @@ from corpusforge.errors import ErrorRecord
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
-from corpusforge.models import Model
+from corpusforge.models import Model, Seed
 from corpusforge.schema import make_batch
 
 
@@ -28,7 +28,7 @@ class DemoInput(Model):
     type: Literal["demo"]
     docs: int = Field(2000, ge=1)
     units: int = Field(4, ge=1)
-    seed: int = 0
+    seed: Seed = 0
     source: str | None = None
 
 

@@ -55,7 +55,7 @@ def records_to_batch(
                               snippet=as_text(rec)[:300] if rec is not None else None)
             continue
         if len(text) > max_doc_bytes // 4 and len(text.encode("utf-8", "surrogatepass")) > max_doc_bytes:
-            yield _too_large(file, p, len(text.encode("utf-8", "surrogatepass")), max_doc_bytes, text)
+            yield too_large(file, p, len(text.encode("utf-8", "surrogatepass")), max_doc_bytes, text)
             continue
         texts.append(text)
         ids.append(as_text(get_path(rec, mapping.id)) if mapping.id else None)
@@ -158,7 +158,7 @@ def split_table(
         if i in problems:
             continue
         problems[i] = (ErrorRecord("read", "BadRecord", f"record {no_text(mapping.text)}", file, int(pos_np[i]))
-                       if missing[i] else _too_large(file, int(pos_np[i]), int(nbytes[i]), max_doc_bytes,
+                       if missing[i] else too_large(file, int(pos_np[i]), int(nbytes[i]), max_doc_bytes,
                                                      text[i].as_py()))
     if problems:
         for i in sorted(problems):
@@ -182,9 +182,11 @@ def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
 
 
-def _too_large(file: str, pos: int, n: int, limit: int, text: str | bytes | None) -> ErrorRecord:
+def too_large(file: str, pos: int, n: int, limit: int, text: str | bytes | None,
+              id: str | None = None) -> ErrorRecord:
+    """The one error record every reader gives for a document over ``max_doc_bytes``."""
     return ErrorRecord("read", "DocumentTooLarge",
-                       f"document of {n} bytes exceeds max_doc_bytes={limit}", file, pos,
+                       f"document of {n} bytes exceeds max_doc_bytes={limit}", file, pos, id=id,
                        snippet=snippet(text) if text else None)
 
 

@@ -13,7 +13,8 @@ from corpusforge.io.layout import is_document_path
 from corpusforge.io.zstd import open_zstd
 from corpusforge.models import FieldMapping, Size
 
-COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".bz2": "bz2", ".xz": "xz"}
+#: ``.tgz`` is a gzip too (a gzipped tar, read by the ``tar`` input)
+COMPRESSED = {".gz": "gzip", ".tgz": "gzip", ".zst": "zstd", ".bz2": "bz2", ".xz": "xz"}
 
 
 class FileInput(FieldMapping):
@@ -78,3 +79,32 @@ def open_binary(path: str, decompress: bool = True) -> IO[bytes]:
 def size_of(path: str) -> int:
     fs, root = url_to_fs(path)
     return int(fs.size(root))
+
+
+class PartialRead(Exception):
+    """A read that failed part-way: ``data`` is what was read before ``cause``."""
+
+    def __init__(self, data: bytes, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.data, self.cause = data, cause
+
+
+def read_upto(f, size: int, piece: int) -> bytes:
+    """Read about ``size`` bytes in ``piece``-sized reads; on a stream error keep what was read."""
+    if piece >= size:
+        try:
+            return f.read(size)
+        except Exception as e:  # noqa: BLE001 - any decoder or I/O failure ends the file here
+            raise PartialRead(b"", e) from e
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            part = f.read(piece)
+        except Exception as e:  # noqa: BLE001
+            raise PartialRead(b"".join(parts), e) from e
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)

@@ -17,14 +17,14 @@ import pyarrow as pa
 from pydantic import Field
 
 from corpusforge.errors import ErrorRecord
-from corpusforge.io import commoncrawl, corpora, demo, hf, jsonl, parquet, warc
+from corpusforge.io import commoncrawl, corpora, demo, hf, jsonfile, jsonl, parquet, tar, text, warc
 from corpusforge.io.batching import BatchConfig
-from corpusforge.io.reader import Reader, registered_readers
+from corpusforge.io.reader import Reader, Skipped, registered_readers
 from corpusforge.io.units import WorkUnit
 from corpusforge.yamlsource import ConfigError, ConfigIssue
 
 #: the modules of the built-in input types, in the order messages list their tags
-BUILTIN = (jsonl, parquet, hf, demo, warc, commoncrawl, corpora)
+BUILTIN = (jsonl, jsonfile, parquet, hf, text, tar, demo, warc, commoncrawl, corpora)
 
 
 def _in_builtin_order(readers: list[Reader]) -> list[Reader]:
@@ -91,6 +91,6 @@ def _is_utf8_name(path: str) -> bool:
 
 def read_unit(
     cfg: InputConfig, unit: WorkUnit, source: str, batch: BatchConfig
-) -> Iterator[pa.Table | ErrorRecord]:
-    """The batches and error records of one work unit of the input ``cfg``, in order."""
+) -> Iterator[pa.Table | ErrorRecord | Skipped]:
+    """The batches, error records and skipped items of one work unit of the input ``cfg``, in order."""
     return READERS[cfg.type].read(unit, cfg, source, batch)

@@ -21,7 +21,15 @@ import pyarrow.json as pj
 from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import explicit_schema, records_to_batch, split_table
-from corpusforge.io.files import FileInput, compression_of, expand, open_binary, size_of
+from corpusforge.io.files import (
+    FileInput,
+    PartialRead,
+    compression_of,
+    expand,
+    open_binary,
+    read_upto,
+    size_of,
+)
 from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.utf8 import bad_lines, first_invalid, is_utf8
@@ -192,8 +200,8 @@ def _stream_blocks(
     skipping_huge = False
     while True:
         try:
-            chunk = _read_upto(f, block_bytes, 2**16)
-        except _PartialRead as e:
+            chunk = read_upto(f, block_bytes, 2**16)
+        except PartialRead as e:
             errors.append(ErrorRecord.from_exception(
                 "read", e.cause, file=name, position=pending_start + len(pending) + len(e.data),
                 snippet="stream ended early; lines after this offset are lost"))
@@ -242,33 +250,6 @@ def _stream_blocks(
         del whole  # the block's bytes go before the next ones are read
     if pending:
         yield Block.of(pending, pending_start)  # last line without a trailing newline
-
-
-class _PartialRead(Exception):
-    def __init__(self, data: bytes, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.data, self.cause = data, cause
-
-
-def _read_upto(f, size: int, piece: int) -> bytes:
-    """Read about ``size`` bytes in ``piece``-sized reads; on a stream error keep what was read."""
-    if piece >= size:
-        try:
-            return f.read(size)
-        except Exception as e:  # noqa: BLE001 - any decoder or I/O failure ends the file here
-            raise _PartialRead(b"", e) from e
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        try:
-            part = f.read(piece)
-        except Exception as e:  # noqa: BLE001
-            raise _PartialRead(b"".join(parts), e) from e
-        if not part:
-            break
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts)
 
 
 def _cut_at(block: bytes | memoryview, limit: int) -> bytes | memoryview:

@@ -28,8 +28,19 @@ C = TypeVar("C", bound=Model)
 
 #: ``plan(cfg, input_index)``: the input's work units, ``index`` left at 0 (the caller numbers them)
 PlanFn = Callable[[C, int], list[WorkUnit]]
-#: ``read(unit, cfg, source, batch)``: the unit's batches and error records, in order
-ReadFn = Callable[[WorkUnit, C, str, BatchConfig], Iterator[pa.Table | ErrorRecord]]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Items of an input that are not documents (a directory or a link in an archive): the
+    ``read`` step counts them as removed with ``reason``, so that the stats show them."""
+
+    reason: str
+    n: int = 1
+
+
+#: ``read(unit, cfg, source, batch)``: the unit's batches, error records and skipped items, in order
+ReadFn = Callable[[WorkUnit, C, str, BatchConfig], Iterator[pa.Table | ErrorRecord | Skipped]]
 
 
 @dataclass(frozen=True)

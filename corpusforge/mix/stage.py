@@ -30,9 +30,9 @@ from corpusforge.io.sinks import Sinks
 from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
-from corpusforge.mix.plan import MixColumnsError, MixError, plan_mix
+from corpusforge.mix.plan import MixColumnsError, MixError, MixPlan, plan_mix
 from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes, token_counts
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
@@ -81,7 +81,22 @@ class Mix(Stage[MixConfig]):
         ctx.map_tasks("write", _write_task, [WriteTask(p, conf, work, ctx.sinks) for p in range(shards)])
         ctx.map_tasks("validation", _validation_task,
                       [ValidationTask(d, conf, work, ctx.sinks) for d in _validation_subsets(work)])
-        return sum_stats(ctx.name, selected)
+        stats = sum_stats(ctx.name, selected)
+        stats.targets = _targets(stats, plan)
+        return stats
+
+
+def _targets(stats: StepStats, plan: MixPlan) -> dict[str, dict]:
+    """Per language: its target, the train tokens the select tasks wrote, and whether that is
+    within the tolerance (a target few long documents cannot meet is missed, not an error)."""
+    got = stats.tokens_by("language")
+    out = {}
+    for lang, target in plan.targets.items():
+        tokens = got.get(lang, 0)
+        out[lang] = {"target": target, "tokens": tokens,
+                     "met": abs(tokens - target) <= plan.tolerance * target,
+                     "validation": sum(s.val_tokens for s in plan.subsets if s.lang == lang)}
+    return out
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,8 @@ def _select_task(task: SelectTask) -> StepStats:
     if removed.num_rows:
         for r in pc.value_counts(removed.column(REMOVED_REASON)).to_pylist():
             st.remove(r["values"], r["counts"])
+    # tokens: the train copies (repeats counted), what the targets are about
+    st.add_tokens(token_counts(train, cfg.n_tokens_column) or {})
     return st
 
 

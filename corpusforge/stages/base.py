@@ -14,19 +14,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
 from corpusforge.accounting import RunStats, StepStats
 from corpusforge.component import Component
+from corpusforge.models import Model
 
 if TYPE_CHECKING:
     from corpusforge.stages.context import StageContext
 
 
-class StageConfig(BaseModel):
-    """Base of every stage's config: unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class StageConfig(Model):
+    """Base of every stage's config: unknown keys are refused, ranges and ``ordered`` pairs
+    checked (:class:`corpusforge.models.Model`)."""
 
 
 StageConfigT = TypeVar("StageConfigT", bound=StageConfig)

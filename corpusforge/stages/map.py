@@ -21,11 +21,21 @@ from corpusforge.accounting import RunStats, StepStats
 from corpusforge.errors import ErrorRecord, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
 from corpusforge.io.inputs import InputConfig, read_unit
+from corpusforge.io.reader import Skipped
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.utf8 import invalid_columns, invalid_new_rows
 from corpusforge.io.writers import ErrorWriter, ShardedWriter
-from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, public_columns, text_bytes
+from corpusforge.schema import (
+    FILE,
+    ID,
+    POS,
+    REMOVED_REASON,
+    TEXT,
+    public_columns,
+    text_bytes,
+    token_counts,
+)
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.steps.base import Step
@@ -97,6 +107,9 @@ class UnitRunner:
                     read_stats.docs_in += item.n_docs
                     read_stats.errored += item.n_docs
                     errors.write(item)
+                elif isinstance(item, Skipped):
+                    read_stats.docs_in += item.n
+                    read_stats.remove(item.reason, item.n)
                 else:
                     n, b = item.num_rows, text_bytes(item)
                     read_stats.docs_in += n
@@ -120,7 +133,7 @@ class UnitRunner:
         stats.check()
         return stats
 
-    def _read_guarded(self, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord]:
+    def _read_guarded(self, unit: WorkUnit) -> Iterator[pa.Table | ErrorRecord | Skipped]:
         """The unit's batches; a reader that raises (unreachable file, server without range
         requests, a bug) ends the unit with an error record instead of ending the run."""
         i = unit.input_index
@@ -153,6 +166,9 @@ class UnitRunner:
             batch = _concat(kept, batch.schema)
             st.docs_out += batch.num_rows
             st.bytes_out += text_bytes(batch)
+            tokens = token_counts(batch)
+            if tokens is not None:  # after a tokenize step: the summary's tokens per language
+                st.add_tokens(tokens)
             st.seconds += time.perf_counter() - t0
             if batch.num_rows == 0:
                 # later steps still see a (zero) batch count of nothing: nothing to do

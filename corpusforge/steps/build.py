@@ -20,6 +20,7 @@ from corpusforge.component import Component
 from corpusforge.models import unique_names
 from corpusforge.steps.base import Step
 from corpusforge.steps.registry import UnknownStepError, get_step_class
+from corpusforge.suggest import pydantic_issues
 from corpusforge.yamlsource import ConfigIssue
 
 C = TypeVar("C", bound=Component)
@@ -84,7 +85,8 @@ def resolve_entry(entry: Any, key: str, get_class: Callable[[str], type[C]]) -> 
     try:
         config = cls.Config(**params)
     except ValidationError as e:
-        raise EntryError([ConfigIssue(tuple(err["loc"]), err["msg"]) for err in e.errors()]) from None
+        raise EntryError([ConfigIssue(loc, message)
+                          for loc, message in pydantic_issues(cls.Config, e.errors())]) from None
     except Exception as e:  # noqa: BLE001 - a config model's own validator that fails
         raise EntryError([ConfigIssue((), f"the config of {ref!r} failed: "
                                           f"{type(e).__name__}: {e}")]) from None

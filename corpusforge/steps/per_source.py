@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from corpusforge.models import FileRef
 from corpusforge.schema import SOURCE
 from corpusforge.steps.base import Step, StepResult
 from corpusforge.steps.build import build_chain
 from corpusforge.steps.registry import register
-from corpusforge.steps.route import Branch, ChainConfig, chain_adds, chain_needs, route_batch
+from corpusforge.steps.route import (
+    Branch,
+    ChainConfig,
+    chain_adds,
+    chain_files,
+    chain_needs,
+    route_batch,
+)
 
 
 class PerSourceConfig(ChainConfig):
@@ -35,6 +43,10 @@ class PerSource(Step[PerSourceConfig]):
     def added_columns(self) -> frozenset[str] | None:
         """What the inner steps add (null on the rows of other sources)."""
         return chain_adds(build_chain(self.config.steps))
+
+    def needed_files(self) -> list[FileRef]:
+        """The files of the inner steps (at ``steps.<inner label>``)."""
+        return chain_files(build_chain(self.config.steps), ("steps",))
 
     def setup(self) -> None:
         cfg = self.config

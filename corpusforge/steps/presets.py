@@ -8,6 +8,7 @@ from pathlib import Path
 from corpusforge.resources import PresetError, find_resource
 from corpusforge.steps.base import Step
 from corpusforge.steps.build import EntryError, build_step, resolve_step
+from corpusforge.suggest import did_you_mean
 
 
 def preset_path(name: str) -> Path:
@@ -40,11 +41,14 @@ def expand_preset(entry: dict) -> list[dict]:
     """
     unknown = set(entry) - {"use", "overrides"}
     if unknown:
-        raise PresetError(f"a `use:` entry takes only `overrides:`, not {sorted(unknown)}")
+        hint = "".join(did_you_mean(k, ["overrides"]) for k in sorted(unknown, key=str))
+        raise PresetError(f"a `use:` entry takes only `overrides:`, not {sorted(unknown, key=str)}{hint}",
+                          (sorted(unknown, key=str)[0],))
     name = str(entry["use"])
     overrides = entry.get("overrides") or {}
     if not isinstance(overrides, dict):
-        raise PresetError("`overrides` maps a step of the preset to parameters to change")
+        raise PresetError("`overrides` maps a step of the preset to parameters to change",
+                          ("overrides",))
     data = load_preset(name)
     short = Path(name).stem
     out: list[dict] = []
@@ -56,18 +60,24 @@ def expand_preset(entry: dict) -> list[dict]:
         params = {k: v for k, v in raw.items() if k not in ("step", "label")}
         if key in overrides:
             if not isinstance(overrides[key], dict):
-                raise PresetError(f"overrides.{key} must be a mapping of parameters")
+                raise PresetError(f"overrides.{key} must be a mapping of parameters", ("overrides", key))
             params.update(overrides[key])
             used.add(key)
         try:
             resolve_step({"step": raw["step"], **params})
         except EntryError as e:
-            raise PresetError(f"preset {name!r} step {key!r}: {e}") from None
+            # at the override when the refused key was overridden, else at `use:` (the preset)
+            first = e.issues[0].path
+            where = (("overrides", key, *first) if first and first[0] in overrides.get(key, {})
+                     else ("use",))
+            raise PresetError(f"preset {name!r} step {key!r}: {e}", where) from None
         out.append({"step": raw["step"], "label": f"{short}:{key}", **params})
     missing = set(overrides) - used
     if missing:
         steps = [s.get("label") or s["step"] for s in data["steps"]]
-        raise PresetError(f"overrides name steps not in preset {name!r}: {sorted(missing)} (steps: {steps})")
+        hint = "".join(did_you_mean(k, steps) for k in sorted(missing, key=str))
+        raise PresetError(f"overrides name steps not in preset {name!r}: {sorted(missing, key=str)}{hint} "
+                          f"(steps: {steps})", ("overrides", sorted(missing, key=str)[0]))
     return out
 
 

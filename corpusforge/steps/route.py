@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator, model_validator
 
+from corpusforge.models import FileRef, refusal
 from corpusforge.schema import REJECT_PREFIX, REMOVED_REASON
 from corpusforge.steps.base import Step, StepConfig, StepResult
 from corpusforge.steps.build import EntryError, build_chain, resolve_step
@@ -40,19 +41,25 @@ NO_BRANCH = "no_branch"
 def expand_chain(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Expand ``use:`` presets and check every step entry of an inner chain.
 
-    Problems become ValueErrors (so the pipeline's config error reports them at the chain's
-    key) that say which inner step and key.
+    Problems are refused at their own keys inside the chain (``[0].min_chars``,
+    ``[1].overrides.ja_quality.max_zlib_ratio``), so that the pipeline's config error names the
+    inner key and its line.
     """
     out: list[dict[str, Any]] = []
+    problems: list[tuple[tuple[str | int, ...], str, Any]] = []
     for i, entry in enumerate(steps):
         try:
             if "use" in entry:
                 out += expand_preset(entry)
                 continue
             resolve_step(entry)  # refuse bad params up front
-        except (PresetError, EntryError) as e:
-            raise ValueError(f"inner step {i}: {e}") from None
+        except PresetError as e:
+            problems.append(((i, *e.path), str(e), entry))
+        except EntryError as e:
+            problems += [((i, *issue.path), issue.message, entry) for issue in e.issues]
         out.append(entry)
+    if problems:
+        raise refusal("steps", problems)
     return out
 
 
@@ -78,6 +85,13 @@ def chain_adds(chain: Sequence[Step]) -> frozenset[str] | None:
             return None
         added |= more
     return frozenset(added)
+
+
+def chain_files(chain: Sequence[Step], key: tuple[str | int, ...]) -> list[FileRef]:
+    """The files a chain's steps need, each keyed ``(*key, <inner label>, *its key)``: the
+    inner label, not a position, since ``use:`` presets were expanded into several steps."""
+    return [FileRef((*key, str(step.label), *ref.key), ref.value, ref.need)
+            for step in chain for ref in step.needed_files()]
 
 
 class ChainConfig(StepConfig):
@@ -170,18 +184,20 @@ class Branch:
         for step in self.steps:
             if not rows.num_rows:
                 try:
-                    rows = step.apply(rows).out
+                    result = step.apply(rows)
                 except Exception:  # noqa: BLE001 - only the empty probe is silenced
                     break
-                continue
-            try:
-                result = step.apply(rows)
-            except Exception as e:
-                where = f"branch {self.name!r}, " if self.name is not None else ""
-                e.add_note(f"in {where}inner step {step.label!r}")
-                raise
+            else:
+                try:
+                    result = step.apply(rows)
+                except Exception as e:
+                    where = f"branch {self.name!r}, " if self.name is not None else ""
+                    e.add_note(f"in {where}inner step {step.label!r}")
+                    raise
             rows = result.out
-            if result.removed is not None and result.removed.num_rows:
+            # kept when empty too: a filter's empty rejects still bring its reject_* columns,
+            # so the route's rejects have the same columns in every batch
+            if result.removed is not None:
                 r = result.removed
                 reasons = pc.binary_join_element_wise(f"{step.label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
                 removed.append(self._mark(r.drop_columns([REMOVED_REASON]), reasons))
@@ -222,7 +238,7 @@ def route_batch(batch: pa.Table, column: str, branches: Sequence[Branch],
     out = pa.concat_tables(kept, promote_options="permissive")
     out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
     gone = (pa.concat_tables(removed, promote_options="permissive").drop_columns([_ROW])
-            if removed else None)
+            if any(r.num_rows for r in removed) else None)
     return StepResult(out, gone)
 
 
@@ -250,6 +266,12 @@ class Route(Step[RouteConfig]):
                 return None
             added |= more
         return frozenset(added)
+
+    def needed_files(self) -> list[FileRef]:
+        """The files of every branch's steps (at ``branches.<name>.steps.<inner label>``)."""
+        names = list(self.config.branches)
+        return [ref for name, chain in zip(names, self._chains())
+                for ref in chain_files(chain, ("branches", name, "steps"))]
 
     def setup(self) -> None:
         self.branches = [Branch.build(name, branch_values(name, b), b.steps, b.drop_where)

@@ -13,22 +13,28 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
+
+from corpusforge.models import Model, NeedsFile
 
 Kind = Literal["sentencepiece", "hf"]
 
+#: local paths (the libraries read files, not URLs): a folder holds the file the loader takes
+SentencePiecePath = Annotated[str, NeedsFile("SentencePiece model", folder_holds=("*.model",))]
+HfTokenizerPath = Annotated[str, NeedsFile("HF tokenizer", folder_holds=("tokenizer.json*",))]
+#: a bare path, its kind guessed from its name (see :meth:`TokenizerSpec.from_ref`)
+TokenizerPath = Annotated[str, NeedsFile("tokenizer", folder_holds=("tokenizer.json*", "*.model"))]
 
-class TokenizerSpec(BaseModel):
+
+class TokenizerSpec(Model):
     """``{sentencepiece: path/to.model}`` or ``{hf_tokenizer: path/to/tokenizer.json}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sentencepiece: str | None = None
-    hf_tokenizer: str | None = None
+    sentencepiece: SentencePiecePath | None = None
+    hf_tokenizer: HfTokenizerPath | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> TokenizerSpec:

@@ -5,20 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field
 
+from corpusforge.models import NonNegativeInt
 from corpusforge.schema import N_TOKENS, TEXT, TOKEN_IDS
 from corpusforge.steps.base import MapStep, StepConfig
 from corpusforge.steps.registry import register
-from corpusforge.tokenize.loader import BatchTokenizer, TokenizerSpec, load_tokenizer
+from corpusforge.tokenize.loader import BatchTokenizer, TokenizerPath, TokenizerSpec, load_tokenizer
 
 
 class TokenizeConfig(StepConfig):
     #: a ``.model`` / ``tokenizer.json`` path (kind guessed from the name) or
     #: ``{sentencepiece: path}`` / ``{hf_tokenizer: path}``
-    tokenizer: str | TokenizerSpec
+    tokenizer: TokenizerPath | TokenizerSpec
     #: encoding threads per worker; 0 = all cores
-    threads: int = Field(0, ge=0)
+    threads: NonNegativeInt = 0
     #: also store the token ids as ``list<uint32>``
     ids: bool = False
     #: append the end-of-document id to every document (and count it), as Megatron's

@@ -16,31 +16,31 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from corpusforge.models import Model, PositiveInt
 from corpusforge.tokenize.sample import chunks
 
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
 
-class TokenizerTraining(BaseModel):
+class TokenizerTraining(Model):
     """Parameters of ``train-tokenizer``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mode: str = Field("llm-jp", pattern="^(llm-jp|joint)$")
+    mode: Literal["llm-jp", "joint"] = "llm-jp"
     #: pieces per language model (llm-jp mode), merged in this order
-    vocab: dict[str, int] = {"code": 10_000, "en": 20_000, "ja": 30_000}
+    vocab: dict[str, PositiveInt] = {"code": 10_000, "en": 20_000, "ja": 30_000}
     #: maximum piece length per language (LLM-jp: 8 for Japanese, 16 otherwise)
-    max_piece_length: dict[str, int] = {"ja": 8, "en": 16, "code": 16}
+    max_piece_length: dict[str, PositiveInt] = {"ja": 8, "en": 16, "code": 16}
     #: joint mode: one model of this size over every language, max piece length 16
     joint_vocab: int = Field(50_000, ge=100)
     em_iterations: int = Field(2, ge=0)
     character_coverage: float = Field(0.9995, gt=0, le=1)
     user_defined_symbols: list[str] = ["\n"]
-    threads: int = Field(2, ge=1)
+    threads: PositiveInt = 2
 
 
 def train_unigram(texts: Sequence[str], vocab_size: int, max_piece_length: int,
