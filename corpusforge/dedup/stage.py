@@ -38,7 +38,7 @@ from corpusforge.dedup.index import DedupIndex, IndexPart
 from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
-from corpusforge.dedup.normalize import normalize_for_hash
+from corpusforge.dedup.normalize import Normalization, normalize_for_hash
 from corpusforge.io.atomic import atomic_write, write_bytes
 from corpusforge.io.sinks import Sinks
 from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes, token_counts
@@ -55,6 +55,8 @@ DOCS_PER_PARTITION = 4_000_000
 #: Japanese/Chinese script share above which ``auto`` shingles characters
 AUTO_CHAR_FRACTION = 0.25
 NORMALIZATION_VERSION = 1
+#: the one normalisation there was before it had options (digits to 0, all else on)
+LEGACY_NORMALIZATION = Normalization(digits="zero")
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,17 @@ class Layout:
             "num_perm": mh.num_perm if mh else None, "seed": mh.seed if mh else None,
             "shingles": dict(sorted(mh.shingles.items())) if mh else None,
             "default": mh.default if mh else None, "normalization": NORMALIZATION_VERSION,
+            **self._normalize_params(),
         }
+
+    def _normalize_params(self) -> dict:
+        mh, ex = self.cfg.minhash, self.cfg.exact
+        exact = ex.normalize if ex and "text" in ex.on else None
+        near = mh.normalize if mh else None
+        if all(o is None or o == LEGACY_NORMALIZATION for o in (exact, near)):
+            return {}  # the keys an index built before the options existed holds
+        return {"normalize": {"exact": exact.model_dump() if exact else None,
+                              "near": near.model_dump() if near else None}}
 
 
 def _save(path: str, arr: np.ndarray) -> None:
@@ -203,13 +215,20 @@ def _sign_task(task: SignTask) -> dict:
     if cfg.minhash:
         hasher = MinHasher(cfg.minhash.num_perm, cfg.minhash.seed)
         sig = np.empty((n, cfg.minhash.num_perm), np.uint32)
+    exact_opts = cfg.exact.normalize if cfg.exact and "text" in cfg.exact.on else None
+    near_opts = cfg.minhash.normalize if cfg.minhash else None
     for s_id, spec in enumerate(specs):
         rows = np.flatnonzero(spec_ids == s_id)
         if len(rows) == 0:
             continue
-        norm = normalize_for_hash(texts.take(pa.array(rows)), spec.mode)  # type: ignore[arg-type]
-        text_hash[rows] = text_hashes(norm)
+        sub_texts = texts.take(pa.array(rows))
+        norm = None
+        if exact_opts is not None:
+            norm = normalize_for_hash(sub_texts, spec.mode, exact_opts)  # type: ignore[arg-type]
+            text_hash[rows] = text_hashes(norm)
         if sig is not None:
+            if norm is None or near_opts != exact_opts:
+                norm = normalize_for_hash(sub_texts, spec.mode, near_opts)  # type: ignore[arg-type]
             sub, c = hasher.signatures_and_counts(norm, spec, normalized=True)
             sig[rows], counts[rows] = sub, c
     if sig is not None:

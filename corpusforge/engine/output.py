@@ -31,6 +31,9 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
         "inputs": [i.model_dump() for i in pipeline.inputs],
         "steps": [s.model_dump() for s in pipeline.steps],
         "stages": [s.model_dump() for s in pipeline.stages],
+        # the stages' configs with their defaults filled in: a default that changes between
+        # versions (dedup normalisation) changes the work as much as a changed key does
+        "stage_configs": [st.config.model_dump(mode="json") for st in pipeline.build_stages()],
         "output": pipeline.output.model_dump(),
         "batch": pipeline.batch.model_dump(),
         "units": [asdict(u) for u in units],

@@ -89,8 +89,8 @@ class RayExecutor:
             # line, without the working directory; the pipeline's own modules follow each task)
             path = os.pathsep.join(p for p in sys.path if p)
             env["env_vars"] = {"PYTHONPATH": path, **env.get("env_vars", {})}
-            # "local": a new instance even when a `ray start` node runs on this machine
-            # (ray.init() with no address would join its cluster)
+            # address "local": a new instance even when a cluster runs on this machine (Ray would
+            # otherwise join it, which the pipeline did not ask for)
             kwargs = {"address": "local", "num_cpus": self.workers, "include_dashboard": False,
                       "_node_ip_address": "127.0.0.1"}
         if env:
