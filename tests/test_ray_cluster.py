@@ -4,8 +4,8 @@ and object stores, one CPU each, every process on 127.0.0.1), started by ``ray.c
 Pipelines run on it as a user runs them on a cluster (the YAML's ``executor:``, the command
 line's ``--ray-address``), spread their tasks over both nodes, survive the loss of the worker
 node mid-run, stop with a message when the whole cluster goes and finish on another cluster
-with ``--resume``, each time with output byte-identical to the local executor's. A user's step module
-reaches the workers through ``runtime_env.py_modules``.
+with ``--resume``, each time with output byte-identical to the local executor's. A user's step
+module reaches the workers through ``runtime_env.py_modules``.
 
 Tasks that must be running when a test acts wait inside ``user_steps.Hold`` until the test lets
 them go (or until tasks run on both nodes at once), so nothing here depends on timing. Every
