@@ -24,8 +24,9 @@ def count(
     output: Annotated[Optional[Path], typer.Option(help="write the totals as JSON")] = None,
     workers: Annotated[int, typer.Option(min=1, help="processes, one file at a time each")] = 1,
     threads: Annotated[int, typer.Option(min=0, help="tokenizer threads per process (0: all cores)")] = 0,
+    storage_options: Annotated[Optional[str], typer.Option(help="fsspec options of the corpus's bucket as JSON, e.g. '{\"client_kwargs\": {\"endpoint_url\": \"http://127.0.0.1:9000\"}}' (default: the AWS_* environment variables)")] = None,
 ) -> None:
-    """Count tokens per source and language in any Parquet/JSONL corpus."""
+    """Count tokens per source and language in any Parquet/JSONL corpus (local or s3://...)."""
     import pyarrow.parquet as pq
 
     from corpusforge.io.atomic import atomic_write, write_bytes
@@ -34,9 +35,16 @@ def count(
 
     keys = [k.strip() for k in by.split(",") if k.strip()]
     try:
+        options = orjson.loads(storage_options) if storage_options else None
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("--storage-options is a JSON object")
+    except ValueError as e:
+        err_console.print(literal(f"--storage-options: {e}", "red", lines=True))
+        raise typer.Exit(2) from None
+    try:
         result = count_corpus(corpus, tokenizer, keys, histogram=histogram is not None,
-                              workers=workers, threads=threads)
-    except (OSError, ValueError) as e:
+                              workers=workers, threads=threads, storage_options=options)
+    except (OSError, ValueError, ImportError) as e:
         err_console.print(literal(f"cannot count {corpus}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
     rows = result.totals.to_pylist()

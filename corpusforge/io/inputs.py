@@ -17,7 +17,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from corpusforge.errors import ErrorRecord
-from corpusforge.io import commoncrawl, corpora, demo, hf, jsonl, parquet, warc
+from corpusforge.io import commoncrawl, corpora, demo, hf, jsonl, parquet, storage, warc
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.reader import Reader, registered_readers
 from corpusforge.io.units import WorkUnit
@@ -50,6 +50,7 @@ def plan_units(
     starts: a ConfigError with an issue per input, at the input's line in ``lines``
     (``YamlDoc.lines``) of ``file`` when known.
     """
+    register_storage(inputs)
     units: list[WorkUnit] = []
     issues: list[ConfigIssue] = []
     lines = lines or {}
@@ -79,6 +80,14 @@ def plan_units(
     if issues:
         raise ConfigError(issues, file)
     return [replace(u, index=n) for n, u in enumerate(units)]
+
+
+def register_storage(inputs: Sequence[InputConfig]) -> None:
+    """Every input's ``storage_options`` for the buckets of its paths (io/storage.py)."""
+    for cfg in inputs:
+        options, paths = getattr(cfg, "storage_options", None), getattr(cfg, "path", None)
+        if options and paths:
+            storage.register(paths, options)
 
 
 def _is_utf8_name(path: str) -> bool:

@@ -7,12 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fsspec.core import url_to_fs
-
 from corpusforge.executors import Executor
 from corpusforge.io.layout import OutputLayout, join
 from corpusforge.io.markers import read_marker, write_marker
 from corpusforge.io.sinks import Sinks
+from corpusforge.io.storage import filesystem, with_storage
 
 
 @dataclass
@@ -49,7 +48,7 @@ class StageContext:
     def forget_tasks(self) -> None:
         """Drop this phase's task markers: for a stage whose scratch files are gone, so that
         a resume does not trust results that pointed at them."""
-        fs, folder = url_to_fs(self.layout.task_markers(self.key))
+        fs, folder = filesystem(self.layout.task_markers(self.key))
         if fs.exists(folder):
             fs.rm(folder, recursive=True)
 
@@ -86,5 +85,6 @@ class StageContext:
             if on_result is not None:
                 on_result(i, value)
 
-        self.executor.map(fn, [items[i] for i in pending], on_result=done)
+        # the storage options travel with each task: a worker opens files as the driver does
+        self.executor.map(with_storage(fn), [items[i] for i in pending], on_result=done)
         return results
