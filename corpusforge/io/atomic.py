@@ -11,6 +11,7 @@ lifecycle rule removes). Every writer of the project goes through :class:`Atomic
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,60 @@ from corpusforge.io.storage import filesystem, is_object_store
 
 TMP_SUFFIX = ".tmp"
 #: part size of an upload to an object store (S3 takes 5 MiB at least); also what an open
-#: file holds in memory
+#: file holds in memory, and the size below which a file is one PUT
 UPLOAD_PART_BYTES = 8 * 2**20
+
+
+class _Upload(io.RawIOBase):
+    """A file on an object store that appears only on :meth:`commit`.
+
+    Its bytes stay in memory up to one part and are then one PUT; a larger file becomes a
+    multipart upload as it is written (autocommit off: closing uploads the last part, only
+    ``commit`` completes it). Dropped without a commit (an error, the garbage collector, a
+    killed process), nothing appears.
+    """
+
+    def __init__(self, fs: AbstractFileSystem, path: str) -> None:
+        super().__init__()
+        self.fs, self.path = fs, path
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self._remote: IO[bytes] | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if self._remote is not None:
+            return self._remote.write(data)
+        assert self._buffer is not None, "written after discard"
+        n = self._buffer.write(data)
+        if self._buffer.tell() >= UPLOAD_PART_BYTES:
+            self._remote = self.fs.open(self.path, "wb", autocommit=False, block_size=UPLOAD_PART_BYTES)
+            self._remote.write(self._buffer.getbuffer())
+            self._buffer = None
+        return n
+
+    def tell(self) -> int:
+        return self._remote.tell() if self._remote is not None else self._buffer.tell()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        if self._remote is not None and not self._remote.closed:
+            self._remote.close()
+        super().close()
+
+    def commit(self) -> None:
+        self.close()
+        if self._remote is not None:
+            self._remote.commit()  # type: ignore[attr-defined]
+        elif self._buffer is not None:
+            self.fs.pipe_file(self.path, self._buffer.getvalue())
+            self._buffer = None
+
+    def discard(self) -> None:
+        self.close()
+        if self._remote is not None:
+            self._remote.discard()  # type: ignore[attr-defined]
+        self._buffer = None
 
 
 class AtomicFile:
@@ -42,10 +95,8 @@ class AtomicFile:
         self.fs, self.final = fs, path
         self.direct = is_object_store(fs)
         if self.direct:
-            # autocommit off: closing uploads the parts, only commit() completes the upload
-            # (a file dropped half-way, even by the garbage collector, never appears)
             self.tmp = path
-            self.file: IO[bytes] = fs.open(path, "wb", autocommit=False, block_size=UPLOAD_PART_BYTES)
+            self.file: IO[bytes] = _Upload(fs, path)
             return
         self.tmp = f"{path}.{os.getpid()}{TMP_SUFFIX}" if shared else path + TMP_SUFFIX
         parent = path.rpartition("/")[0]
@@ -59,16 +110,11 @@ class AtomicFile:
 
     def commit(self) -> str:
         """Close (if still open) and move into place; returns the final path."""
-        if not self.direct:
-            self.close()
-            self.fs.mv(self.tmp, self.final)
-        elif self.file.tell() == 0:
-            # an empty upload: s3fs cannot complete it (it has no part), a plain PUT can
-            self.discard()
-            self.fs.pipe_file(self.final, b"")
+        if self.direct:
+            self.file.commit()  # type: ignore[attr-defined]
         else:
             self.close()
-            self.file.commit()  # type: ignore[attr-defined]
+            self.fs.mv(self.tmp, self.final)
         return self.final
 
     def discard(self) -> None:

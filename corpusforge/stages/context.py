@@ -52,6 +52,15 @@ class StageContext:
         if fs.exists(folder):
             fs.rm(folder, recursive=True)
 
+    @staticmethod
+    def _listed(folder: str) -> set[str]:
+        """Names of the files in ``folder`` (none when it does not exist)."""
+        fs, root = filesystem(folder)
+        try:
+            return {p.rstrip("/").rpartition("/")[2] for p in fs.ls(root, detail=False)}
+        except FileNotFoundError:
+            return set()
+
     def map_tasks(self, phase: str, fn: Callable[[Any], Any], items: Sequence[Any], *,
                   names: Sequence[str] | None = None,
                   on_start: Callable[[int, int], None] | None = None,
@@ -69,8 +78,11 @@ class StageContext:
         paths = [join(folder, f"{label}.json") for label in labels]
         results: list[Any] = [None] * len(items)
         pending: list[int] = []
+        present = self._listed(folder)
         for i, path in enumerate(paths):
-            found, value = read_marker(path)
+            # one listing of the folder, not a request per missing marker (a bucket answers
+            # each in tens of milliseconds)
+            found, value = read_marker(path) if f"{labels[i]}.json" in present else (False, None)
             if found:
                 results[i] = value
             else:
