@@ -8,9 +8,11 @@ run's fingerprint, which would otherwise ask the store about every file again.""
 from __future__ import annotations
 
 import os
+import re
 from typing import IO
 
 import fsspec
+from fsspec.utils import glob_translate
 
 from corpusforge.io.layout import is_document_path
 from corpusforge.io.storage import StorageOptions, filesystem
@@ -50,7 +52,15 @@ def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
         fs, root = filesystem(pattern)
         if any(c in root for c in "*?["):
             base = root[: min(root.find(c) for c in "*?[" if c in root)].rpartition("/")[0]
-            found = {p: i for p, i in fs.glob(root, detail=True).items() if i.get("type") == "file"}
+            if "/" in root[len(base) + 1:] or "**" in root:
+                # wildcards over several folder levels: fsspec's glob lists folder by folder;
+                # one recursive listing of the fixed folder, matched here, is one request
+                match = re.compile(glob_translate(root)).match
+                listing = fs.find(base, detail=True)
+            else:
+                listing = fs.glob(root, detail=True)
+                match = bool
+            found = {p: i for p, i in listing.items() if i.get("type") == "file" and match(p)}
         elif fs.isdir(root):
             # a folder: its documents, not a run layout's rejects, errors, state or stats
             # (reading a previous run's output folder reads what it kept)

@@ -63,7 +63,7 @@ def plan_units(
     for i, cfg in enumerate(inputs):
         try:
             found = READERS[cfg.type].plan(cfg, i)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, storage.MissingBackend) as e:
             cause = f" (cause: {type(e.__cause__).__name__}: {e.__cause__})" if e.__cause__ else ""
             issues.append(issue(i, f"cannot list input: {type(e).__name__}: {e}{cause}"))
             continue
