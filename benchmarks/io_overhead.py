@@ -96,13 +96,13 @@ def local_vs_s3(src: Path, tmp: Path, docs: int, repeat: int) -> None:
     try:
         options = {"key": "bench", "secret": "bench",
                    "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"}}
+        for _ in range(100):  # until the server listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
         fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
-        for _ in range(100):
-            try:
-                fs.mkdir("bench")
-                break
-            except OSError:  # not listening yet
-                time.sleep(0.1)
+        fs.mkdir("bench")
         fs.put(str(src), "bench/in.jsonl")
         times: dict[str, list[float]] = {"local disk": [], "S3 on loopback": []}
         for i in range(repeat):

@@ -69,7 +69,10 @@ def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
                      if is_document_path(p[len(base) + 1:])}
         else:
             base = root.rpartition("/")[0]
-            found = {root: fs.info(root)} if fs.exists(root) else {}
+            try:
+                found = {root: fs.info(root)}
+            except FileNotFoundError:
+                found = {}
         base = fs._strip_protocol(base) if base else base
         for p in sorted(found):
             name = p[len(base) :].lstrip("/") if base and p.startswith(base) else os.path.basename(p)
