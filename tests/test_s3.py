@@ -195,6 +195,9 @@ def test_count_command_reads_a_bucket_with_the_aws_environment_variables(s3, mix
     assert q.wait(timeout=300) == 0, q.stdout.read().decode()
     remote, local = (json.loads((tmp_path / f).read_text()) for f in ("s3.json", "local.json"))
     assert remote["totals"] == local["totals"] and remote["files"] == local["files"] > 0
+    shown = cli("stats", mixed["s3"], cwd=tmp_path, env=s3.env)
+    assert shown.wait(timeout=300) == 0
+    assert "dedup" in shown.stdout.read().decode()
 
 
 KILLED = """\
