@@ -82,7 +82,9 @@ class StageContext:
         for i, path in enumerate(paths):
             # one listing of the folder, not a request per missing marker (a bucket answers
             # each in tens of milliseconds)
-            found, value = read_marker(path) if f"{labels[i]}.json" in present else (False, None)
+            listed = "/" not in labels[i]  # a label with a folder is not in the listing
+            found, value = read_marker(path) if not listed or f"{labels[i]}.json" in present \
+                else (False, None)
             if found:
                 results[i] = value
             else:
