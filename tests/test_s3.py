@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,9 +50,8 @@ def inputs(s3, tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("inputs") / "demo"
     run_pipeline(pipeline_from_yaml(f"{DEMO}\noutput: {{path: {folder}, format: jsonl, "
                                     "compression: gzip, rejects: false}"), workers=1)
-    for p in folder.iterdir():  # documents only: the run's own files are not input
-        if p.suffix != ".gz":
-            subprocess.run(["rm", "-r", str(p)], check=True)
+    shutil.rmtree(folder / "_state")  # documents only: the run's own files are not input
+    (folder / "stats.json").unlink()
     bucket = s3.bucket("inputs")
     s3.upload(str(folder), f"{bucket}/demo")
     return {"local": f"{folder}/*.jsonl.gz", "s3": f"{bucket}/demo/*.jsonl.gz"}
@@ -99,7 +99,7 @@ def test_the_sample_pipeline_writes_to_s3_what_it_writes_to_disk_and_nothing_els
     assert all_files(cwd) == ["p.yaml"]
     assert all_files(home) == [] and all_files(tmp) == []
     # the cache holds the dedup normalisation table, and nothing of the run's data
-    assert [f.split("/")[0] for f in all_files(cache)] == ["corpusforge"]
+    assert {f.split("/")[0] for f in all_files(cache)} <= {"corpusforge"}
 
 
 MIXED = """\
