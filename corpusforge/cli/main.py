@@ -136,21 +136,25 @@ def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")
                           f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
 
-def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
+def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output folder (local or a bucket URL)")]) -> None:
     """Pretty-print the stats of a finished run."""
-    from corpusforge.io.layout import STATS_FILE
+    from corpusforge.io.layout import STATS_FILE, join
+    from corpusforge.io.storage import filesystem
 
-    file = path / STATS_FILE if path.is_dir() else path
+    file = path
     try:
-        with file.open("rb") as f:
+        fs, root = filesystem(path)
+        if fs.isdir(root):
+            file, root = join(path, STATS_FILE), join(root, STATS_FILE)
+        with fs.open(root, "rb") as f:
             raw = f.read(STATS_MAX_BYTES + 1)
         if len(raw) > STATS_MAX_BYTES:
             raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
         run_stats = RunStats.from_dict(orjson.loads(raw))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as e:
         err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
-    console.print(summary_table(run_stats, str(path)))
+    console.print(summary_table(run_stats, path))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
 
