@@ -17,7 +17,13 @@ from rich.console import Console
 
 from corpusforge.accounting import RunStats
 from corpusforge.cli import filters, tokens
-from corpusforge.cli.report import RunProgress, reasons_text, summary_table, tokens_text
+from corpusforge.cli.report import (
+    RunProgress,
+    print_whole,
+    reasons_text,
+    summary_table,
+    tokens_text,
+)
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
 from corpusforge.yamlsource import ConfigError
 
@@ -123,7 +129,7 @@ def run(
         err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
                           soft_wrap=True)
         raise typer.Exit(INTERRUPTED_EXIT) from None
-    console.print(summary_table(stats, pipeline.name))
+    print_whole(console, summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
     console.print(tokens_text(stats), end="")
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
@@ -154,7 +160,7 @@ def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output fo
     except (OSError, ValueError, KeyError, TypeError, ImportError) as e:
         err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
-    console.print(summary_table(run_stats, path))
+    print_whole(console, summary_table(run_stats, path))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
 
