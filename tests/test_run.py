@@ -48,6 +48,20 @@ def test_sample_pipeline_end_to_end(tmp_path, monkeypatch):
     assert {"length", "dedup"} <= set(rej.column("step").to_pylist())
     r = runner.invoke(app, ["stats", str(tmp_path / "out/sample")])
     assert r.exit_code == 0 and "read" in r.output
+    # in a terminal narrower than the table every figure is still shown whole, none cut to "…"
+    import os
+    import subprocess
+    import sys
+
+    narrow = subprocess.run([sys.executable, "-m", "corpusforge", "stats", str(tmp_path / "out/sample")],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "40"})
+    assert narrow.returncode == 0, narrow.stderr
+    assert "…" not in narrow.stdout and "docs/s" in narrow.stdout
+    for s in stats["steps"]:
+        row = next(line for line in narrow.stdout.splitlines() if line.startswith(f"│{s['name']} "))
+        cells = [c.strip() for c in row.strip("│").split("│")]
+        assert cells[1:5] == [f"{s['docs_in']:,}", f"{s['docs_out']:,}",
+                              f"{sum(s['removed'].values()):,}", f"{s['errored']:,}"], row
 
 
 def test_conservation_and_rejects_with_errors_across_steps(tmp_path):

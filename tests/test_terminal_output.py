@@ -75,7 +75,7 @@ def test_hostile_pipeline_name_in_validate_and_run(tmp_path):
     r = cli("run", "p.yaml", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr.decode()
     plain = assert_inert(r.stdout)  # the table's title, wrapped to the table's width
-    assert plain.index(SHOWN) < plain.index("work units in")
+    assert plain.index(SHOWN) < plain.index("units in")
 
 
 def test_hostile_file_name_in_a_config_error(tmp_path):

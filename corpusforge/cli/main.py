@@ -20,6 +20,7 @@ from corpusforge.cli import filters, tokens
 from corpusforge.cli.report import (
     RunProgress,
     nodes_table,
+    print_whole,
     reasons_text,
     summary_table,
     tokens_text,
@@ -136,7 +137,7 @@ def run(
         err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
                           soft_wrap=True)
         raise typer.Exit(INTERRUPTED_EXIT) from None
-    console.print(summary_table(stats, pipeline.name))
+    print_whole(console, summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
     console.print(tokens_text(stats), end="")
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
@@ -149,21 +150,25 @@ def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")
                           f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
 
-def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
+def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output folder (local or a bucket URL)")]) -> None:
     """Pretty-print the stats of a finished run."""
-    from corpusforge.io.layout import STATS_FILE
+    from corpusforge.io.layout import STATS_FILE, join
+    from corpusforge.io.storage import filesystem
 
-    file = path / STATS_FILE if path.is_dir() else path
+    file = path
     try:
-        with file.open("rb") as f:
+        fs, root = filesystem(path)
+        if fs.isdir(root):
+            file, root = join(path, STATS_FILE), join(root, STATS_FILE)
+        with fs.open(root, "rb") as f:
             raw = f.read(STATS_MAX_BYTES + 1)
         if len(raw) > STATS_MAX_BYTES:
             raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
         run_stats = RunStats.from_dict(orjson.loads(raw))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as e:
         err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
-    console.print(summary_table(run_stats, str(path)))
+    print_whole(console, summary_table(run_stats, path))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
     where = nodes_table(run_stats)

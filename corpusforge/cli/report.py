@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -28,17 +31,40 @@ def summary_table(stats: RunStats, title: str = "corpusforge run") -> Table:
                   pad_edge=False, collapse_padding=True)
     # a tokens column once the run counted tokens (steps after a tokenize step, stages after it)
     tokens = stats.token_step() is not None
-    columns = ["step", "in", "out", "removed", "errored", "bytes in", "bytes out",
-               *(["tokens out"] if tokens else []), "docs/s"]
-    for col in columns:
-        table.add_column(col, justify="left" if col == "step" else "right", no_wrap=True)
+    headers = ["step", "in", "out", "removed", "errored", "bytes\nin", "bytes\nout",
+               *(["tokens\nout"] if tokens else []), "docs/s"]
+    rows = []
     for s in stats.steps:
         rate = f"{s.docs_in / s.seconds:,.0f}" if s.seconds > 0 else "-"
         counted = ([f"{s.token_total():,}" if s.tokens is not None else "-"] if tokens else [])
-        table.add_row(literal(s.name), f"{s.docs_in:,}", f"{s.docs_out:,}", f"{s.docs_removed:,}",
-                      f"{s.errored:,}", human_bytes(s.bytes_in), human_bytes(s.bytes_out),
-                      *counted, rate)
+        rows.append([literal(s.name), f"{s.docs_in:,}", f"{s.docs_out:,}", f"{s.docs_removed:,}",
+                     f"{s.errored:,}", human_bytes(s.bytes_in), human_bytes(s.bytes_out),
+                     *counted, rate])
+    for i, header in enumerate(headers):
+        # every value shown whole: a column is at least as wide as its longest value (a table
+        # wider than the terminal wraps its lines rather than cutting a figure to "1,6…")
+        widest = max([len(str(r[i])) for r in rows] + [max(map(len, header.split("\n")))])
+        table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True,
+                         min_width=widest + 1)  # + the padding
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def print_whole(console: Console, table: Table) -> None:
+    """Print ``table`` without cutting it: one wider than the terminal is laid out at its own
+    width and left to the terminal to wrap (rich would shrink and crop its columns)."""
+    wide = Console(width=10_000, file=io.StringIO(), color_system=None)
+    with wide.capture() as out:
+        wide.print(table)
+    need = max((cell_len(line) for line in out.get().splitlines()), default=0)
+    if need > console.width:
+        # a console of that width on the same stream (print(width=...) still shrinks columns
+        # to the terminal's width)
+        Console(width=need, file=console.file, color_system=console.color_system,
+                force_terminal=console.is_terminal, highlight=False).print(table, crop=False)
+    else:
+        console.print(table)
 
 
 def nodes_table(stats: RunStats) -> Table | None:

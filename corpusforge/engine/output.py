@@ -6,13 +6,13 @@ import hashlib
 from dataclasses import asdict
 
 import orjson
-from fsspec.core import url_to_fs
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
 from corpusforge.engine.inputs_guard import input_versions
 from corpusforge.io.atomic import TMP_SUFFIX, read_json, write_json
 from corpusforge.io.layout import STATE_DIR, OutputLayout
+from corpusforge.io.storage import filesystem
 from corpusforge.io.units import WorkUnit
 
 #: bumped when the layout of ``_state`` changes: a resume across versions is refused
@@ -28,13 +28,14 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
     and the version (size, modification time or etag) of every input file."""
     body = {
         "layout": LAYOUT_VERSION,
-        "inputs": [i.model_dump() for i in pipeline.inputs],
+        # credentials and endpoints may change between a run and its resume
+        "inputs": [i.model_dump(exclude={"storage_options"}) for i in pipeline.inputs],
         "steps": [s.model_dump() for s in pipeline.steps],
         "stages": [s.model_dump() for s in pipeline.stages],
         # the stages' configs with their defaults filled in: a default that changes between
         # versions (dedup normalisation) changes the work as much as a changed key does
         "stage_configs": [st.config.model_dump(mode="json") for st in pipeline.build_stages()],
-        "output": pipeline.output.model_dump(),
+        "output": pipeline.output.model_dump(exclude={"storage_options"}),
         "batch": pipeline.batch.model_dump(),
         "units": [asdict(u) for u in units],
         "files": input_versions(units),
@@ -46,7 +47,7 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
                    resume: bool, overwrite: bool) -> None:
     """Make the output folder ready: new, replaced (``overwrite``) or resumed (``resume``:
     the same pipeline and units, checked by fingerprint; half-written files removed)."""
-    fs, root = url_to_fs(layout.root)
+    fs, root = filesystem(layout.root)
     fp = fingerprint(pipeline, units)
     if fs.exists(root) and fs.ls(root):
         try:
