@@ -2,10 +2,12 @@
 and object stores, one CPU each, every process on 127.0.0.1), started by ``ray.cluster_utils``.
 
 Pipelines run on it as a user runs them on a cluster (the YAML's ``executor:``, the command
-line's ``--ray-address``), spread their tasks over both nodes, survive the loss of the worker
-node mid-run, stop with a message when the whole cluster goes and finish on another cluster
-with ``--resume``, each time with output byte-identical to the local executor's. A user's step
-module reaches the workers through ``runtime_env.py_modules``.
+line's ``--ray-address``), with their output in a bucket of a real S3 API (moto's server on
+127.0.0.1, as nodes that share no disk need): they spread their tasks over both nodes and keep
+nothing on the nodes' own disks, survive the loss of the worker node mid-run, stop with a
+message when the whole cluster goes and finish on another cluster with ``--resume``, each time
+with output byte-identical to the local executor's on local disk. A user's step module reaches
+the workers through ``runtime_env.py_modules``.
 
 Tasks that must be running when a test acts wait inside ``user_steps.Hold`` until the test lets
 them go (or until tasks run on both nodes at once), so nothing here depends on timing. Every
@@ -23,12 +25,14 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 import ray
 from ray.cluster_utils import Cluster
+from s3server import S3Server
 from typer.testing import CliRunner
 
 from corpusforge.cli import app
@@ -64,36 +68,70 @@ stages:
   - dedup:
       exact: {{on: [text]}}
       minhash: {{threshold: 0.8, shingles: {{ja: char5, en: word5, code: word5}}}}
-output: {{path: {out}, partition_by: lang, max_shard_bytes: 40kB}}
+output: {{path: {out}, partition_by: lang, max_shard_bytes: 40kB{storage}}}
 batch: {{max_docs: 100}}
 {executor}
 """
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory) -> Callable[[str], str]:
-    """Where a test's run ``name`` writes: the one place that says where outputs live."""
-    root = tmp_path_factory.mktemp("outputs")
-    return lambda name: str(root / name)
+def s3():
+    with S3Server() as server:
+        yield server
 
 
-def same_output(a: str, b: str) -> list[str]:
-    """What differs between two runs' outputs (files byte for byte, stats counts)."""
-    return compare(Path(a), Path(b))
+@dataclass(frozen=True)
+class Outputs:
+    """Where the tests' runs write: the one place that says so. A bucket of the S3 server on
+    127.0.0.1, as on a cluster whose nodes share no disk."""
+
+    root: str
+    #: the bucket's storage options, as YAML
+    options: str
+
+    def __call__(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    @property
+    def entry(self) -> str:
+        """The ``output:`` entry that reaches the bucket (append after ``path:``)."""
+        return f", storage_options: {self.options}"
 
 
 @pytest.fixture(scope="module")
-def ray_env():
+def outputs(s3) -> Outputs:
+    return Outputs(s3.bucket("cluster"), s3.yaml_options)
+
+
+def same_output(a: str, b: str) -> list[str]:
+    """What differs between two runs' outputs, local or in a bucket (files byte for byte,
+    stats counts)."""
+    return compare(a, b)
+
+
+@pytest.fixture(scope="module")
+def ray_env() -> Path:
     """The environment of every Ray process these tests start (nodes and CLI drivers): a
     private Ray temp dir, so that the cluster's address file and sessions never meet another
-    Ray instance on this machine, and this tree's corpusforge and the tests' step modules
-    importable, as a cluster image has them installed."""
-    tmp = tempfile.mkdtemp(prefix="cfray-")  # short: Ray's socket paths live below it
+    Ray instance on this machine; this tree's corpusforge and the tests' step modules
+    importable, as a cluster image has them installed; and a home, temporary and cache folder
+    of their own, to show what a run leaves on a node's disk."""
+    tmp = Path(tempfile.mkdtemp(prefix="cfray-"))  # short: Ray's socket paths live below it
+    for name in NODE_DIRS:
+        (tmp / name).mkdir()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAY_TMPDIR", tmp)
+        mp.setenv("RAY_TMPDIR", str(tmp / "ray"))
         mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
-        yield
+        mp.setenv("HOME", str(tmp / "home"))
+        mp.setenv("TMPDIR", str(tmp / "tmp"))
+        mp.setenv("CORPUSFORGE_CACHE", str(tmp / "cache"))
+        mp.delenv("XDG_CACHE_HOME", raising=False)
+        yield tmp
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: the folders of ray_env: Ray's own, and the nodes' home, temporary and cache folders
+NODE_DIRS = ("ray", "home", "tmp", "cache")
 
 
 @pytest.fixture(scope="module")
@@ -123,17 +161,20 @@ def labels(cluster: Cluster) -> set[str]:
     return {node_name(n.node_id) for n in [cluster.head_node, *cluster.worker_nodes]}
 
 
-def pipeline(out: str, hold: Path, *, from_pos: int = 0, nodes: int = 0, executor: str = "") -> str:
+def pipeline(out: str, hold: Path, *, from_pos: int = 0, nodes: int = 0, executor: str = "",
+             storage: str = "") -> str:
+    """The pipeline writing to ``out`` (``storage``: its ``storage_options`` entry)."""
     hold.mkdir(exist_ok=True)
-    return PIPELINE.format(out=out, hold=hold, from_pos=from_pos, nodes=nodes, executor=executor)
+    return PIPELINE.format(out=out, hold=hold, from_pos=from_pos, nodes=nodes, executor=executor,
+                           storage=storage)
 
 
 @pytest.fixture(scope="module")
-def reference(outputs, tmp_path_factory) -> str:
-    """The pipeline on the local executor, nothing held."""
+def reference(tmp_path_factory) -> str:
+    """The pipeline on the local executor, on local disk, nothing held."""
     hold = tmp_path_factory.mktemp("hold-reference")
     (hold / "go").touch()
-    out = outputs("reference")
+    out = str(tmp_path_factory.mktemp("reference") / "out")
     stats = run_pipeline(pipeline_from_yaml(pipeline(out, hold)), executor="local", workers=1)
     # the local executor's tasks ran on this machine
     assert stats.nodes["map"] == {node_name(): 6}
@@ -165,6 +206,10 @@ def running(hold: Path, node) -> list[int]:
     return sorted(int(p.name[len(prefix):]) for p in hold.glob(prefix + "*"))
 
 
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
 def stats_of(out: str) -> dict:
     return read_json(join(out, "stats.json"))
 
@@ -194,10 +239,11 @@ def test_every_node_is_its_own_raylet_on_the_loopback_address(two_nodes, monkeyp
     assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
 
 
-def test_both_nodes_do_work_and_the_output_is_the_local_executors(two_nodes, outputs, reference, tmp_path):
+def test_both_nodes_do_work_and_the_output_is_the_local_executors(two_nodes, outputs, reference, ray_env,
+                                                                  tmp_path):
     out = outputs("spread")
     # the first two tasks hold until they run on both nodes at once
-    yaml = pipeline(out, tmp_path / "hold", nodes=2,
+    yaml = pipeline(out, tmp_path / "hold", nodes=2, storage=outputs.entry,
                     executor=f"executor: {{type: ray, ray_address: '{two_nodes.address}'}}")
     stats = run_pipeline(pipeline_from_yaml(yaml))
     assert same_output(reference, out) == []
@@ -207,6 +253,10 @@ def test_both_nodes_do_work_and_the_output_is_the_local_executors(two_nodes, out
     assert set().union(*nodes.values()) <= labels(two_nodes)
     assert nodes == stats.nodes
     assert set(unit_nodes(out)) == labels(two_nodes)
+    # the nodes kept nothing of the run on their own disks: no file in their home or temporary
+    # folders, and in the cache folder only corpusforge's (the dedup normalisation table)
+    assert files_under(ray_env / "home") == [] and files_under(ray_env / "tmp") == []
+    assert {f.split("/")[0] for f in files_under(ray_env / "cache")} <= {"corpusforge"}
     shown = CliRunner().invoke(app, ["stats", out], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert "tasks per node" in shown.output
@@ -216,7 +266,7 @@ def test_both_nodes_do_work_and_the_output_is_the_local_executors(two_nodes, out
 
 def test_a_worker_node_lost_mid_run_leaves_its_tasks_to_the_others(two_nodes, outputs, reference, tmp_path):
     out, hold = outputs("node-lost"), tmp_path / "hold"
-    (tmp_path / "p.yaml").write_text(pipeline(out, hold))
+    (tmp_path / "p.yaml").write_text(pipeline(out, hold, storage=outputs.entry))
     head, worker = head_and_worker(two_nodes)
     run = cli(["run", "p.yaml", "--ray-address", two_nodes.address], tmp_path)
     wait_for("a task runs on the worker node", lambda: running(hold, worker), run)
@@ -238,7 +288,7 @@ def test_a_lost_cluster_stops_the_run_and_another_cluster_resumes_it(two_nodes, 
     with ``RAY_ADDRESS`` set) and runs only what had not finished."""
     out, hold = outputs("cluster-lost"), tmp_path / "hold"
     # units 0 and 1 (positions 0-399) finish, the others hold
-    (tmp_path / "p.yaml").write_text(pipeline(out, hold, from_pos=400))
+    (tmp_path / "p.yaml").write_text(pipeline(out, hold, from_pos=400, storage=outputs.entry))
     # a cluster of one node with two CPUs: starts faster than two nodes, and dies as a whole
     doomed = Cluster(initialize_head=True, head_node_args={**HEAD, "num_cpus": 2})
     address, gone = doomed.address, labels(doomed)
@@ -306,7 +356,7 @@ def test_a_user_step_module_reaches_the_workers_through_py_modules(two_nodes, ou
             steps:
               - {{step: user_steps.Hold, folder: {tmp_path / 'hold'}, nodes: 2}}
               - {{step: cf_user_tag.Tag}}
-            output: {{path: {out}}}
+            output: {{path: {out}{outputs.entry}}}
             executor: {{type: ray, ray_address: '{two_nodes.address}'{runtime_env}}}
             """)
 
