@@ -113,19 +113,18 @@ def same_output(a: str, b: str) -> list[str]:
 def ray_env() -> Path:
     """The environment of every Ray process these tests start (nodes and CLI drivers): a
     private Ray temp dir, so that the cluster's address file and sessions never meet another
-    Ray instance on this machine; this tree's corpusforge and the tests' step modules
-    importable, as a cluster image has them installed; and a home, temporary and cache folder
-    of their own, to show what a run leaves on a node's disk."""
+    Ray instance on this machine, and this tree's corpusforge and the tests' step modules
+    importable, as a cluster image has them installed."""
     tmp = Path(tempfile.mkdtemp(prefix="cfray-"))  # short: Ray's socket paths live below it
     for name in NODE_DIRS:
         (tmp / name).mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAY_TMPDIR", str(tmp / "ray"))
         mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
-        mp.setenv("HOME", str(tmp / "home"))
-        mp.setenv("TMPDIR", str(tmp / "tmp"))
-        mp.setenv("CORPUSFORGE_CACHE", str(tmp / "cache"))
-        mp.delenv("XDG_CACHE_HOME", raising=False)
+        # a local Ray instance started earlier in this process turned Ray's token
+        # authentication on for it (RAY_AUTH_MODE=token, the token in ~/.ray): this cluster and
+        # its drivers run without, as a cluster of its own
+        mp.delenv("RAY_AUTH_MODE", raising=False)
         yield tmp
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -134,21 +133,34 @@ def ray_env() -> Path:
 NODE_DIRS = ("ray", "home", "tmp", "cache")
 
 
+def add_node(cluster: Cluster | None, folder: Path) -> Cluster:
+    """Start the head (``cluster`` None: a new cluster) or one more node. Its processes get a
+    home, temporary and cache folder of their own under ``folder``, to show what a run leaves
+    on a node's disk (set while the node starts, which is when its processes copy them)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(folder / "home"))
+        mp.setenv("TMPDIR", str(folder / "tmp"))
+        mp.setenv("CORPUSFORGE_CACHE", str(folder / "cache"))
+        mp.delenv("XDG_CACHE_HOME", raising=False)
+        if cluster is None:
+            return Cluster(initialize_head=True, head_node_args=dict(HEAD))
+        cluster.add_node(**NODE)
+        cluster.wait_for_nodes()
+        return cluster
+
+
 @pytest.fixture(scope="module")
 def cluster(ray_env):
-    c = Cluster(initialize_head=True, head_node_args=dict(HEAD))
-    c.add_node(**NODE)
-    c.wait_for_nodes()
+    c = add_node(add_node(None, ray_env), ray_env)
     yield c
     c.shutdown()
 
 
 @pytest.fixture
-def two_nodes(cluster: Cluster) -> Cluster:
+def two_nodes(cluster: Cluster, ray_env) -> Cluster:
     """The module's cluster with its head and one worker node (a test may have removed it)."""
     if not cluster.worker_nodes:
-        cluster.add_node(**NODE)
-        cluster.wait_for_nodes()
+        add_node(cluster, ray_env)
     return cluster
 
 
