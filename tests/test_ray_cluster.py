@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -133,25 +134,34 @@ def ray_env() -> Path:
 NODE_DIRS = ("ray", "home", "tmp", "cache")
 
 
-def add_node(cluster: Cluster | None, folder: Path) -> Cluster:
-    """Start the head (``cluster`` None: a new cluster) or one more node. Its processes get a
-    home, temporary and cache folder of their own under ``folder``, to show what a run leaves
-    on a node's disk (set while the node starts, which is when its processes copy them)."""
+def add_node(cluster: Cluster | None, folder: Path, client_port: int = 0) -> Cluster:
+    """Start the head (``cluster`` None: a new cluster, its Ray client server on
+    ``client_port``) or one more node. Its processes get a home, temporary and cache folder of
+    their own under ``folder``, to show what a run leaves on a node's disk (set while the node
+    starts, which is when its processes copy them)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(folder / "home"))
         mp.setenv("TMPDIR", str(folder / "tmp"))
         mp.setenv("CORPUSFORGE_CACHE", str(folder / "cache"))
         mp.delenv("XDG_CACHE_HOME", raising=False)
         if cluster is None:
-            return Cluster(initialize_head=True, head_node_args=dict(HEAD))
+            return Cluster(initialize_head=True, head_node_args={**HEAD, "ray_client_server_port": client_port})
         cluster.add_node(**NODE)
         cluster.wait_for_nodes()
         return cluster
 
 
 @pytest.fixture(scope="module")
-def cluster(ray_env):
-    c = add_node(add_node(None, ray_env), ray_env)
+def client_port() -> int:
+    """A free port of 127.0.0.1 for the cluster's Ray client server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(ray_env, client_port):
+    c = add_node(add_node(None, ray_env, client_port), ray_env)
     yield c
     c.shutdown()
 
@@ -387,6 +397,27 @@ def test_a_user_step_module_reaches_the_workers_through_py_modules(two_nodes, ou
 
     texts = read_output(out).column("text").to_pylist()
     assert len(texts) == 400 and all(t.endswith(" [tagged]") for t in texts)
+
+
+def test_a_ray_client_address_runs_through_the_clusters_client_server(two_nodes, client_port, outputs,
+                                                                      tmp_path):
+    """``ray://`` as from a machine outside the cluster: the run goes through the head's Ray
+    client server (on 127.0.0.1 here) and its tasks run on both nodes."""
+    out, hold = outputs("client"), tmp_path / "hold"
+    hold.mkdir()
+    (tmp_path / "p.yaml").write_text(textwrap.dedent(f"""\
+        inputs: [{{type: demo, docs: 400, units: 4}}]
+        steps:
+          - {{step: user_steps.Hold, folder: {hold}, nodes: 2}}
+          - {{step: normalize}}
+        output: {{path: {out}{outputs.entry}}}
+        """))
+    run = cli(["run", "p.yaml", "--ray-address", f"ray://127.0.0.1:{client_port}"], tmp_path)
+    stdout, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    nodes = stats_of(out)["nodes"]["map"]
+    assert set(nodes) == labels(two_nodes) and sum(nodes.values()) == 4
+    assert stats_of(out)["docs_written"] == 400
 
 
 def test_a_runtime_env_path_that_is_not_there_is_a_config_error(tmp_path, monkeypatch):
