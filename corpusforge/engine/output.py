@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import asdict
 
 import orjson
+from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
 from corpusforge.accounting import RunStats
@@ -29,7 +30,9 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
     body = {
         "layout": LAYOUT_VERSION,
         "inputs": [i.model_dump() for i in pipeline.inputs],
-        "steps": [s.model_dump() for s in pipeline.steps],
+        # a step's error budget may change between a run and its resume (a run stopped by it
+        # is resumed with a larger one)
+        "steps": [s.model_dump(exclude={"max_error_fraction"}) for s in pipeline.steps],
         "stages": [s.model_dump() for s in pipeline.stages],
         "output": pipeline.output.model_dump(),
         "batch": pipeline.batch.model_dump(),
@@ -45,13 +48,14 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
     the same pipeline and units, checked by fingerprint; half-written files removed)."""
     fs, root = url_to_fs(layout.root)
     fp = fingerprint(pipeline, units)
-    if fs.exists(root) and fs.ls(root):
+    _, lock = url_to_fs(layout.lock_dir)
+    if fs.exists(root) and _entries(fs, root, lock):
         try:
             plan = read_json(layout.plan_file)
         except ValueError:  # an empty or cut plan.json (a disk that filled up before 0.2)
             plan = {"fingerprint": None}
         if overwrite:
-            fs.rm(root, recursive=True)
+            _clear(fs, root, lock)
         elif resume and plan is not None:
             if plan.get("fingerprint") != fp:
                 raise OutputExistsError(
@@ -60,7 +64,7 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
                     "corpusforge; resume needs the same config and inputs (use --overwrite to "
                     "start again)")
             for path in fs.find(root):
-                if path.endswith(TMP_SUFFIX):
+                if path.endswith(TMP_SUFFIX) and not _inside(path, lock):
                     fs.rm(path)  # half-written files of killed tasks
         elif not resume:
             raise OutputExistsError(
@@ -70,6 +74,27 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
             raise OutputExistsError(f"{pipeline.output.path} holds no run to resume (no {STATE_DIR}/plan.json)")
     if read_json(layout.plan_file) is None:
         write_json(layout.plan_file, {"fingerprint": fp, "units": len(units)})
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.rstrip("/") == folder.rstrip("/") or path.startswith(folder.rstrip("/") + "/")
+
+
+def _entries(fs: AbstractFileSystem, root: str, lock: str) -> list[str]:
+    """What the output folder holds besides this run's lock (and the folders around it)."""
+    out = []
+    for path in fs.ls(root, detail=False):
+        if _inside(lock, path):  # _state/: look inside it
+            out += [p for p in fs.ls(path, detail=False) if not _inside(p, lock)]
+        else:
+            out.append(path)
+    return out
+
+
+def _clear(fs: AbstractFileSystem, root: str, lock: str) -> None:
+    """Remove the output folder's content (``--overwrite``), keeping this run's lock."""
+    for path in _entries(fs, root, lock):
+        fs.rm(path, recursive=True)
 
 
 def write_stats(layout: OutputLayout, stats: RunStats) -> None:
