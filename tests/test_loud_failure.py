@@ -4,12 +4,14 @@ its message."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,37 @@ def test_a_glob_over_a_missing_folder_is_refused(tmp_path):
     r = invoke(p)
     assert r.exit_code == 2, r.output
     assert f"p.yaml:1: inputs[0].path: no file matches '{tmp_path}/no-such-folder/*.jsonl'" in r.output
+
+
+class _Forbidden(http.server.BaseHTTPRequestHandler):
+    """A web server that lets nobody list or read anything."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the handler's API
+        self.send_response(403)
+        self.end_headers()
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize("path", ["crawl/*.jsonl.gz", "crawl/CC-MAIN-ja.jsonl.gz"])
+def test_a_listing_the_server_forbids_is_refused(tmp_path, path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forbidden)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{path}"
+    try:
+        r = invoke(pipeline(tmp_path, f"""\
+            inputs: [{{type: jsonl, path: "{url}"}}]
+            output: {{path: OUT}}
+            """))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.exit_code == 2, r.output
+    assert "p.yaml:1: inputs[0].path: cannot list input: ClientResponseError: 403, message='Forbidden'" in r.output
+    assert not (tmp_path / "out").exists()
 
 
 def _closed_port() -> int:

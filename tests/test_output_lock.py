@@ -126,7 +126,7 @@ def test_the_heartbeat_goes_on_and_a_takeover_is_noticed(tmp_path):
             try:
                 lock.check()
             except LockLost as e:
-                assert "another run took this output over" in str(e)
+                assert f"another run took the output {tmp_path}/out over (its lock, " in str(e)
                 break
             assert time.monotonic() < deadline
             time.sleep(0.02)

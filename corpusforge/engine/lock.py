@@ -140,7 +140,8 @@ class OutputLock:
                 return None
             except (OSError, ValueError):
                 pass
-            time.sleep(0.2 * (attempt + 1))
+            if attempt < 2:
+                time.sleep(0.2 * (attempt + 1))
         return None
 
     def alive(self, owner: dict[str, Any]) -> bool:
@@ -243,9 +244,10 @@ class OutputLock:
     def check(self) -> None:
         """Raise :class:`LockLost` if another run took the output over."""
         if self._lost is not None:
-            raise LockLost(f"another run took this output over (lock generation {self._lost} "
-                           f"replaced this run's {self.generation}); this run stops so that the "
-                           "output has one writer")
+            how = (f"its lock, {self._path(self._lost)}, replaced this run's" if self._lost >= 0
+                   else "this run's lock file was removed")
+            raise LockLost(f"another run took the output {self.root} over ({how}); this run stops "
+                           "so that the output has one writer")
 
     def release(self) -> None:
         """Stop the heartbeat and remove this run's lock file (unless another run took over)."""
@@ -253,7 +255,8 @@ class OutputLock:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        if self.generation is not None and self._lost is None:
+        if self.generation is not None:
+            # this run's own generation only: one that took it over keeps its own
             self._remove(self._path(self.generation))
             if "file" in self.fs.protocol:  # no empty folder left behind (stores have none)
                 with contextlib.suppress(OSError):
