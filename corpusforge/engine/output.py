@@ -12,6 +12,7 @@ from fsspec.core import url_to_fs
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
 from corpusforge.engine.inputs_guard import input_versions
+from corpusforge.errors import EXIT_REFUSED
 from corpusforge.io.atomic import TMP_SUFFIX, read_json, write_json
 from corpusforge.io.layout import STATE_DIR, OutputLayout
 from corpusforge.io.units import WorkUnit
@@ -22,6 +23,8 @@ LAYOUT_VERSION = 2
 
 class OutputExistsError(RuntimeError):
     """The output folder holds something this run may not continue or replace."""
+
+    exit_code = EXIT_REFUSED
 
 
 def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
