@@ -14,15 +14,25 @@ Each side runs in a fresh subprocess: wall time and the peak RSS of that process
 The clusters are compared (datatrove keeps an arbitrary member of each, so the
 partitions are compared, not the kept documents). ``--only-ours`` skips datatrove (for 10M).
 
-Quality (``--quality``): Japanese (char 5-grams) and English (word 5-grams) documents
-from public-domain novels, each with variants at controlled edit rates; ground truth is
-the exact Jaccard similarity of the shingle sets. A (variant, document) pair is predicted
-a duplicate when LSH makes it a candidate: corpusforge's band keys vs datasketch
-``MinHashLSH`` at the same threshold (same bands x rows); precision and recall of both.
+Normalisation settings (``--quality``): the labelled corpus of ``dedup_labelled`` (real
+Japanese and English documents with variants of known kinds) under each setting of
+``normalize:`` — the default, each option flipped, nothing normalised. Per setting and
+language: precision and recall against the labels of exact dedup (equal normalised
+text), of the exact brute-force Jaccard >= threshold over the shingle sets, and of the
+LSH candidates of corpusforge and of datasketch ``MinHashLSH`` (same bands x rows); the
+two LSHs also against the brute force; and per variant kind, the share found.
+
+LSH against exact Jaccard (``--quality-edits``): Japanese (char 5-grams) and English
+(word 5-grams) documents from public-domain novels, each with variants at controlled
+edit rates; ground truth is the exact Jaccard similarity of the shingle sets. A
+(variant, document) pair is predicted a duplicate when LSH makes it a candidate:
+corpusforge's band keys vs datasketch ``MinHashLSH`` at the same threshold (same bands x
+rows); precision and recall of both.
 
     python benchmarks/dedup.py --docs 1000000
     python benchmarks/dedup.py --docs 10000000 --only-ours
     python benchmarks/dedup.py --quality
+    python benchmarks/dedup.py --quality-edits
     python benchmarks/dedup.py --stage --docs 200000 [--executor ray]
 """
 
@@ -46,6 +56,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 BANDS, ROWS, K = 14, 8, 128
@@ -263,7 +274,7 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b)
 
 
-def quality(threshold: float, per_lang: int, seeds: int) -> None:
+def quality_edits(threshold: float, per_lang: int, seeds: int) -> None:
     from datasketch import MinHash, MinHashLSH
 
     from corpusforge.dedup.lsh import band_keys, optimal_params
@@ -324,6 +335,175 @@ def quality(threshold: float, per_lang: int, seeds: int) -> None:
                   f"{recall:>6.3f}±{se[1]:.3f}{n_pred:>10}")
 
 
+# ---------------------------------------------------------------- normalisation settings
+
+def settings():
+    """(name, Normalization): the default, each option flipped, nothing normalised, and the
+    normalisation before it had options."""
+    from typing import get_args
+
+    from corpusforge.dedup.normalize import Normalization
+
+    base = Normalization()
+    out = [("default", base)]
+    for name, f in Normalization.model_fields.items():
+        values = (True, False) if f.annotation in (bool, "bool") else get_args(f.annotation)
+        other = next(v for v in values if v != getattr(base, name))
+        out.append((f"{name}: {str(other).lower()}", base.model_copy(update={name: other})))
+    out.append(("nothing normalised", Normalization(nfkc=False, case="keep", digits="keep",
+                                                    punctuation="keep", whitespace="keep")))
+    legacy = Normalization(digits="zero")
+    if all(o != legacy for _, o in out):
+        out.append(("before options (digits: zero)", legacy))
+    return out
+
+
+def _group_pairs(keys: np.ndarray, n: int) -> np.ndarray:
+    """Every pair ``a * n + b`` (a < b) of positions with equal ``keys``."""
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    out = [np.zeros(0, np.int64)]
+    for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+        m = np.sort(order[s:e]).astype(np.int64)
+        a, b = np.triu_indices(e - s, 1)
+        out.append(m[a] * n + m[b])
+    return np.unique(np.concatenate(out))
+
+
+def _brute_force(sets: list[set], threshold: float, block: int = 256) -> np.ndarray:
+    """Pairs with exact Jaccard >= threshold (sparse products, block by block)."""
+    import scipy.sparse as sp
+
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, s in enumerate(sets):
+        for x in s:
+            rows.append(i)
+            cols.append(vocab.setdefault(x, len(vocab)))
+    n = len(sets)
+    a = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, len(vocab)))
+    at = a.T.tocsc()
+    size = np.asarray(a.sum(axis=1)).ravel()
+    out = [np.zeros(0, np.int64)]
+    for lo in range(0, n, block):
+        inter = (a[lo:lo + block] @ at).tocoo()
+        r, c = inter.row + lo, inter.col
+        union = size[r] + size[c] - inter.data
+        keep = (r < c) & (inter.data >= threshold * union)
+        out.append(r[keep].astype(np.int64) * n + c[keep])
+    return np.concatenate(out)
+
+
+def _lsh_pairs(keys: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Candidate pairs: documents that share a band key (``keys``: documents x bands)."""
+    n = len(keys)
+    idx = np.flatnonzero(valid)
+    out = [_group_pairs(keys[idx, j], len(idx)) for j in range(keys.shape[1])]
+    local = np.unique(np.concatenate(out))
+    return idx[local // len(idx)] * n + idx[local % len(idx)]
+
+
+def _datasketch_pairs(sets: list[set], b: int, r: int, k: int, seed: int, threshold: float) -> np.ndarray:
+    from datasketch import MinHash, MinHashLSH
+
+    n = len(sets)
+    lsh = MinHashLSH(threshold=threshold, num_perm=k, params=(b, r))
+    hashes = MinHash.bulk([[x.encode() for x in s] for s in sets], num_perm=k, seed=seed)
+    for i, (m, s) in enumerate(zip(hashes, sets)):
+        if s:
+            lsh.insert(i, m)
+    pairs = [min(i, j) * n + max(i, j) for i, (m, s) in enumerate(zip(hashes, sets)) if s
+             for j in lsh.query(m) if j != i]
+    return np.unique(np.array(pairs, np.int64))
+
+
+def _pr(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    hit = len(np.intersect1d(pred, truth, assume_unique=True))
+    return (hit / len(pred) if len(pred) else 1.0), (hit / len(truth) if len(truth) else 1.0)
+
+
+def _truth(orig: np.ndarray, kind: np.ndarray, same: tuple[str, ...], n: int) -> np.ndarray:
+    """Labelled duplicate pairs: two documents of one original, both of a ``same`` kind."""
+    pos = np.flatnonzero(np.isin(kind, same))
+    local = _group_pairs(orig[pos], len(pos))
+    return np.sort(pos[local // len(pos)] * n + pos[local % len(pos)])
+
+
+def _found(pred: np.ndarray, orig: np.ndarray, kind: np.ndarray, n: int) -> dict[str, float]:
+    """Per variant kind, the share of variants paired with their original."""
+    from dedup_labelled import KINDS
+
+    out = {}
+    for k in KINDS:
+        v = np.flatnonzero(kind == k)
+        if len(v):
+            pairs = np.minimum(v, orig[v]) * n + np.maximum(v, orig[v])
+            out[k] = float(np.isin(pairs, pred).mean())
+    return out
+
+
+def quality(threshold: float, per_lang: int, seeds: int) -> None:
+    from dedup_labelled import EXACT_SAME, KINDS, NEAR_SAME, labelled
+
+    from corpusforge.dedup.lsh import band_keys, optimal_params
+    from corpusforge.dedup.minhash import MinHasher, ShingleSpec, text_hashes
+    from corpusforge.dedup.normalize import normalize_for_hash
+
+    b, r = optimal_params(threshold, K)
+    corpus = labelled(per_lang)
+    print(f"threshold {threshold}, {K} hashes, {b} bands x {r} rows, {seeds} hash seed(s); "
+          f"labelled corpus: {len(corpus.texts):,} documents")
+    found_rows = []
+    for lang, spec in (("ja", ShingleSpec("char", 5)), ("en", ShingleSpec("word", 5))):
+        sel = [i for i, x in enumerate(corpus.lang) if x == lang]
+        texts = pa.array([corpus.texts[i] for i in sel])
+        first = sel[0]
+        orig = np.array([corpus.orig[i] - first for i in sel])
+        kind = np.array([corpus.kind[i] for i in sel])
+        n = len(sel)
+        exact_truth = _truth(orig, kind, EXACT_SAME, n)
+        near_truth = _truth(orig, kind, NEAR_SAME, n)
+        counts = {k: int((kind == k).sum()) for k in ("orig", *KINDS)}
+        print(f"\n{lang} ({spec}): {n:,} documents {counts}; labelled pairs: exact "
+              f"{len(exact_truth):,}, near {len(near_truth):,}")
+        print(f"{'setting':<32}{'exact P':>8}{'R':>7}  {'brute P':>8}{'R':>7}  {'cf P':>7}{'R':>7}"
+              f"  {'ds P':>7}{'R':>7}  {'cf/bf P':>8}{'R':>7}  {'ds/bf P':>8}{'R':>7}")
+        for name, opts in settings():
+            norm = normalize_for_hash(texts, spec.mode, opts)
+            nonempty = np.asarray(pc.binary_length(norm).to_numpy(zero_copy_only=False)) > 0
+            h = text_hashes(norm)
+            exact = _group_pairs(np.where(nonempty, h, np.arange(n, dtype=np.uint64)), n)
+            sets = [shingle_set(t, spec) if t else set() for t in norm.to_pylist()]
+            brute = _brute_force(sets, threshold)
+            cf_pr, ds_pr, cf_bf, ds_bf = [], [], [], []
+            cf_found: list[dict] = []
+            for seed in range(1, seeds + 1):
+                sig, cnt = MinHasher(K, seed=seed).signatures_and_counts(norm, spec, normalized=True)
+                cf = _lsh_pairs(band_keys(sig, b, r, seed), cnt > 0)
+                ds = _datasketch_pairs(sets, b, r, K, seed, threshold)
+                cf_pr.append(_pr(cf, near_truth))
+                ds_pr.append(_pr(ds, near_truth))
+                cf_bf.append(_pr(cf, brute))
+                ds_bf.append(_pr(ds, brute))
+                cf_found.append(_found(cf, orig, kind, n))
+            m = [np.mean(x, axis=0) for x in (cf_pr, ds_pr, cf_bf, ds_bf)]
+            ep, er = _pr(exact, exact_truth)
+            bp, br = _pr(brute, near_truth)
+            print(f"{name:<32}{ep:>8.3f}{er:>7.3f}  {bp:>8.3f}{br:>7.3f}  {m[0][0]:>7.3f}{m[0][1]:>7.3f}"
+                  f"  {m[1][0]:>7.3f}{m[1][1]:>7.3f}  {m[2][0]:>8.3f}{m[2][1]:>7.3f}  {m[3][0]:>8.3f}{m[3][1]:>7.3f}")
+            cf_mean = {k: float(np.mean([f[k] for f in cf_found])) for k in cf_found[0]}
+            found_rows.append((lang, name, _found(exact, orig, kind, n), _found(brute, orig, kind, n), cf_mean))
+    print("\nshare of each kind of variant found with its original: exact / near (brute force) / "
+          "near (corpusforge LSH)")
+    kinds = [k for k in KINDS if any(k in row[2] for row in found_rows)]
+    print(f"{'':<4}{'setting':<32}" + "".join(f"{k:>17}" for k in kinds))
+    for lang, name, ex, bf, cf in found_rows:
+        cells = "".join(f"{ex[k]:>7.2f}/{bf[k]:.2f}/{cf[k]:.2f}" if k in ex else f"{'':>17}" for k in kinds)
+        print(f"{lang:<4}{name:<32}{cells}")
+
+
 def stage(n: int, workers: list[int], executor: str) -> None:
     """The whole dedup stage through ``run_pipeline`` on real text: 1 vs N workers."""
     from corpusforge.config import pipeline_from_yaml
@@ -364,9 +544,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=1_000_000)
     ap.add_argument("--only-ours", action="store_true")
-    ap.add_argument("--quality", action="store_true")
+    ap.add_argument("--quality", action="store_true", help="normalisation settings on the labelled corpus")
+    ap.add_argument("--quality-edits", action="store_true", help="LSH vs exact Jaccard at edit rates")
     ap.add_argument("--threshold", type=float, default=0.8)
-    ap.add_argument("--per-lang", type=int, default=1000, help="quality: base documents per language (at most)")
+    ap.add_argument("--per-lang", type=int, help="quality: originals per language (at most; "
+                    "default 400, and 1000 for --quality-edits)")
     ap.add_argument("--seeds", type=int, default=3, help="quality: hash seeds")
     ap.add_argument("--stage", action="store_true", help="the whole stage on real text, 1 vs 2 workers")
     ap.add_argument("--executor", default="local")
@@ -378,7 +560,9 @@ def main() -> None:
     elif args.stage:
         stage(args.docs, [1, 2], args.executor)
     elif args.quality:
-        quality(args.threshold, args.per_lang, args.seeds)
+        quality(args.threshold, args.per_lang or 400, args.seeds)
+    elif args.quality_edits:
+        quality_edits(args.threshold, args.per_lang or 1000, args.seeds)
     else:
         clustering(args.docs, args.only_ours)
 

@@ -5,6 +5,12 @@ of N. Then peak RSS of corpusforge on 1x and 4x the input, each in a fresh proce
 to show that a map stage streams.
 
     python benchmarks/io_overhead.py [--mb 64] [--repeat 3]
+
+With ``--s3``: the same corpusforge run with its input and output on local disk and in a
+bucket of an S3 API on the loopback interface (moto's server, in a process of its own),
+alternating, and a check that both wrote the same bytes.
+
+    python benchmarks/io_overhead.py --s3 [--mb 32] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +37,8 @@ import pyarrow.parquet as pq
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.engine import run_pipeline
 from corpusforge.io.demo import document
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 
 def make_input(path: Path, megabytes: int) -> int:
@@ -62,16 +71,59 @@ def bare_pyarrow(src: Path, dst: Path) -> int:
     return n
 
 
-def corpusforge(src: Path, out: Path) -> int:
+def corpusforge(src: Path | str, out: Path | str, storage: str = "{}") -> int:
     """The same work through a pipeline: JSONL input, a no-op step, Parquet output (zstd)."""
     pipe = pipeline_from_yaml(f"""
-inputs: [{{type: jsonl, path: {src}, unit_bytes: 1TB}}]
+inputs: [{{type: jsonl, path: {src}, unit_bytes: 1TB, storage_options: {storage}}}]
 steps: [{{step: noop}}]
-output: {{path: {out}, rejects: false}}
+output: {{path: {out}, rejects: false, storage_options: {storage}}}
 batch: {{max_bytes: 8MB, max_docs: 100000}}
 """)
     stats = run_pipeline(pipe, workers=1)
     return stats.steps[-1].docs_out
+
+
+def local_vs_s3(src: Path, tmp: Path, docs: int, repeat: int) -> None:
+    """Local disk against an S3 bucket on 127.0.0.1: the same run, paired rounds."""
+    import s3fs
+    from compare_outputs import compare
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        options = {"key": "bench", "secret": "bench",
+                   "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"}}
+        for _ in range(100):  # until the server listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+        fs.mkdir("bench")
+        fs.put(str(src), "bench/in.jsonl")
+        times: dict[str, list[float]] = {"local disk": [], "S3 on loopback": []}
+        for i in range(repeat):
+            runs = (("local disk", src, tmp / f"local-{i}", "{}"),
+                    ("S3 on loopback", "s3://bench/in.jsonl", f"s3://bench/out-{i}", json.dumps(options)))
+            for name, inp, out, storage in runs:
+                t0 = time.perf_counter()
+                n = corpusforge(inp, out, storage)
+                times[name].append(time.perf_counter() - t0)
+                assert n == docs, (name, n, docs)
+        same = compare(str(tmp / "local-0"), "s3://bench/out-0") == []
+        ratios = sorted(a / b for a, b in zip(times["local disk"], times["S3 on loopback"]))
+        size = src.stat().st_size
+        print(f"input: {size / 1e6:.1f} MB JSONL, {docs:,} docs; {repeat} paired rounds, one worker")
+        for name, secs in times.items():
+            print(f"  {name:15s} best {min(secs):6.2f} s  {size / 1e6 / min(secs):7.1f} MB/s")
+        print(f"  S3 / local disk throughput: median {statistics.median(ratios):.2f}x "
+              f"(rounds {ratios[0]:.2f}x .. {ratios[-1]:.2f}x); identical output: {same}")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def rss_child(src: Path) -> None:
@@ -100,6 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--s3", action="store_true", help="local disk vs an S3 bucket on 127.0.0.1")
     ap.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_child:
@@ -109,6 +162,9 @@ def main() -> None:
     try:
         src = tmp / "in.jsonl"
         docs = make_input(src, args.mb)
+        if args.s3:
+            local_vs_s3(src, tmp, docs, args.repeat)
+            return
         size = src.stat().st_size
         times: dict[str, list[float]] = {"pyarrow": [], "corpusforge": []}
         for _ in range(args.repeat):

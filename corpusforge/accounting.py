@@ -27,6 +27,12 @@ class StepStats:
     removed: dict[str, int] = field(default_factory=dict)
     errored: int = 0
     seconds: float = 0.0
+    #: tokens of the documents passed on, by source then language, when they carry token counts
+    #: (``n_tokens``); None when this step never saw them. A mix counts its train copies.
+    tokens: dict[str, dict[str, int]] | None = None
+    #: a stage's token targets by language: ``{"target", "tokens", "met"}`` (and what it held
+    #: out, ``validation``); what the summary reports as met or not
+    targets: dict[str, dict] = field(default_factory=dict)
     #: error records by kind (the exception's type name): what the error budget's message and
     #: the summary name; ``errored`` counts documents, a record may stand for several
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -59,6 +65,18 @@ class StepStats:
             self.remove(reason, n)
         for kind, n in other.error_kinds.items():
             self.error_kinds[kind] = self.error_kinds.get(kind, 0) + n
+        if other.tokens is not None:
+            self.add_tokens(other.tokens)
+        self.targets.update(other.targets)
+
+    def add_tokens(self, counts: dict[str, dict[str, int]]) -> None:
+        """Add token counts (``{source: {lang: tokens}}``); the step now counts tokens."""
+        mine = {} if self.tokens is None else self.tokens
+        for source, langs in counts.items():
+            row = mine.setdefault(source, {})
+            for lang, n in langs.items():
+                row[lang] = row.get(lang, 0) + n
+        self.tokens = mine
 
     def check(self) -> None:
         if self.docs_in != self.docs_out + self.docs_removed + self.errored:
@@ -70,7 +88,17 @@ class StepStats:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["removed"] = dict(sorted(self.removed.items()))
-        d["error_kinds"] = dict(sorted(self.error_kinds.items()))
+        # only when there is something to say: stats of a run without tokens look as before
+        if self.tokens is None:
+            del d["tokens"]
+        else:
+            d["tokens"] = {s: dict(sorted(v.items())) for s, v in sorted(self.tokens.items())}
+        if not self.targets:
+            del d["targets"]
+        if self.error_kinds:
+            d["error_kinds"] = dict(sorted(self.error_kinds.items()))
+        else:
+            del d["error_kinds"]
         return d
 
     @classmethod
@@ -95,7 +123,32 @@ class StepStats:
                 raise ValueError(f"an error kind is a string, not {kind!r}")
             _count(n, f"error_kinds[{kind!r}]")
         _seconds(out.seconds, "seconds")
+        if out.tokens is not None:
+            out.tokens = {source: dict(_mapping(langs, f"tokens[{source!r}]"))
+                          for source, langs in _mapping(out.tokens, "tokens").items()}
+            for source, langs in out.tokens.items():
+                for lang, n in langs.items():
+                    _count(n, f"tokens[{source!r}][{lang!r}]")
+        for lang, t in _mapping(out.targets, "targets").items():
+            t = _mapping(t, f"targets[{lang!r}]")
+            if not (isinstance(t.get("target"), int | float) and isinstance(t.get("met"), bool)):
+                raise ValueError(f"targets[{lang!r}] has a numeric `target` and a boolean `met`")
+            _count(t.get("tokens"), f"targets[{lang!r}].tokens")
+            if "validation" in t:
+                _count(t["validation"], f"targets[{lang!r}].validation")
         return out
+
+    def token_total(self) -> int:
+        return sum(n for langs in (self.tokens or {}).values() for n in langs.values())
+
+    def tokens_by(self, key: str) -> dict[str, int]:
+        """Tokens per ``"language"`` or per ``"source"``, most first."""
+        out: dict[str, int] = {}
+        for source, langs in (self.tokens or {}).items():
+            for lang, n in langs.items():
+                k = lang if key == "language" else source
+                out[k] = out.get(k, 0) + n
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def sum_stats(name: str, parts: Iterable[StepStats]) -> StepStats:
@@ -129,8 +182,24 @@ class RunStats:
         for s in self.steps:
             s.check()
 
+    def token_step(self) -> StepStats | None:
+        """The last step or stage that counted tokens: what the run's output holds, when it
+        is the last one (a step after it that dropped ``n_tokens`` would not count)."""
+        return next((s for s in reversed(self.steps) if s.tokens is not None), None)
+
     def to_dict(self) -> dict:
         first, last = (self.steps[0], self.steps[-1]) if self.steps else (None, None)
+        summary = {}
+        counted = self.token_step()
+        if counted is not None:
+            # the figures `corpusforge run` prints, for a reader of stats.json (derived from
+            # the steps, which are what from_dict reads back)
+            summary["tokens"] = {"after": counted.name, "total": counted.token_total(),
+                                 "languages": counted.tokens_by("language"),
+                                 "sources": counted.tokens_by("source")}
+        targets = {s.name: s.targets for s in self.steps if s.targets}
+        if targets:
+            summary["targets"] = targets
         return {
             "units": self.units,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -139,6 +208,7 @@ class RunStats:
             "docs_per_second": round(first.docs_in / self.wall_seconds, 1)
             if first and self.wall_seconds
             else None,
+            **summary,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -154,9 +224,9 @@ class RunStats:
         return out
 
 
-def _mapping(d: object) -> dict:
+def _mapping(d: object, what: str = "stats") -> dict:
     if not isinstance(d, dict):
-        raise ValueError(f"stats are a mapping, not {type(d).__name__}")
+        raise ValueError(f"{what} are a mapping, not {type(d).__name__}")
     return d
 
 

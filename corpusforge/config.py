@@ -6,6 +6,10 @@ so that a bad config is refused before any work starts.
 
 from __future__ import annotations
 
+import copy
+import json
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -14,6 +18,7 @@ from corpusforge.component import missing_columns
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import column_name
 from corpusforge.io.inputs import InputConfig
+from corpusforge.io.storage import StorageOptions, bucket_of, missing_backend
 from corpusforge.io.warc import META_COLUMNS
 from corpusforge.models import Fraction, Model, PositiveInt, Size, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
@@ -44,6 +49,9 @@ class OutputConfig(Model):
     rejects_text: bool = True
     #: keep the documents between phases (``_map/``, ``_stage-<i>/``) after a finished run
     keep_intermediate: bool = False
+    #: fsspec options of the output's bucket: ``key``, ``secret``, ``client_kwargs:
+    #: {endpoint_url: ...}`` (without: the AWS_* environment variables)
+    storage_options: StorageOptions = {}
 
 
 class ExecutorConfig(Model):
@@ -118,6 +126,20 @@ class Pipeline(Model):
 
         return [build_stage({"stage": s.stage, **s.params}, label=name)
                 for s, name in zip(self.stages, self.stage_names())]
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
+        """The pipeline of a YAML file, checked as ``corpusforge run`` checks it: a bad one
+        raises :class:`ConfigError` naming each wrong key with its line."""
+        return load_pipeline(os.fspath(path))[0]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Pipeline:
+        """The pipeline a mapping describes, exactly as if it were the YAML file's content
+        (``use:`` presets, steps, stages, the ``tokenizer:``/``mix:`` shorthands): the same
+        checks, and a :class:`ConfigError` naming each wrong key by its path."""
+        # a copy: whatever parsing does to its input, the caller's mapping stays as it was
+        return parse_pipeline(YamlDoc(copy.deepcopy(data)))
 
 
 #: a key of a step entry that is the pipeline's, not a parameter of the step
@@ -235,7 +257,46 @@ def parse_pipeline(doc: YamlDoc) -> Pipeline:
         raise ConfigError(issues, doc.file)
     check_pipeline(pipeline, [*paths["steps"], *paths["stages"]], doc)
     _check_output_of_last_stage(pipeline, doc)
+    check_storage(pipeline, doc)
     return pipeline
+
+
+def check_storage(pipeline: Pipeline, doc: YamlDoc | None = None) -> None:
+    """Refuse, before any work starts, a path this machine cannot open (``s3://`` without
+    s3fs), ``storage_options`` on local paths, and two sets of options for one bucket."""
+    issues: list[ConfigIssue] = []
+
+    def issue(path: tuple, message: str) -> None:
+        issues.append(doc.issue(path, message) if doc else ConfigIssue(path, message))
+
+    places = [(("inputs", i), cfg) for i, cfg in enumerate(pipeline.inputs)]
+    places.append((("output",), pipeline.output))
+    seen: dict[str, tuple[str, tuple]] = {}
+    for where, cfg in places:
+        paths = getattr(cfg, "path", None) or []
+        paths = [paths] if isinstance(paths, str) else paths
+        for problem in dict.fromkeys(filter(None, map(missing_backend, paths))):
+            issue((*where, "path"), problem)
+        options = getattr(cfg, "storage_options", None)
+        if not options:
+            continue
+        buckets = {bucket_of(p) for p in paths}
+        if None in buckets:
+            issue((*where, "storage_options"), "storage_options are for URLs (s3://bucket/...); "
+                  "this path is local")
+        text = json.dumps(options, sort_keys=True)
+        for bucket in sorted(b for b in buckets if b):
+            other = seen.setdefault(bucket, (text, where))
+            if other[0] != text:
+                issue((*where, "storage_options"), f"{bucket} has other storage_options at "
+                      f"{ConfigIssue(other[1], '').dotted()}: a bucket has one set of options")
+    for j, spec in enumerate(pipeline.stages):
+        index = spec.params.get("index")
+        problem = missing_backend(index) if isinstance(index, str) else None
+        if problem:
+            issue(("stages", j), f"index: {problem}")
+    if issues:
+        raise ConfigError(issues, doc.file if doc else None)
 
 
 def _check_output_of_last_stage(pipeline: Pipeline, doc: YamlDoc) -> None:

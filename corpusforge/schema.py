@@ -92,3 +92,27 @@ def public_columns(batch: pa.Table) -> pa.Table:
     """Drop the internal provenance columns before writing."""
     internal = [n for n in batch.column_names if n.startswith("__")]
     return batch.drop_columns(internal) if internal else batch
+
+
+#: the language of a document that has none, in token counts and mixes
+NO_LANG = "und"
+
+
+def token_counts(batch: pa.Table, n_tokens: str = N_TOKENS) -> dict[str, dict[str, int]] | None:
+    """Tokens per source and language (``und`` without one) of a batch, or None when it
+    carries no token counts. What the stats count for each step after a tokenize step."""
+    if n_tokens not in batch.column_names:
+        return None
+    if batch.num_rows == 0:
+        return {}
+    n = batch.num_rows
+    lang = batch.column(LANG).cast(pa.string()) if LANG in batch.column_names else pa.nulls(n, pa.string())
+    grouped = pa.table({
+        SOURCE: batch.column(SOURCE).cast(pa.string()),
+        LANG: pc.fill_null(lang, NO_LANG),
+        "n": batch.column(n_tokens).cast(pa.int64()),
+    }).group_by([SOURCE, LANG], use_threads=False).aggregate([("n", "sum")])
+    out: dict[str, dict[str, int]] = {}
+    for row in grouped.to_pylist():
+        out.setdefault(row[SOURCE], {})[row[LANG]] = int(row["n_sum"] or 0)
+    return out

@@ -1,8 +1,13 @@
 """Compare two run output folders: the same files, byte for byte, and the same counts.
 
-Used to check that a change to the run machinery changes no output:
+Used to check that a change to the run machinery changes no output, or that a run into a
+bucket wrote what the same run on local disk writes:
 
     python scripts/compare_outputs.py OLD_OUTPUT NEW_OUTPUT
+    python scripts/compare_outputs.py out/sample s3://my-bucket/runs/sample
+
+Either side is a folder or a URL (any fsspec filesystem; S3 credentials and endpoint from the
+usual AWS_* environment variables, such as AWS_ENDPOINT_URL_S3).
 
 Every file is compared except the resume state (``_state/`` folders) and stats files, whose
 document and byte counts are compared instead (timings differ from run to run). A
@@ -14,21 +19,26 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
+
+from corpusforge.io.storage import filesystem
 
 _TIMING = {"seconds", "wall_seconds", "docs_per_second"}
 
 
-def files(root: Path) -> dict[str, bytes]:
+def files(root: str) -> dict[str, bytes]:
+    """Every file under ``root`` but the resume state and stats, by relative path."""
+    fs, base = filesystem(str(root))
+    base = base.rstrip("/")
     out = {}
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root)
-        if p.is_file() and "_state" not in rel.parts and rel.name != "stats.json":
-            out[rel.as_posix()] = p.read_bytes()
+    for p in sorted(fs.find(base)):
+        rel = p[len(base) + 1:]
+        parts = rel.split("/")
+        if "_state" not in parts and parts[-1] != "stats.json":
+            out[rel] = fs.cat_file(p)
     return out
 
 
-def counts(root: Path) -> object:
+def counts(root: str) -> object:
     def strip(value: object) -> object:
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k not in _TIMING}
@@ -36,10 +46,11 @@ def counts(root: Path) -> object:
             return [strip(v) for v in value]
         return value
 
-    return strip(json.loads((root / "stats.json").read_text()))
+    fs, base = filesystem(str(root))
+    return strip(json.loads(fs.cat_file(base.rstrip("/") + "/stats.json")))
 
 
-def compare(old: Path, new: Path) -> list[str]:
+def compare(old: str, new: str) -> list[str]:
     a, b = files(old), files(new)
     problems = [f"only in {old}: {n}" for n in sorted(set(a) - set(b))]
     problems += [f"only in {new}: {n}" for n in sorted(set(b) - set(a))]
@@ -53,7 +64,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__)
         return 2
-    old, new = Path(argv[0]), Path(argv[1])
+    old, new = argv
     problems = compare(old, new)
     for line in problems:
         print(line)

@@ -91,7 +91,7 @@ def test_misspelt_input_type_and_keys_at_every_level():
         """
     found = {key: (line, msg) for line, key, msg in issues(text)}
     assert found == {
-        "inputs[0]": (3, "unknown type 'jsnl' (did you mean 'jsonl'?); one of: jsonl, parquet, hf, demo, "
+        "inputs[0]": (3, "unknown type 'jsnl' (did you mean 'jsonl'?); one of: jsonl, json, parquet, hf, text, tar, demo, "
                          "warc, commoncrawl, mc4, pile, stack"),
         "inputs[1].metdata": (7, "unknown key 'metdata' (did you mean 'metadata'?)"),
         "output.formt": (10, "unknown key 'formt' (did you mean 'format'?)"),

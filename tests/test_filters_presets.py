@@ -219,7 +219,7 @@ def test_library_use_with_ray_data():
     ray = pytest.importorskip("ray")
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+        ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                  _node_ip_address="127.0.0.1")
     try:
         docs = ["吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 3, "English only page here."]

@@ -172,23 +172,16 @@ def test_an_s3_input_without_credentials_is_refused(tmp_path):
 
 
 def test_a_missing_bucket_is_refused(tmp_path):
-    moto_server = pytest.importorskip("moto.server")
-    pytest.importorskip("s3fs")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        pipeline(tmp_path, """\
-            inputs: [{type: jsonl, path: "s3://no-such-bucket/ja/*.jsonl"}]
-            output: {path: OUT}
-            """)
-        r = cli(tmp_path, "run", "p.yaml", "--quiet",
-                env={"AWS_ENDPOINT_URL_S3": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing",
-                     "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
-    finally:
-        server.stop()
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert "p.yaml:1: inputs[0].path: no file matches 's3://no-such-bucket/ja/*.jsonl'" in r.stderr
+    from s3server import S3Server
+
+    with S3Server() as s3:
+        r = invoke(pipeline(tmp_path, f"""\
+            inputs: [{{type: jsonl, path: "s3://no-such-bucket/ja/*.jsonl", storage_options: {s3.yaml_options}}}]
+            output: {{path: OUT}}
+            """))
+    assert r.exit_code == 2, r.output
+    assert "p.yaml:1: inputs[0].path: no file matches 's3://no-such-bucket/ja/*.jsonl'" in r.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_unreachable_hub_dataset_is_refused(tmp_path):

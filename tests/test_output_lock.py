@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from s3server import S3Server
 from typer.testing import CliRunner
 
 from corpusforge.cli import app
@@ -136,36 +137,18 @@ def test_the_heartbeat_goes_on_and_a_takeover_is_noticed(tmp_path):
     assert (path.parent / "gen-00001.json").exists()
 
 
-def test_the_lock_on_s3(monkeypatch):
-    moto_server = pytest.importorskip("moto.server")
-    s3fs = pytest.importorskip("s3fs")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": "us-east-1",
-                           "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}"}.items():
-            monkeypatch.setenv(key, value)
-        s3fs.S3FileSystem.clear_instance_cache()
-        fs = s3fs.S3FileSystem()
-        fs.mkdir("nightly")
-        layout = OutputLayout("s3://nightly/ja-2026-01")
+def test_the_lock_on_s3():
+    with S3Server() as s3:
+        layout = OutputLayout(f"{s3.bucket('nightly')}/ja-2026-01")
+        folder = "nightly/ja-2026-01/_state/lock"
         with OutputLock(layout) as lock:
-            assert fs.exists("nightly/ja-2026-01/_state/lock/gen-00000.json")
-            with pytest.raises(OutputLocked):
+            assert s3.fs.ls(folder, detail=False) == [f"{folder}/gen-00000.json"]
+            with pytest.raises(OutputLocked, match="being written by another run"):
                 OutputLock(layout).acquire()
             assert lock.holder().alive
-        fs.invalidate_cache()
-        assert not fs.exists("nightly/ja-2026-01/_state/lock/gen-00000.json")
+        assert not s3.fs.exists(f"{folder}/gen-00000.json")
         # a dead run's lock (another machine, an old heartbeat) is taken over: the next generation
-        fs.pipe("nightly/ja-2026-01/_state/lock/gen-00000.json",
-                json.dumps({"host": "elsewhere", "machine": "x", "heartbeat": 0}).encode())
+        s3.fs.pipe(f"{folder}/gen-00000.json", json.dumps({"host": "elsewhere", "heartbeat": 0}).encode())
         with OutputLock(layout) as lock:
             assert lock.generation == 1 and lock.took_over["host"] == "elsewhere"
-            fs.invalidate_cache()
-            assert fs.ls("nightly/ja-2026-01/_state/lock", detail=False) == \
-                ["nightly/ja-2026-01/_state/lock/gen-00001.json"]
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
+            assert s3.fs.ls(folder, detail=False) == [f"{folder}/gen-00001.json"]

@@ -51,6 +51,18 @@ def test_stats_of_a_hostile_stats_file(tmp_path):
     assert f"removed by {SHOWN}: {SHOWN} 2" in plain
 
 
+def test_hostile_sources_languages_and_targets_in_the_token_summary(tmp_path):
+    step = {"name": "mix", "docs_in": 3, "docs_out": 3, "bytes_in": 30, "bytes_out": 30,
+            "removed": {}, "errored": 0, "seconds": 0.1, "tokens": {HOSTILE: {HOSTILE: 7}},
+            "targets": {HOSTILE: {"target": 7, "tokens": 7, "met": True}}}
+    (tmp_path / "stats.json").write_text(json.dumps({"steps": [step], "units": 1, "wall_seconds": 0.1}))
+    r = cli("stats", "stats.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    plain = assert_inert(r.stdout)
+    assert f"per language: {SHOWN} 7 (100.0%)" in plain and f"per source: {SHOWN} 7" in plain
+    assert f"target of mix for {SHOWN}: 7 tokens, got 7 (+0.00%): met" in plain
+
+
 def test_hostile_pipeline_name_in_validate_and_run(tmp_path):
     name = json.dumps(HOSTILE)  # a YAML double-quoted string takes JSON's escapes
     (tmp_path / "p.yaml").write_text(f"name: {name}\ninputs: [{{type: demo, docs: 20, units: 1}}]\n"
@@ -113,6 +125,8 @@ def test_hostile_message_of_an_error_nothing_caught(tmp_path):
     {"steps": [{"name": "a", "seconds": "slow"}]},
     {"steps": [{"name": ["a"]}]},
     {"steps": [{"name": "a", "removed": [1]}]},
+    {"steps": [{"name": "a", "tokens": {"web": {"ja": "many"}}}]},
+    {"steps": [{"name": "a", "targets": {"ja": {"target": 1, "tokens": 1, "met": True, "validation": "x"}}}]},
     {"steps": "abc"},
     [1, 2],
 ])

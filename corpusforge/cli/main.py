@@ -23,6 +23,7 @@ from corpusforge.cli.report import (
     reasons_text,
     status_text,
     summary_table,
+    tokens_text,
 )
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
 from corpusforge.errors import EXIT_REFUSED
@@ -145,6 +146,7 @@ def run(
         raise typer.Exit(exit_code(e)) from None
     console.print(summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
+    console.print(tokens_text(stats), end="")
     console.print(errors_text(stats, OutputLayout(pipeline.output.path).errors))
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
 
@@ -156,49 +158,59 @@ def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")
                           f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
 
-def stats(path: Annotated[Path, typer.Argument(help="a stats.json or an output folder")]) -> None:
+def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output folder (local or a bucket URL)")]) -> None:
     """Pretty-print the stats of a run; for an output folder, also where its run is
     (_state/status.json: running, succeeded, failed or interrupted) and the counts so far."""
-    from corpusforge.io.layout import STATS_FILE, OutputLayout
+    from corpusforge.io.layout import STATS_FILE, OutputLayout, join
+    from corpusforge.io.storage import filesystem
 
-    file = path / STATS_FILE if path.is_dir() else path
-    status = _status(path) if path.is_dir() else None
-    if status is not None:
-        console.print(status_text(status, _holder(OutputLayout(str(path)))))
+    file, status = path, None
     try:
-        if status is not None and not file.exists() and status.get("stats"):
-            file, run_stats = path / "_state", RunStats.from_dict(status["stats"])
+        fs, root = filesystem(path)
+        if fs.isdir(root):
+            layout = OutputLayout(path)
+            status = _status(layout)
+            if status is not None:
+                console.print(status_text(status, _holder(layout)))
+            file, root = join(path, STATS_FILE), join(root, STATS_FILE)
+            if status is not None and status.get("stats") and not fs.exists(root):
+                # the run has not finished: the counts so far
+                file, run_stats = layout.status_file, RunStats.from_dict(status["stats"])
+            else:
+                run_stats = RunStats.from_dict(orjson.loads(_read_small(fs, root)))
         else:
-            run_stats = RunStats.from_dict(orjson.loads(_read_small(file)))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+            run_stats = RunStats.from_dict(orjson.loads(_read_small(fs, root)))
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as e:
         err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
     so_far = " (so far)" if status is not None and status.get("state") != "succeeded" else ""
     console.print(summary_table(run_stats, f"{path}{so_far}"))
     console.print(reasons_text(run_stats), end="")
+    console.print(tokens_text(run_stats), end="")
 
 
-def _read_small(file: Path) -> bytes:
-    with file.open("rb") as f:
+def _read_small(fs, path: str) -> bytes:
+    with fs.open(path, "rb") as f:
         raw = f.read(STATS_MAX_BYTES + 1)
     if len(raw) > STATS_MAX_BYTES:
         raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
     return raw
 
 
-def _status(folder: Path) -> dict | None:
-    """The folder's ``_state/status.json``, or None (none there, or not readable: then said)."""
-    from corpusforge.io.layout import OutputLayout
+def _status(layout) -> dict | None:
+    """The output's ``_state/status.json``, or None (none there, or not readable: then said)."""
+    from corpusforge.io.storage import filesystem
 
-    file = Path(OutputLayout(str(folder)).status_file)
-    if not file.exists():
-        return None
+    fs, file = filesystem(layout.status_file)
     try:
-        status = orjson.loads(_read_small(file))
+        if not fs.exists(file):
+            return None
+        status = orjson.loads(_read_small(fs, file))
         if not isinstance(status, dict):
             raise ValueError("not a mapping")
     except (OSError, ValueError) as e:
-        err_console.print(literal(f"cannot read the run's status from {file}: {e}", "red", lines=True))
+        err_console.print(literal(f"cannot read the run's status from {layout.status_file}: {e}",
+                                  "red", lines=True))
         return None
     return status
 

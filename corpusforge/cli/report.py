@@ -26,13 +26,49 @@ def summary_table(stats: RunStats, title: str = "corpusforge run") -> Table:
     """
     table = Table(title=literal(f"{title}: {stats.units} work units in {stats.wall_seconds:.1f}s"),
                   pad_edge=False, collapse_padding=True)
-    for col in ["step", "in", "out", "removed", "errored", "bytes in", "bytes out", "docs/s"]:
+    # a tokens column once the run counted tokens (steps after a tokenize step, stages after it)
+    tokens = stats.token_step() is not None
+    columns = ["step", "in", "out", "removed", "errored", "bytes in", "bytes out",
+               *(["tokens out"] if tokens else []), "docs/s"]
+    for col in columns:
         table.add_column(col, justify="left" if col == "step" else "right", no_wrap=True)
     for s in stats.steps:
         rate = f"{s.docs_in / s.seconds:,.0f}" if s.seconds > 0 else "-"
+        counted = ([f"{s.token_total():,}" if s.tokens is not None else "-"] if tokens else [])
         table.add_row(literal(s.name), f"{s.docs_in:,}", f"{s.docs_out:,}", f"{s.docs_removed:,}",
-                      f"{s.errored:,}", human_bytes(s.bytes_in), human_bytes(s.bytes_out), rate)
+                      f"{s.errored:,}", human_bytes(s.bytes_in), human_bytes(s.bytes_out),
+                      *counted, rate)
     return table
+
+
+def tokens_text(stats: RunStats) -> Text:
+    """Tokens per language and per source after the last step that counted them, and each
+    token target of a stage (a mix) with what it got: met or not (names shown literally)."""
+    out = Text()
+    step = stats.token_step()
+    if step is not None:
+        total = step.token_total()
+        out.append(f"tokens after {inert(step.name)}: ", style="bold")
+        out.append(f"{total:,}\n")
+        for key in ("language", "source"):
+            shares = ", ".join(f"{inert(k)} {n:,} ({_share(n, total)})"
+                               for k, n in step.tokens_by(key).items())
+            out.append(f"  per {key}: {shares or '-'}\n")
+    for s in stats.steps:
+        for lang, t in s.targets.items():
+            target, got = t["target"], t["tokens"]
+            off = f"{(got - target) / target:+.2%}" if target else "-"
+            out.append(f"target of {inert(s.name)} for {inert(lang)}: ", style="bold")
+            out.append(f"{target:,.0f} tokens, got {got:,} ({off})")
+            if t.get("validation"):
+                out.append(f" + {t['validation']:,} validation")
+            out.append(": ")
+            out.append("met\n" if t["met"] else "NOT MET\n", style="green" if t["met"] else "bold red")
+    return out
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n / total:.1%}" if total else "-"
 
 
 def reasons_text(stats: RunStats) -> Text:

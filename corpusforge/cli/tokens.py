@@ -20,12 +20,13 @@ def count(
     corpus: Annotated[str, typer.Argument(help="a folder, file or glob of Parquet / JSONL files")],
     tokenizer: Annotated[Optional[str], typer.Option(help="a SentencePiece .model or HF tokenizer.json(.gz); without it the n_tokens column is summed")] = None,
     by: Annotated[str, typer.Option(help="comma-separated group keys")] = "source,lang",
-    histogram: Annotated[Optional[Path], typer.Option(help="write a token-id histogram (Parquet: id, piece, count)")] = None,
-    output: Annotated[Optional[Path], typer.Option(help="write the totals as JSON")] = None,
+    histogram: Annotated[Optional[str], typer.Option(help="write a token-id histogram (Parquet: id, piece, count)")] = None,
+    output: Annotated[Optional[str], typer.Option(help="write the totals as JSON")] = None,
     workers: Annotated[int, typer.Option(min=1, help="processes, one file at a time each")] = 1,
     threads: Annotated[int, typer.Option(min=0, help="tokenizer threads per process (0: all cores)")] = 0,
+    storage_options: Annotated[Optional[str], typer.Option(help="fsspec options of the corpus's bucket as JSON, e.g. '{\"client_kwargs\": {\"endpoint_url\": \"http://127.0.0.1:9000\"}}' (default: the AWS_* environment variables)")] = None,
 ) -> None:
-    """Count tokens per source and language in any Parquet/JSONL corpus."""
+    """Count tokens per source and language in any Parquet/JSONL corpus (local or s3://...)."""
     import pyarrow.parquet as pq
 
     from corpusforge.io.atomic import atomic_write, write_bytes
@@ -34,9 +35,16 @@ def count(
 
     keys = [k.strip() for k in by.split(",") if k.strip()]
     try:
+        options = orjson.loads(storage_options) if storage_options else None
+        if options is not None and not isinstance(options, dict):
+            raise ValueError("--storage-options is a JSON object")
+    except ValueError as e:
+        err_console.print(literal(f"--storage-options: {e}", "red", lines=True))
+        raise typer.Exit(2) from None
+    try:
         result = count_corpus(corpus, tokenizer, keys, histogram=histogram is not None,
-                              workers=workers, threads=threads)
-    except (OSError, ValueError) as e:
+                              workers=workers, threads=threads, storage_options=options)
+    except (OSError, ValueError, ImportError) as e:
         err_console.print(literal(f"cannot count {corpus}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
     rows = result.totals.to_pylist()
@@ -56,7 +64,7 @@ def count(
     for path, err in result.errors:
         err_console.print(literal(f"skipped {path}: {err}", "yellow", lines=True))
     if output is not None:
-        write_bytes(str(output), orjson.dumps({"files": result.files, "totals": rows,
+        write_bytes(output, orjson.dumps({"files": result.files, "totals": rows,
                                                "errors": [list(e) for e in result.errors],
                                                "untokenized": result.untokenized,
                                                "copies_left_out": result.copies},
@@ -64,7 +72,7 @@ def count(
     if histogram is not None and result.histogram is not None:
         tok = load_tokenizer(tokenizer) if tokenizer else None
         pieces = tok.id_to_piece(range(tok.vocab_size)) if tok else None  # type: ignore[arg-type]
-        with atomic_write(str(histogram)) as f:
+        with atomic_write(histogram) as f:
             pq.write_table(result.histogram.to_table(pieces), f)
         console.print(literal(f"histogram: {histogram} ({result.histogram.total:,} tokens)"))
     if result.errors:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from corpusforge.dedup.minhash import ShingleSpec
+from corpusforge.dedup.normalize import Normalization
 from corpusforge.models import Seed, refusal
 from corpusforge.schema import LANG
 from corpusforge.stages.base import StageConfig
@@ -20,6 +21,8 @@ class ExactConfig(StageConfig):
     """Exact duplicates: same normalised text, and/or same URL."""
 
     on: list[Literal["text", "url"]] = Field(default_factory=lambda: ["text"], min_length=1)
+    #: what the text hash ignores (docs/dedup.md: what each option removes)
+    normalize: Normalization = Normalization()
 
     @model_validator(mode="before")
     @classmethod
@@ -50,6 +53,8 @@ class MinHashConfig(StageConfig):
     seed: Seed = 1
     #: the keep policy (an alias of the stage's ``keep``, as the issue's YAML writes it)
     keep: KeepPolicy | None = None
+    #: what the shingles ignore (docs/dedup.md: what each option removes)
+    normalize: Normalization = Normalization()
 
     @field_validator("shingles")
     @classmethod

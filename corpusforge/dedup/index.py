@@ -2,7 +2,7 @@
 every document kept by earlier runs, so that a nightly run dedups new shards against
 all of them.
 
-Layout (a local folder)::
+Layout (a folder or a bucket prefix: any path the run can write)::
 
     index.json              parameters (must match the run's) and the list of segments
     <segment>/keys-NNNNN.npy    (rows, n) uint64: one row per key kind, as in a run
@@ -21,11 +21,11 @@ it, so a run never dedups against its own earlier documents.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
-from corpusforge.io.atomic import write_bytes
+from corpusforge.io.atomic import read_json, write_bytes
+from corpusforge.io.layout import join
+from corpusforge.io.storage import filesystem
 
 
 class IndexMismatchError(ValueError):
@@ -42,13 +42,11 @@ class IndexPart:
 
 class DedupIndex:
     def __init__(self, path: str) -> None:
-        self.path = Path(path)
-        self.meta_path = self.path / "index.json"
+        self.path = str(path).rstrip("/")
+        self.meta_path = join(self.path, "index.json")
 
     def meta(self) -> dict | None:
-        if not self.meta_path.exists():
-            return None
-        return json.loads(self.meta_path.read_text())
+        return read_json(self.meta_path)
 
     def check(self, params: dict) -> None:
         meta = self.meta()
@@ -68,36 +66,45 @@ class DedupIndex:
         return [] if meta is None else [s["name"] for s in meta["segments"]]
 
     def part_paths(self, segment: str, i: int) -> IndexPart:
-        d = self.path / segment
-        return IndexPart(str(d / f"keys-{i:05d}.npy"), str(d / f"valid-{i:05d}.npy"),
-                         str(d / f"ids-{i:05d}.parquet"), 0)
+        d = join(self.path, segment)
+        return IndexPart(join(d, f"keys-{i:05d}.npy"), join(d, f"valid-{i:05d}.npy"),
+                         join(d, f"ids-{i:05d}.parquet"), 0)
+
+    def _folders(self) -> list[str]:
+        """The segment folders present, listed in ``index.json`` or not (one listing)."""
+        fs, root = filesystem(self.path)
+        if not fs.exists(root):
+            return []
+        names = [i["name"].rstrip("/").rpartition("/")[2] for i in fs.ls(root, detail=True)
+                 if i["type"] == "directory"]
+        return sorted(n for n in names if n.startswith("seg-"))
 
     def new_segment_name(self, output: str) -> str:
         """A name no listed or pending segment has: ``seg-<n>-<output folder name>``."""
-        taken = [p.name for p in self.path.glob("seg-*") if p.is_dir()] + self.segment_names()
+        taken = self._folders() + self.segment_names()
         numbers = [int(n.split("-")[1]) for n in taken if n.split("-")[1].isdigit()]
-        return f"seg-{max(numbers, default=-1) + 1:05d}-{Path(output.rstrip('/')).name}"
+        return f"seg-{max(numbers, default=-1) + 1:05d}-{output.rstrip('/').rpartition('/')[2]}"
 
     def write_pending(self, name: str, parts: list[IndexPart], params: dict, output: str) -> None:
         """Record a fully written segment, not yet listed (see :meth:`commit`)."""
         body = {"name": name, "parts": [p.__dict__ for p in parts if p.rows], "params": params,
                 "output": output}
-        write_bytes(str(self.path / name / "segment.json"), json.dumps(body, indent=1).encode())
+        write_bytes(join(self.path, name, "segment.json"), json.dumps(body, indent=1).encode())
 
     def pending(self, output: str) -> list[str]:
         """Segments written by a run into ``output`` and not listed yet."""
         listed = set(self.segment_names())
         out = []
-        for seg in sorted(self.path.glob("seg-*/segment.json")):
-            body = json.loads(seg.read_text())
-            if body["output"] == output and body["name"] not in listed:
+        for name in self._folders():
+            body = read_json(join(self.path, name, "segment.json"))
+            if body is not None and body["output"] == output and body["name"] not in listed:
                 out.append(body["name"])
         return out
 
     def commit(self, output: str) -> None:
         """List the pending segments of the run into ``output`` (idempotent)."""
         for name in self.pending(output):
-            body = json.loads((self.path / name / "segment.json").read_text())
+            body = read_json(join(self.path, name, "segment.json"))
             self.add_segment(name, [IndexPart(**p) for p in body["parts"]], body["params"],
                              output)
 
@@ -108,7 +115,7 @@ class DedupIndex:
             return
         meta["segments"].append({"name": name, "parts": [p.__dict__ for p in parts if p.rows],
                                  "output": output})
-        write_bytes(str(self.meta_path), json.dumps(meta, indent=1).encode())
+        write_bytes(self.meta_path, json.dumps(meta, indent=1).encode())
 
     def drop_output(self, output: str) -> list[str]:
         """Remove every segment (listed or pending) of an earlier run into ``output``: that
@@ -120,8 +127,11 @@ class DedupIndex:
             dropped = [s["name"] for s in meta["segments"] if s.get("output") == output]
             if dropped:
                 meta["segments"] = keep
-                write_bytes(str(self.meta_path), json.dumps(meta, indent=1).encode())
+                write_bytes(self.meta_path, json.dumps(meta, indent=1).encode())
         dropped += self.pending(output)
+        fs, root = filesystem(self.path)
         for name in dropped:
-            shutil.rmtree(self.path / name, ignore_errors=True)
+            folder = join(root, name)
+            if fs.exists(folder):
+                fs.rm(folder, recursive=True)
         return dropped

@@ -1,21 +1,25 @@
 """Text normalisation for hashing, over a whole Arrow column in one compiled pass.
 
-Two documents that differ only in width (ＡＢＣ/ABC, ｶﾞ/ガ), case, digits, punctuation
-(ASCII and CJK: 、。「」・！) or spacing should hash alike. The rules depend on how the
-text is shingled:
+What two documents may differ in and still hash alike is the user's choice
+(:class:`Normalization`, the ``normalize:`` key of ``exact`` and ``minhash``): width
+(NFKC: ＡＢＣ/ABC, ｶﾞ/ガ, ２０２６/2026), case, digits (``zero`` maps them all to
+``0``), punctuation and symbols (ASCII and CJK: 、。「」・！) and spacing. Stripped
+punctuation and collapsed whitespace are *separators*, which depend on how the text is
+shingled:
 
-* ``char`` (Japanese, Chinese): NFKC, lower case, every decimal digit -> ``0``;
-  punctuation, symbols and whitespace removed — spacing carries no meaning in
-  Japanese and would only shift character n-grams.
-* ``word`` (English, code): the same, but punctuation, symbols and whitespace become
-  one space between words (none at either end).
+* ``char`` (Japanese, Chinese): a separator is dropped — spacing carries no meaning in
+  Japanese and would only shift character n-grams;
+* ``word`` (English, code): a separator run becomes one space between words (none at
+  either end, nor next to kept whitespace, which already separates words).
+
+Kept whitespace and kept punctuation are written as they are.
 
 NFKC and lower-casing come from a per-code-point table built with :mod:`unicodedata`
-(cached on disk, about 5 MB), applied by a numba kernel that also composes a base
-and a following combining mark (``ｶ`` + ``ﾞ`` -> ``ガ``, ``e`` + U+0301 -> ``é``) the
-way NFKC does. Regular expressions over Arrow strings did the same at ~20 MB/s on
-Japanese text; the kernel runs at 180-300 MB/s on Japanese and ~170 MB/s on English
-(one core, ASCII on a fast path).
+(cached on disk per option set, about 5 MB each), applied by a numba kernel that also
+composes a base and a following combining mark (``ｶ`` + ``ﾞ`` -> ``ガ``, ``e`` + U+0301
+-> ``é``) the way NFKC does. Regular expressions over Arrow strings did the same at
+~20 MB/s on Japanese text; the kernel runs at 180-300 MB/s on Japanese and ~170 MB/s on
+English (one core, ASCII on a fast path).
 """
 
 from __future__ import annotations
@@ -33,13 +37,30 @@ from numba import njit
 
 from corpusforge.dedup.buffers import utf8_buffers
 from corpusforge.io.atomic import atomic_write
+from corpusforge.models import Model
 
 Mode = Literal["char", "word"]
 
-#: code point classes: kept, decimal digit (-> 0), punctuation/symbol, space, combining mark
+
+class Normalization(Model):
+    """What is ignored when documents are compared (``exact.normalize``, ``minhash.normalize``)."""
+
+    #: Unicode NFKC: full-width and half-width forms, ligatures, circled numbers fold together
+    nfkc: bool = True
+    #: ``fold``: lower case (``str.lower``, after NFKC)
+    case: Literal["fold", "keep"] = "fold"
+    #: ``zero``: every decimal digit (any script, ２ and ٢ too) becomes ``0``
+    digits: Literal["keep", "zero"] = "keep"
+    #: ``strip``: punctuation and symbols (Unicode P* and S*) become separators
+    punctuation: Literal["strip", "keep"] = "strip"
+    #: ``collapse``: whitespace (ideographic space, line breaks...) becomes a separator
+    whitespace: Literal["collapse", "keep"] = "collapse"
+
+
+#: code point classes: kept, decimal digit, punctuation/symbol, space, combining mark
 KEEP, DIGIT, DROP, SPACE, MARK = 0, 1, 2, 3, 4
 _MAX = 0x110000
-_TABLE_VERSION = 1
+_TABLE_VERSION = 2
 
 
 def _classify(ch: str) -> int:
@@ -55,7 +76,7 @@ def _classify(ch: str) -> int:
     return KEEP
 
 
-def _build() -> dict[str, np.ndarray]:
+def _build(nfkc: bool, fold: bool) -> dict[str, np.ndarray]:
     cls = np.zeros(_MAX, np.uint8)
     start = np.zeros(_MAX, np.int32)
     length = np.zeros(_MAX, np.uint8)  # 0: the code point maps to itself
@@ -66,12 +87,13 @@ def _build() -> dict[str, np.ndarray]:
             continue
         ch = chr(c)
         cls[c] = _classify(ch)
-        s = unicodedata.normalize("NFKC", ch).lower()
+        s = unicodedata.normalize("NFKC", ch) if nfkc else ch
+        s = s.lower() if fold else s
         if s != ch:
             start[c], length[c] = len(mapped), len(s)
             mapped.extend(ord(x) for x in s)
-        # canonical pairs NFC composes back: (base, combining mark) -> c
-        d = unicodedata.decomposition(ch)
+        # canonical pairs NFC composes back: (base, combining mark) -> c (NFKC only)
+        d = unicodedata.decomposition(ch) if nfkc else ""
         if d and not d.startswith("<"):
             parts = [int(p, 16) for p in d.split()]
             if len(parts) == 2 and unicodedata.normalize("NFC", chr(parts[0]) + chr(parts[1])) == ch:
@@ -82,22 +104,25 @@ def _build() -> dict[str, np.ndarray]:
             "pair_vals": np.array([v for _, v in pairs], np.int32)}
 
 
-def _cache_file() -> Path:
+def _cache_file(nfkc: bool, fold: bool) -> Path:
     base = os.environ.get("CORPUSFORGE_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     py = f"{sys.version_info.major}{sys.version_info.minor}"
-    return Path(base) / "corpusforge" / f"normtable-v{_TABLE_VERSION}-u{unicodedata.unidata_version}-py{py}.npz"
+    # the mapping depends on the options: one file per (nfkc, case) pair
+    opts = f"{'nfkc' if nfkc else 'raw'}-{'fold' if fold else 'case'}"
+    return Path(base) / "corpusforge" / f"normtable-v{_TABLE_VERSION}-{opts}-u{unicodedata.unidata_version}-py{py}.npz"
 
 
-@lru_cache(maxsize=1)
-def tables() -> dict[str, np.ndarray]:
-    """The normalisation tables for this Python's Unicode version (built once, then cached)."""
-    path = _cache_file()
+@lru_cache(maxsize=4)
+def tables(nfkc: bool = True, fold: bool = True) -> dict[str, np.ndarray]:
+    """The normalisation tables for these options and this Python's Unicode version (built
+    once, then cached on disk)."""
+    path = _cache_file(nfkc, fold)
     try:
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError):
         pass
-    t = _build()
+    t = _build(nfkc, fold)
     try:
         with atomic_write(str(path), shared=True) as f:
             np.savez(f, **t)
@@ -143,17 +168,25 @@ def _encode(out, o, cp):
 
 
 @njit(cache=True, nogil=True)
-def _normalize(data, starts, ends, word, cls, start, length, mapped, pair_keys, pair_vals, out, offsets):
-    """Normalise every row into ``out``; returns the bytes used, or -1 if ``out`` is too small."""
+def _normalize(data, starts, ends, word, zero, strip, collapse, fold, cls, start, length, mapped,
+               pair_keys, pair_vals, out, offsets):
+    """Normalise every row into ``out``; returns the bytes used, or -1 if ``out`` is too small.
+
+    ``zero``: digits become 0; ``strip``: punctuation and symbols are separators;
+    ``collapse``: whitespace is a separator; ``fold``: ASCII lower case (the tables
+    carry the rest of the mapping). A separator run is one space in ``word`` mode, with
+    none at either end of the row or next to kept whitespace, and nothing in ``char`` mode.
+    """
     o = 0
     cap = len(out)
     tmp = np.empty(32, np.int64)
     for r in range(len(starts)):
         offsets[r] = o
         row_start = o
-        last_cp = -1  # the last code point written (for composition), -1 after a space
+        last_cp = -1  # the last code point written (for composition), -1 after a separator
         last_pos = 0
         pending_space = False
+        after_space = False  # the last character written is kept whitespace
         i, end = starts[r], ends[r]
         while i < end:
             b0 = data[i]
@@ -161,18 +194,23 @@ def _normalize(data, starts, ends, word, cls, start, length, mapped, pair_keys, 
                 # ASCII fast path: NFKC is the identity, lower case is one addition
                 i += 1
                 k = cls[b0]
-                if k == 2 or k == 3:
-                    if word and o > row_start:
+                if (k == 2 and strip) or (k == 3 and collapse):
+                    if word and o > row_start and not after_space:
                         pending_space = True
                     last_cp = -1
                     continue
                 if o + 8 > cap:
                     return -1
-                if pending_space:
+                if pending_space and k != 3:
                     out[o] = 32
                     o += 1
-                    pending_space = False
-                c = 48 if k == 1 else (b0 + 32 if 65 <= b0 <= 90 else b0)
+                pending_space = False  # kept whitespace already separates
+                after_space = k == 3
+                c = b0
+                if k == 1 and zero:
+                    c = 48
+                elif fold and 65 <= b0 <= 90:
+                    c = b0 + 32
                 last_pos = o
                 out[o] = c
                 o += 1
@@ -192,14 +230,14 @@ def _normalize(data, starts, ends, word, cls, start, length, mapped, pair_keys, 
             for j in range(n):
                 c = tmp[j]
                 k = cls[c]
-                if k == 2 or k == 3:
-                    if word and o > row_start:
+                if (k == 2 and strip) or (k == 3 and collapse):
+                    if word and o > row_start and not after_space:
                         pending_space = True
                     last_cp = -1
                     continue
                 if o + 8 > cap:
                     return -1
-                if k == 1:
+                if k == 1 and zero:
                     c = 48  # '0'
                 elif k == 4 and last_cp >= 0:
                     key = (np.int64(last_cp) << 21) | c
@@ -208,10 +246,11 @@ def _normalize(data, starts, ends, word, cls, start, length, mapped, pair_keys, 
                         # compose with the previous code point: rewrite it in place
                         o = last_pos
                         c = pair_vals[p]
-                if pending_space:
+                if pending_space and k != 3:
                     out[o] = 32
                     o += 1
-                    pending_space = False
+                pending_space = False
+                after_space = k == 3
                 last_pos = o
                 o = _encode(out, o, c)
                 last_cp = c
@@ -219,9 +258,11 @@ def _normalize(data, starts, ends, word, cls, start, length, mapped, pair_keys, 
     return o
 
 
-def normalize_for_hash(texts: pa.Array | pa.ChunkedArray, mode: Mode) -> pa.Array:
+def normalize_for_hash(texts: pa.Array | pa.ChunkedArray, mode: Mode,
+                       options: Normalization | None = None) -> pa.Array:
     """The normalised text column (same length; nulls become empty strings)."""
-    t = tables()
+    opt = options or Normalization()
+    t = tables(opt.nfkc, opt.case == "fold")
     data, starts, ends = utf8_buffers(texts)
     n = len(starts)
     size = int((ends - starts).sum()) if n else 0
@@ -229,8 +270,10 @@ def normalize_for_hash(texts: pa.Array | pa.ChunkedArray, mode: Mode) -> pa.Arra
     while True:
         out = np.empty(cap, np.uint8)
         offsets = np.empty(n + 1, np.int64)
-        used = _normalize(data, starts, ends, mode == "word", t["cls"], t["start"], t["length"],
-                          t["mapped"], t["pair_keys"], t["pair_vals"], out, offsets)
+        used = _normalize(data, starts, ends, mode == "word", opt.digits == "zero",
+                          opt.punctuation == "strip", opt.whitespace == "collapse", opt.case == "fold",
+                          t["cls"], t["start"], t["length"], t["mapped"], t["pair_keys"], t["pair_vals"],
+                          out, offsets)
         if used >= 0:
             break
         cap *= 2  # NFKC expanded the text more than expected (ligatures, squared words)

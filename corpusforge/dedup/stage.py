@@ -14,22 +14,19 @@ Phases, each a set of parallel tasks on the run's executor (resumable per task):
    removed document was removed — arrays of about 50 bytes per document.
 4. ``write`` (one task per shard): kept documents with ``dup_cluster_id`` (the id of
    the document the cluster keeps) and ``dup_cluster_size``; removed ones to the
-   rejects sink with ``reject_dup_of``.
+   rejects sink with ``reject_dup_of`` and ``reject_dup_cluster_size``.
 5. ``index`` (with ``index:``): the kept documents' keys and ids become a new segment.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpusforge.accounting import StepStats, sum_stats
 from corpusforge.dedup.components import components, representatives
@@ -38,21 +35,28 @@ from corpusforge.dedup.index import DedupIndex, IndexPart
 from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
-from corpusforge.dedup.normalize import normalize_for_hash
-from corpusforge.io.atomic import atomic_write, write_bytes
+from corpusforge.dedup.normalize import Normalization, normalize_for_hash
+from corpusforge.io.arrays import load_array, load_rows, save_array, take_rows
+from corpusforge.io.atomic import read_json, write_json
+from corpusforge.io.layout import join
 from corpusforge.io.sinks import Sinks
-from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes
+from corpusforge.io.tables import num_rows, read_table, write_table
+from corpusforge.schema import ID, LANG, REMOVED_REASON, TEXT, URL, text_bytes, token_counts
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
 
 REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
 CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
+#: a removed duplicate's cluster size, in the rejects
+DUP_SIZE = f"reject_{CLUSTER_SIZE}"
 #: documents per hash-range partition of a band when ``partitions`` is not given
 DOCS_PER_PARTITION = 4_000_000
 #: Japanese/Chinese script share above which ``auto`` shingles characters
 AUTO_CHAR_FRACTION = 0.25
 NORMALIZATION_VERSION = 1
+#: the one normalisation there was before it had options (digits to 0, all else on)
+LEGACY_NORMALIZATION = Normalization(digits="zero")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class Layout:
         return int(self.index_offsets[-1])
 
     def path(self, name: str) -> str:
-        return str(Path(self.work) / name)
+        return join(self.work, name)
 
     def params(self) -> dict:
         """What must be equal for keys to be comparable with a persistent index."""
@@ -97,17 +101,17 @@ class Layout:
             "num_perm": mh.num_perm if mh else None, "seed": mh.seed if mh else None,
             "shingles": dict(sorted(mh.shingles.items())) if mh else None,
             "default": mh.default if mh else None, "normalization": NORMALIZATION_VERSION,
+            **self._normalize_params(),
         }
 
-
-def _save(path: str, arr: np.ndarray) -> None:
-    with atomic_write(path) as f:
-        np.save(f, arr)
-
-
-def _save_table(path: str, table: pa.Table) -> None:
-    with atomic_write(path) as f:
-        pq.write_table(table, f, compression="zstd")
+    def _normalize_params(self) -> dict:
+        mh, ex = self.cfg.minhash, self.cfg.exact
+        exact = ex.normalize if ex and "text" in ex.on else None
+        near = mh.normalize if mh else None
+        if all(o is None or o == LEGACY_NORMALIZATION for o in (exact, near)):
+            return {}  # the keys an index built before the options existed holds
+        return {"normalize": {"exact": exact.model_dump() if exact else None,
+                              "near": near.model_dump() if near else None}}
 
 
 def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec], np.ndarray]:
@@ -188,8 +192,7 @@ def _sign_task(task: SignTask) -> dict:
         wanted.add(cfg.minhash.lang_column)
     if cfg.policy_column:
         wanted.add(cfg.policy_column)
-    schema = pq.read_schema(lay.files[i])
-    table = pq.read_table(lay.files[i], columns=[c for c in schema.names if c in wanted])
+    table = read_table(lay.files[i], sorted(wanted))
     n = table.num_rows
     texts = table.column(TEXT)
     specs, spec_ids = _spec_per_doc(table, cfg)
@@ -201,13 +204,20 @@ def _sign_task(task: SignTask) -> dict:
     if cfg.minhash:
         hasher = MinHasher(cfg.minhash.num_perm, cfg.minhash.seed)
         sig = np.empty((n, cfg.minhash.num_perm), np.uint32)
+    exact_opts = cfg.exact.normalize if cfg.exact and "text" in cfg.exact.on else None
+    near_opts = cfg.minhash.normalize if cfg.minhash else None
     for s_id, spec in enumerate(specs):
         rows = np.flatnonzero(spec_ids == s_id)
         if len(rows) == 0:
             continue
-        norm = normalize_for_hash(texts.take(pa.array(rows)), spec.mode)  # type: ignore[arg-type]
-        text_hash[rows] = text_hashes(norm)
+        sub_texts = texts.take(pa.array(rows))
+        norm = None
+        if exact_opts is not None:
+            norm = normalize_for_hash(sub_texts, spec.mode, exact_opts)  # type: ignore[arg-type]
+            text_hash[rows] = text_hashes(norm)
         if sig is not None:
+            if norm is None or near_opts != exact_opts:
+                norm = normalize_for_hash(sub_texts, spec.mode, near_opts)  # type: ignore[arg-type]
             sub, c = hasher.signatures_and_counts(norm, spec, normalized=True)
             sig[rows], counts[rows] = sub, c
     if sig is not None:
@@ -221,12 +231,12 @@ def _sign_task(task: SignTask) -> dict:
             keys[r] = text_hashes(pc.fill_null(urls, ""), seed=7)
             valid[r] = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(urls), 0), False)
                                   .to_numpy(zero_copy_only=False), dtype=bool)
-    _save(lay.path(f"keys-{i:05d}.npy"), keys)
-    _save(lay.path(f"valid-{i:05d}.npy"), valid)
-    _save(lay.path(f"prio-{i:05d}.npy"), priority(table, cfg.policy, cfg.policy_column))
-    _save_table(lay.path(f"ids-{i:05d}.parquet"), table.select([ID]))
+    save_array(lay.path(f"keys-{i:05d}.npy"), keys)
+    save_array(lay.path(f"valid-{i:05d}.npy"), valid)
+    save_array(lay.path(f"prio-{i:05d}.npy"), priority(table, cfg.policy, cfg.policy_column))
+    write_table(lay.path(f"ids-{i:05d}.parquet"), table.select([ID]))
     if sig is not None and cfg.minhash.verify:
-        _save(lay.path(f"sig-{i:05d}.npy"), sig)
+        save_array(lay.path(f"sig-{i:05d}.npy"), sig)
     return {"rows": n, "no_shingles": int((counts == 0).sum()) if sig is not None else 0}
 
 
@@ -249,8 +259,7 @@ def _gather_sigs(lay: Layout, idx: np.ndarray) -> np.ndarray:
     file_no = np.searchsorted(offsets, idx, side="right") - 1
     for f in np.unique(file_no):
         sel = file_no == f
-        mm = np.load(lay.path(f"sig-{f:05d}.npy"), mmap_mode="r")
-        out[sel] = mm[idx[sel] - offsets[f]]
+        out[sel] = take_rows(lay.path(f"sig-{f:05d}.npy"), idx[sel] - offsets[f])
     return out
 
 
@@ -279,8 +288,8 @@ def _group_task(task: GroupTask) -> dict:
     lay, r, p, parts = task.layout, task.row, task.part, task.parts
     key_parts, idx_parts = [], []
     for keys_path, valid_path, first in _row_sources(lay):
-        k = np.load(keys_path, mmap_mode="r")[r]
-        sel = np.load(valid_path, mmap_mode="r")[r]
+        k = load_rows(keys_path, r, r + 1)[0]
+        sel = load_rows(valid_path, r, r + 1)[0]
         if parts > 1:
             sel = sel & (_partition(k, parts) == p)
         pos = np.flatnonzero(sel)
@@ -298,13 +307,13 @@ def _group_task(task: GroupTask) -> dict:
             est[both] = np.mean(_gather_sigs(lay, src[both]) == _gather_sigs(lay, dst[both]), axis=1)
         ok = est >= mh.threshold
         src, dst = src[ok], dst[ok]
-    _save(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"), np.stack([src, dst]))
+    save_array(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"), np.stack([src, dst]))
     return {"edges": int(len(src))}
 
 
 def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
-    keys = [np.asarray(np.load(k, mmap_mode="r")[row]) for k, _, _ in _row_sources(lay)]
-    valid = [np.asarray(np.load(v, mmap_mode="r")[row]) for _, v, _ in _row_sources(lay)]
+    keys = [load_rows(k, row, row + 1)[0] for k, _, _ in _row_sources(lay)]
+    valid = [load_rows(v, row, row + 1)[0] for _, v, _ in _row_sources(lay)]
     if not keys:
         return np.zeros(0, np.uint64), np.zeros(0, bool)
     return np.concatenate(keys), np.concatenate(valid)
@@ -313,7 +322,7 @@ def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
 def _components_task(task: ComponentsTask) -> dict:
     lay, parts = task.layout, task.parts
     total = lay.n_total
-    edges = [np.load(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"))
+    edges = [load_array(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"))
              for r in range(len(lay.kinds)) for p in range(parts)]
     src = np.concatenate([e[0] for e in edges]) if edges else np.zeros(0, np.int64)
     dst = np.concatenate([e[1] for e in edges]) if edges else np.zeros(0, np.int64)
@@ -322,7 +331,7 @@ def _components_task(task: ComponentsTask) -> dict:
     prio = np.full(total, np.inf)  # index documents always win: they were kept before
     if lay.n_docs:
         prio[: lay.n_docs] = np.concatenate(
-            [np.load(lay.path(f"prio-{i:05d}.npy")) for i in range(len(lay.files))])
+            [load_array(lay.path(f"prio-{i:05d}.npy")) for i in range(len(lay.files))])
     rep, size = representatives(labels, prio)
     del labels, prio
     removed = rep != np.arange(total)
@@ -332,13 +341,13 @@ def _components_task(task: ComponentsTask) -> dict:
             keys, valid = _concat_rows(lay, lay.kinds.index(kind))
             same = removed & valid & valid[rep] & (keys == keys[rep])
             reason[same] = code
-    _save(lay.path("rep.npy"), rep)
-    _save(lay.path("size.npy"), size)
-    _save(lay.path("reason.npy"), reason)
+    save_array(lay.path("rep.npy"), rep)
+    save_array(lay.path("size.npy"), size)
+    save_array(lay.path("reason.npy"), reason)
     # ids of the kept documents that others duplicate, for the rejects' reject_dup_of
     needed = np.unique(rep[removed])
     ids = _ids_of(lay, needed)
-    _save_table(lay.path("reps.parquet"), pa.table({"rep": pa.array(needed, pa.int64()), "id": ids}))
+    write_table(lay.path("reps.parquet"), pa.table({"rep": pa.array(needed, pa.int64()), "id": ids}))
     return {"removed": int(removed[: lay.n_docs].sum()), "clusters": int(len(needed))}
 
 
@@ -351,7 +360,7 @@ def _ids_of(lay: Layout, idx: np.ndarray) -> pa.Array:
     chunks = []
     for f in np.unique(file_no):
         local = idx[file_no == f] - firsts[f]
-        chunks.append(pq.read_table(paths[f], columns=[ID]).column(ID).take(pa.array(local)))
+        chunks.append(read_table(paths[f], [ID]).column(ID).take(pa.array(local)))
     if not chunks:
         return pa.array([], pa.string())
     return pa.chunked_array(chunks, pa.string()).combine_chunks()
@@ -359,11 +368,11 @@ def _ids_of(lay: Layout, idx: np.ndarray) -> pa.Array:
 
 def _write_task(task: WriteTask) -> StepStats:
     lay, i, sinks = task.layout, task.shard, task.sinks
-    table = pq.read_table(lay.files[i])
+    table = read_table(lay.files[i])
     n, first = table.num_rows, int(lay.offsets[i])
-    rep = np.asarray(np.load(lay.path("rep.npy"), mmap_mode="r")[first:first + n])
-    size = np.asarray(np.load(lay.path("size.npy"), mmap_mode="r")[first:first + n])
-    reason = np.asarray(np.load(lay.path("reason.npy"), mmap_mode="r")[first:first + n])
+    rep = load_rows(lay.path("rep.npy"), first, first + n)
+    size = load_rows(lay.path("size.npy"), first, first + n)
+    reason = load_rows(lay.path("reason.npy"), first, first + n)
     keep = rep == np.arange(first, first + n)
     kept = table.filter(pa.array(keep))
     # a second dedup stage replaces the first one's cluster columns (a file may not hold two)
@@ -375,16 +384,21 @@ def _write_task(task: WriteTask) -> StepStats:
     writer.commit()
     st = StepStats("", docs_in=n, docs_out=int(keep.sum()), bytes_in=text_bytes(table),
                    bytes_out=text_bytes(kept))
+    tokens = token_counts(kept)
+    if tokens is not None:
+        st.add_tokens(tokens)
     if not keep.all():
         gone = ~keep
-        reps = pq.read_table(lay.path("reps.parquet"))
+        reps = read_table(lay.path("reps.parquet"))
         rep_idx = reps.column("rep").to_numpy()
         dup_of = reps.column("id").take(pa.array(np.searchsorted(rep_idx, rep[gone])))
         codes = reason[gone]
         removed = table.filter(pa.array(gone))
         names = pa.array([REASONS[c] for c in (1, 2, 3)], pa.string())
         why = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) - 1), names).cast(pa.string())
-        removed = removed.append_column(REMOVED_REASON, why).append_column(DUP_OF, dup_of)
+        # the signals of the decision: the kept document it duplicates, and its cluster's size
+        removed = (removed.append_column(REMOVED_REASON, why).append_column(DUP_OF, dup_of)
+                   .append_column(DUP_SIZE, pa.array(size[gone], pa.int32())))
         for code, count in zip(*np.unique(codes, return_counts=True)):
             st.remove(REASONS[int(code)], int(count))
         rejects = sinks.rejects_writer(i)
@@ -397,14 +411,13 @@ def _write_task(task: WriteTask) -> StepStats:
 def _index_task(task: IndexTask) -> dict:
     lay, i, index_path, segment = task.layout, task.shard, task.index_path, task.segment
     n, first = lay.sizes[i], int(lay.offsets[i])
-    rep = np.asarray(np.load(lay.path("rep.npy"), mmap_mode="r")[first:first + n])
+    rep = load_rows(lay.path("rep.npy"), first, first + n)
     keep = np.flatnonzero(rep == np.arange(first, first + n))
     part = DedupIndex(index_path).part_paths(segment, i)
-    Path(part.keys).parent.mkdir(parents=True, exist_ok=True)
-    _save(part.keys, np.ascontiguousarray(np.load(lay.path(f"keys-{i:05d}.npy"))[:, keep]))
-    _save(part.valid, np.ascontiguousarray(np.load(lay.path(f"valid-{i:05d}.npy"))[:, keep]))
-    ids = pq.read_table(lay.path(f"ids-{i:05d}.parquet")).take(pa.array(keep))
-    _save_table(part.ids, ids)
+    save_array(part.keys, load_array(lay.path(f"keys-{i:05d}.npy"))[:, keep])
+    save_array(part.valid, load_array(lay.path(f"valid-{i:05d}.npy"))[:, keep])
+    ids = read_table(lay.path(f"ids-{i:05d}.parquet")).take(pa.array(keep))
+    write_table(part.ids, ids)
     return {"rows": int(len(keep))}
 
 
@@ -424,14 +437,12 @@ class Dedup(Stage[DedupConfig]):
     def layout(self, ctx: StageContext) -> tuple[Layout, str | None]:
         """The run's layout, fixed at the stage's first start (so a resume sees the same)."""
         cfg = self.config
-        work = Path(ctx.work_dir)
-        work.mkdir(parents=True, exist_ok=True)
-        plan_path = work / "plan.json"
-        if plan_path.exists():
-            plan = json.loads(plan_path.read_text())
-        else:
+        work = ctx.work_dir
+        plan_path = join(work, "plan.json")
+        plan = read_json(plan_path)
+        if plan is None:
             ctx.forget_tasks()  # no scratch: earlier task results (if any) cannot be reused
-            sizes = [pq.ParquetFile(f).metadata.num_rows for f in ctx.input_files]
+            sizes = [num_rows(f) for f in ctx.input_files]
             index = DedupIndex(cfg.index) if cfg.index else None
             if index is not None:
                 # a fresh start in this output folder: what an earlier run wrote here (and
@@ -442,7 +453,7 @@ class Dedup(Stage[DedupConfig]):
                 "index_parts": [p.__dict__ for p in index.parts()] if index else [],
                 "segment": index.new_segment_name(ctx.root) if index else None,
             }
-            write_bytes(str(plan_path), json.dumps(plan).encode())
+            write_json(plan_path, plan)
         bands = rows = 0
         kinds: list[str] = []
         if cfg.minhash:
@@ -451,7 +462,7 @@ class Dedup(Stage[DedupConfig]):
             kinds += ["band"] * bands
         if cfg.exact:
             kinds += [k for k in ("text", "url") if k in cfg.exact.on]
-        lay = Layout(cfg, str(work), tuple(plan["files"]), tuple(plan["sizes"]),
+        lay = Layout(cfg, work, tuple(plan["files"]), tuple(plan["sizes"]),
                      tuple(IndexPart(**p) for p in plan["index_parts"]), tuple(kinds), bands, rows)
         return lay, plan["segment"]
 
@@ -470,7 +481,7 @@ class Dedup(Stage[DedupConfig]):
         written = ctx.map_tasks("write", _write_task, [WriteTask(lay, i, ctx.sinks) for i in files])
         if index is not None and segment is not None:
             added = ctx.map_tasks("index", _index_task,
-                                  [IndexTask(lay, i, str(index.path), segment) for i in files])
+                                  [IndexTask(lay, i, index.path, segment) for i in files])
             part_list = [IndexPart(**{**index.part_paths(segment, i).__dict__, "rows": a["rows"]})
                          for i, a in zip(files, added)]
             # listed in index.json by commit(), once the whole run has succeeded

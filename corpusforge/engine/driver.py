@@ -18,20 +18,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fsspec.core import url_to_fs
-
 from corpusforge.accounting import ConservationError, RunStats, StepStats
-from corpusforge.config import Pipeline, check_pipeline
+from corpusforge.config import Pipeline, check_pipeline, check_storage
 from corpusforge.engine.budget import ErrorBudget
 from corpusforge.engine.inputs_guard import check_no_overlap
 from corpusforge.engine.lock import OutputLock
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.engine.status import RunStatus
 from corpusforge.executors import Executor, make_executor
-from corpusforge.io.inputs import plan_units
+from corpusforge.io.inputs import plan_units, register_storage
 from corpusforge.io.layout import WORK_DIR, OutputLayout, join, list_shards
 from corpusforge.io.markers import read_marker, write_marker
 from corpusforge.io.sinks import Sinks
+from corpusforge.io.storage import filesystem, register
 from corpusforge.io.units import WorkUnit
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
@@ -52,12 +51,21 @@ def run_pipeline(
 ) -> RunStats:
     """Run a pipeline to completion and return its merged stats (also written to stats.json).
 
+    This is ``corpusforge.run`` (docs/python-api.md). ``executor`` (``"local"`` or ``"ray"``),
+    ``workers`` and ``ray_address`` override the pipeline's; ``resume`` finishes an interrupted
+    run in its output folder, ``overwrite`` replaces the folder, and without either a folder
+    holding files raises :class:`~corpusforge.engine.output.OutputExistsError`. ``units`` are
+    the pipeline's planned work units when the caller has them already (the command line).
     ``on_start(units, already_done)`` and ``on_done(unit, stats)`` report the map phase's
     progress (the command line's progress bar).
     """
     started = time.perf_counter()
     # a pipeline from YAML was checked when parsed; one built in code is checked here
     check_pipeline(pipeline)
+    check_storage(pipeline)
+    # every file of the run, here and in the workers, opens with the options of its bucket
+    register_storage(pipeline.inputs)
+    register(pipeline.output.path, pipeline.output.storage_options)
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
     check_no_overlap(pipeline.output.path, units)
@@ -165,7 +173,7 @@ def _remove_intermediate(layout: OutputLayout, phases: int) -> None:
     reads them again, and the removal is repeated.
     """
     for phase in range(phases - 1):
-        fs, path = url_to_fs(layout.documents(phase, phases))
+        fs, path = filesystem(layout.documents(phase, phases))
         if fs.exists(path):
             fs.rm(path, recursive=True)
 
@@ -210,10 +218,10 @@ def _run_phase(stage: Stage, ctx: StageContext) -> StepStats | RunStats:
         write_marker(marker, ctx.key, result)
     # scratch is only needed until the phase is done; also after a resume that found the
     # phase finished but was killed before this cleanup
-    fs, work = url_to_fs(ctx.work_dir)
+    fs, work = filesystem(ctx.work_dir)
     if fs.exists(work):
         fs.rm(work, recursive=True)
-    parent = join(url_to_fs(ctx.root)[1], WORK_DIR)
+    parent = join(filesystem(ctx.root)[1], WORK_DIR)
     if fs.exists(parent) and not fs.ls(parent):
         fs.rm(parent, recursive=True)
     return result

@@ -11,21 +11,19 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from fsspec.core import url_to_fs
-
+from corpusforge.io.files import listed
+from corpusforge.io.storage import filesystem
 from corpusforge.io.units import WorkUnit
 from corpusforge.yamlsource import ConfigError, ConfigIssue
 
 #: protocols whose files are published once and never change (Common Crawl over HTTP):
 #: not asked for their version, which would cost a request per file
 _IMMUTABLE = {"http", "https"}
-#: what identifies a file's version, by filesystem: the first key its info() has
-_VERSION_KEYS = ("mtime", "LastModified", "last_modified", "ETag", "etag", "md5Hash", "created")
 
 
 def _location(path: str) -> tuple[str, str]:
     """``(protocol, absolute path)``; local paths with symlinks resolved."""
-    fs, stripped = url_to_fs(path)
+    fs, stripped = filesystem(path)
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     if protocol in ("file", "local"):
         return "file", os.path.realpath(stripped)
@@ -51,17 +49,16 @@ def check_no_overlap(output: str, units: list[WorkUnit], lines: dict | None = No
 
 
 def input_versions(units: list[WorkUnit]) -> dict[str, list]:
-    """``path -> [size, version]`` of every input file (stat'ed in parallel)."""
+    """``path -> [size, version]`` of every input file: as the listing that found it said,
+    else stat'ed (in parallel)."""
     paths = sorted({u.path for u in units if u.path})
 
     def version(path: str) -> list:
-        fs, stripped = url_to_fs(path)
+        fs, _ = filesystem(path)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         if protocol in _IMMUTABLE:
             return [None, None]
-        info = fs.info(stripped)
-        stamp = next((info[k] for k in _VERSION_KEYS if info.get(k) is not None), None)
-        return [info.get("size"), str(stamp) if stamp is not None else None]
+        return list(listed(path))
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         return dict(zip(paths, pool.map(version, paths)))

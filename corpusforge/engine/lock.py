@@ -36,12 +36,12 @@ from typing import Any
 
 import orjson
 import psutil
-from fsspec.core import url_to_fs
 
 from corpusforge.engine.status import now_iso
 from corpusforge.errors import EXIT_LOCKED, RunStopped
 from corpusforge.io.atomic import write_json
 from corpusforge.io.layout import OutputLayout, join
+from corpusforge.io.storage import filesystem
 
 #: how often the owner rewrites its heartbeat
 HEARTBEAT_SECONDS = 30.0
@@ -101,7 +101,7 @@ class OutputLock:
     def __init__(self, layout: OutputLayout, *, heartbeat: float = HEARTBEAT_SECONDS,
                  stale_after: float = STALE_AFTER_SECONDS) -> None:
         self.root = layout.root
-        self.fs, self.folder = url_to_fs(layout.lock_dir)
+        self.fs, self.folder = filesystem(layout.lock_dir)
         self.heartbeat, self.stale_after = heartbeat, stale_after
         self.generation: int | None = None
         #: the owner record of a dead run this one took the output over from

@@ -7,7 +7,6 @@ from dataclasses import asdict
 
 import orjson
 from fsspec import AbstractFileSystem
-from fsspec.core import url_to_fs
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
@@ -15,6 +14,7 @@ from corpusforge.engine.inputs_guard import input_versions
 from corpusforge.errors import EXIT_REFUSED
 from corpusforge.io.atomic import TMP_SUFFIX, read_json, write_json
 from corpusforge.io.layout import STATE_DIR, OutputLayout
+from corpusforge.io.storage import filesystem
 from corpusforge.io.units import WorkUnit
 
 #: bumped when the layout of ``_state`` changes: a resume across versions is refused
@@ -32,12 +32,15 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
     and the version (size, modification time or etag) of every input file."""
     body = {
         "layout": LAYOUT_VERSION,
-        "inputs": [i.model_dump() for i in pipeline.inputs],
-        # a step's error budget may change between a run and its resume (a run stopped by it
-        # is resumed with a larger one)
+        # credentials and endpoints may change between a run and its resume
+        "inputs": [i.model_dump(exclude={"storage_options"}) for i in pipeline.inputs],
+        # so may a step's error budget (a run stopped by it is resumed with a larger one)
         "steps": [s.model_dump(exclude={"max_error_fraction"}) for s in pipeline.steps],
         "stages": [s.model_dump() for s in pipeline.stages],
-        "output": pipeline.output.model_dump(),
+        # the stages' configs with their defaults filled in: a default that changes between
+        # versions (dedup normalisation) changes the work as much as a changed key does
+        "stage_configs": [st.config.model_dump(mode="json") for st in pipeline.build_stages()],
+        "output": pipeline.output.model_dump(exclude={"storage_options"}),
         "batch": pipeline.batch.model_dump(),
         "units": [asdict(u) for u in units],
         "files": input_versions(units),
@@ -49,9 +52,9 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
                    resume: bool, overwrite: bool) -> None:
     """Make the output folder ready: new, replaced (``overwrite``) or resumed (``resume``:
     the same pipeline and units, checked by fingerprint; half-written files removed)."""
-    fs, root = url_to_fs(layout.root)
+    fs, root = filesystem(layout.root)
     fp = fingerprint(pipeline, units)
-    _, lock = url_to_fs(layout.lock_dir)
+    _, lock = filesystem(layout.lock_dir)
     if fs.exists(root) and _entries(fs, root, lock):
         try:
             plan = read_json(layout.plan_file)

@@ -72,7 +72,9 @@ class RayExecutor:
             # local workers must import what the driver imports (its sys.path: under the command
             # line, without the working directory; the pipeline's own modules follow each task)
             path = os.pathsep.join(p for p in sys.path if p)
-            kwargs = {"num_cpus": self.workers, "include_dashboard": False,
+            # address "local": a new instance even when a cluster runs on this machine (Ray would
+            # otherwise join it, which the pipeline did not ask for)
+            kwargs = {"address": "local", "num_cpus": self.workers, "include_dashboard": False,
                       "_node_ip_address": "127.0.0.1",
                       "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
         try:

@@ -1,15 +1,21 @@
 """File access through fsspec: globs over any filesystem, compression by extension; the
-settings shared by inputs that read files."""
+settings shared by inputs that read files.
+
+Listing is one request (or one paginated listing) per input pattern, never one per file: the
+sizes and versions the listing returned are kept (:func:`listed`) for the planners and the
+run's fingerprint, which would otherwise ask the store about every file again."""
 
 from __future__ import annotations
 
 import os
+import re
 from typing import IO
 
 import fsspec
-from fsspec.core import url_to_fs
+from fsspec.utils import glob_translate
 
 from corpusforge.io.layout import is_document_path
+from corpusforge.io.storage import StorageOptions, filesystem
 from corpusforge.io.zstd import open_zstd
 from corpusforge.models import FieldMapping, Size
 
@@ -26,6 +32,9 @@ class FileInput(FieldMapping):
     source: str | None = None
     #: a document larger than this becomes an error record instead of a batch
     max_doc_bytes: Size = 64 * 2**20
+    #: fsspec options of the files' bucket: ``key``, ``secret``, ``anon``,
+    #: ``client_kwargs: {endpoint_url: ...}`` (without: the AWS_* environment variables)
+    storage_options: StorageOptions = {}
 
 
 def compression_of(path: str) -> str | None:
@@ -41,23 +50,57 @@ def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
     """
     out: dict[str, str] = {}
     for pattern in [patterns] if isinstance(patterns, str) else patterns:
-        fs, root = url_to_fs(pattern)
+        fs, root = filesystem(pattern)
         if any(c in root for c in "*?["):
             base = root[: min(root.find(c) for c in "*?[" if c in root)].rpartition("/")[0]
-            found = [p for p in fs.glob(root) if fs.isfile(p)]
+            if "/" in root[len(base) + 1:] or "**" in root:
+                # wildcards over several folder levels: fsspec's glob lists folder by folder;
+                # one recursive listing of the fixed folder, matched here, is one request
+                match = re.compile(glob_translate(root)).match
+                listing = fs.find(base, detail=True)
+            else:
+                listing = fs.glob(root, detail=True)
+                match = bool
+            found = {p: i for p, i in listing.items() if i.get("type") == "file" and match(p)}
         elif fs.isdir(root):
             # a folder: its documents, not a run layout's rejects, errors, state or stats
             # (reading a previous run's output folder reads what it kept)
             base = root.rstrip("/")
-            found = [p for p in fs.find(root) if is_document_path(p[len(base) + 1:])]
+            found = {p: i for p, i in fs.find(root, detail=True).items()
+                     if is_document_path(p[len(base) + 1:])}
         else:
             base = root.rpartition("/")[0]
-            found = [root] if fs.exists(root) else []
+            try:
+                found = {root: fs.info(root)}
+            except FileNotFoundError:
+                found = {}
         base = fs._strip_protocol(base) if base else base
         for p in sorted(found):
             name = p[len(base) :].lstrip("/") if base and p.startswith(base) else os.path.basename(p)
-            out.setdefault(_unstrip(fs, p, pattern), name)
+            path = _unstrip(fs, p, pattern)
+            out.setdefault(path, name)
+            _LISTED[path] = _version(found[p])
     return list(out.items())
+
+
+#: ``path -> (size, version)`` of the files the last listings found
+_LISTED: dict[str, tuple[int | None, str | None]] = {}
+#: what identifies a file's version, by filesystem: the first key its info() has
+_VERSION_KEYS = ("mtime", "LastModified", "last_modified", "ETag", "etag", "md5Hash", "created")
+
+
+def _version(info: dict) -> tuple[int | None, str | None]:
+    stamp = next((info[k] for k in _VERSION_KEYS if info.get(k) is not None), None)
+    return info.get("size"), str(stamp) if stamp is not None else None
+
+
+def listed(path: str) -> tuple[int | None, str | None]:
+    """``(size, version)`` of a file: from the listing that found it (:func:`expand`), else
+    asked of its filesystem."""
+    if path not in _LISTED:
+        fs, root = filesystem(path)
+        _LISTED[path] = _version(fs.info(root))
+    return _LISTED[path]
 
 
 def _unstrip(fs: fsspec.AbstractFileSystem, path: str, pattern: str) -> str:
@@ -71,14 +114,19 @@ def open_binary(path: str, decompress: bool = True) -> IO[bytes]:
     """Open for reading; decompress by extension unless told otherwise. A truncated
     compressed file raises ``EOFError`` where it ends (zstd included, see ``io/zstd.py``)."""
     compression = compression_of(path) if decompress else None
+    fs, root = filesystem(path)
     if compression == "zstd":
-        return open_zstd(fsspec.open(path, "rb").open())
-    return fsspec.open(path, "rb", compression=compression).open()
+        return open_zstd(fs.open(root, "rb"))
+    # an OpenFile closes the raw file with the decompressor (a GzipFile leaves it open)
+    return fsspec.core.OpenFile(fs, root, "rb", compression=compression).open()
 
 
 def size_of(path: str) -> int:
-    fs, root = url_to_fs(path)
-    return int(fs.size(root))
+    size = listed(path)[0]
+    if size is None:
+        fs, root = filesystem(path)
+        size = fs.size(root)
+    return int(size)
 
 
 class PartialRead(Exception):

@@ -17,7 +17,19 @@ import pyarrow as pa
 from pydantic import Field
 
 from corpusforge.errors import ErrorRecord
-from corpusforge.io import commoncrawl, corpora, demo, hf, jsonfile, jsonl, parquet, tar, text, warc
+from corpusforge.io import (
+    commoncrawl,
+    corpora,
+    demo,
+    hf,
+    jsonfile,
+    jsonl,
+    parquet,
+    storage,
+    tar,
+    text,
+    warc,
+)
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.reader import Reader, Skipped, registered_readers
 from corpusforge.io.units import WorkUnit
@@ -50,6 +62,7 @@ def plan_units(
     starts: a ConfigError with an issue per input, at the input's line in ``lines``
     (``YamlDoc.lines``) of ``file`` when known.
     """
+    register_storage(inputs)
     units: list[WorkUnit] = []
     issues: list[ConfigIssue] = []
     lines = lines or {}
@@ -62,7 +75,7 @@ def plan_units(
     for i, cfg in enumerate(inputs):
         try:
             found = READERS[cfg.type].plan(cfg, i)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, storage.MissingBackend) as e:
             cause = f" (cause: {type(e.__cause__).__name__}: {e.__cause__})" if e.__cause__ else ""
             issues.append(issue(i, f"cannot list input: {type(e).__name__}: {e}{cause}"))
             continue
@@ -86,6 +99,14 @@ def plan_units(
     if issues:
         raise ConfigError(issues, file)
     return [replace(u, index=n) for n, u in enumerate(units)]
+
+
+def register_storage(inputs: Sequence[InputConfig]) -> None:
+    """Every input's ``storage_options`` for the buckets of its paths (io/storage.py)."""
+    for cfg in inputs:
+        options, paths = getattr(cfg, "storage_options", None), getattr(cfg, "path", None)
+        if options and paths:
+            storage.register(paths, options)
 
 
 def _is_utf8_name(path: str) -> bool:

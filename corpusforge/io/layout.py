@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fsspec.core import url_to_fs
+from corpusforge.io.storage import filesystem
 
 
 def join(root: str, *parts: str) -> str:
@@ -109,7 +109,7 @@ RUN_FILES = frozenset({STATS_FILE, "mix_manifest.json"})
 def list_shards(path: str, suffixes: tuple[str, ...] = (".parquet",)) -> list[str]:
     """Document shards under ``path`` (see :func:`is_document_path`), sorted; paths keep the
     protocol of ``path`` (``s3://``, ``memory://``) so any worker can open them."""
-    fs, root = url_to_fs(path)
+    fs, root = filesystem(path)
     if not fs.exists(root):
         return []
     out = []

@@ -29,13 +29,13 @@ entries (Megatron's own rule), ``int32`` otherwise.
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
 import numpy as np
 
 from corpusforge.io.atomic import AtomicFile
+from corpusforge.io.storage import filesystem
 
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
@@ -92,34 +92,40 @@ class MegatronWriter:
 
 
 class MegatronDataset:
-    """Read an indexed dataset: ``len(ds)`` sequences, ``ds[i]`` a numpy view of its tokens."""
+    """Read an indexed dataset on any filesystem: ``len(ds)`` sequences, ``ds[i]`` its tokens.
+
+    The index is read whole (about 20 bytes per document); ``ds[i]`` reads that sequence's
+    bytes of ``.bin`` only (a ranged read on an object store).
+    """
 
     def __init__(self, prefix: str | Path) -> None:
         prefix = str(prefix).removesuffix(".bin").removesuffix(".idx")
-        with open(prefix + ".idx", "rb") as f:
-            head = f.read(9 + 8 + 1 + 8 + 8)
+        self.fs, self._prefix = filesystem(prefix)
+        idx = self.fs.cat_file(self._prefix + ".idx")
+        head = idx[:9 + 8 + 1 + 8 + 8]
         if head[:9] != MAGIC:
             raise ValueError(f"{prefix}.idx is not a Megatron index (bad magic {head[:9]!r})")
         version, code, n_seq, n_doc = struct.unpack("<QBQQ", head[9:])
         if version != VERSION:
             raise ValueError(f"{prefix}.idx: unsupported index version {version}")
         self.dtype = np.dtype(DTYPE_CODES[code])
-        idx = np.memmap(prefix + ".idx", mode="r", dtype=np.uint8)
         at = len(head)
         self.lengths = np.frombuffer(idx, dtype="<i4", count=n_seq, offset=at)
         at += 4 * n_seq
         self.pointers = np.frombuffer(idx, dtype="<i8", count=n_seq, offset=at)
         at += 8 * n_seq
         self.document_index = np.frombuffer(idx, dtype="<i8", count=n_doc, offset=at)
-        size = os.path.getsize(prefix + ".bin")
-        self._bin = np.memmap(prefix + ".bin", mode="r", dtype=self.dtype) if size else np.zeros(0, self.dtype)
 
     def __len__(self) -> int:
         return len(self.lengths)
 
     def __getitem__(self, i: int) -> np.ndarray:
-        start = int(self.pointers[i]) // self.dtype.itemsize
-        return np.asarray(self._bin[start : start + int(self.lengths[i])])
+        n = int(self.lengths[i])
+        if n == 0:
+            return np.zeros(0, self.dtype)
+        start = int(self.pointers[i])
+        data = self.fs.cat_file(self._prefix + ".bin", start=start, end=start + n * self.dtype.itemsize)
+        return np.frombuffer(data, self.dtype)
 
     @property
     def n_tokens(self) -> int:

@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.json as pj
-from fsspec.core import url_to_fs
 
 from corpusforge.io.files import open_binary
 from corpusforge.io.layout import join, list_shards
+from corpusforge.io.storage import StorageOptions, filesystem, register
 from corpusforge.io.writers import is_long_partition
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.zst", ".jsonl.gz")
@@ -17,16 +17,19 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.zst", ".jsonl.gz")
 
 def _shards(path: str, sink: str | None, suffixes: tuple[str, ...]) -> tuple[object, str, list[str]]:
     base = join(path, sink) if sink else path
-    fs, root = url_to_fs(base)
-    return fs, root, [url_to_fs(f)[1] for f in list_shards(base, suffixes)]
+    fs, root = filesystem(base)
+    return fs, root, [filesystem(f)[1] for f in list_shards(base, suffixes)]
 
 
-def open_output(path: str, sink: str | None = None) -> ds.Dataset:
-    """The Parquet documents a run wrote under ``path`` (or a sink of it: ``"_rejects"``).
+def open_output(path: str, sink: str | None = None,
+                storage_options: StorageOptions | None = None) -> ds.Dataset:
+    """The Parquet documents a run wrote under ``path`` (or a sink of it: ``"_rejects"``),
+    a folder or a bucket prefix (``storage_options``: credentials, endpoint).
 
     Partition folders (``lang=ja/``) become columns again; ``_``-prefixed folders (rejects,
     errors, state) and ``stats.json`` are not documents and are left out.
     """
+    register(path, storage_options)
     fs, root, files = _shards(path, sink, (".parquet",))
     partitioning = ds.HivePartitioning.discover(infer_dictionary=False)
     long = [_in_long_folder(f, root) for f in files]
@@ -79,8 +82,11 @@ def _as_strings(partitioning: ds.Partitioning) -> ds.Partitioning:
     return ds.HivePartitioning(schema, segment_encoding="uri")
 
 
-def read_output(path: str, sink: str | None = None) -> pa.Table:
-    """All documents of a run as one table, in shard order, for Parquet and JSONL outputs."""
+def read_output(path: str, sink: str | None = None,
+                storage_options: StorageOptions | None = None) -> pa.Table:
+    """All documents of a run as one table, in shard order, for Parquet and JSONL outputs
+    (local or in a bucket: ``storage_options`` as in :func:`open_output`)."""
+    register(path, storage_options)
     fs, root, files = _shards(path, sink, JSONL_SUFFIXES)
     if not files:
         return open_output(path, sink).to_table()

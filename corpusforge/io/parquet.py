@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -24,14 +25,23 @@ class ParquetInput(FileInput):
     unit_bytes: Size = 256 * 2**20
 
 
+def _footer(path: str) -> pq.FileMetaData | None:
+    try:
+        with open_binary(path, decompress=False) as f:
+            return pq.ParquetFile(f).metadata
+    except Exception:  # noqa: BLE001 - the reader reports it as an error record
+        return None
+
+
 def plan(cfg: ParquetInput, input_index: int) -> list[WorkUnit]:
     """Units of consecutive row groups, about ``unit_bytes`` each; a broken footer is one unit."""
     units: list[WorkUnit] = []
-    for path, name in expand(cfg.path):
-        try:
-            with open_binary(path, decompress=False) as f:
-                meta = pq.ParquetFile(f).metadata
-        except Exception:  # noqa: BLE001 - the reader reports it as an error record
+    files = expand(cfg.path)
+    # every file's footer is a request or two in a bucket: asked for in parallel
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        footers = list(pool.map(_footer, [path for path, _ in files]))
+    for (path, name), meta in zip(files, footers):
+        if meta is None:
             units.append(WorkUnit(0, input_index, path, name, 0, -1))
             continue
         start, acc = 0, 0

@@ -15,7 +15,6 @@ import socket
 from collections.abc import Callable
 from typing import IO
 
-import fsspec
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -23,6 +22,8 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
+
+from corpusforge.io.storage import filesystem
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -84,7 +85,8 @@ class RetryingReader(io.RawIOBase):
 
     def _open(self) -> None:
         def attempt() -> IO[bytes]:
-            f = fsspec.open(self.path, "rb", block_size=self.block_size).open()
+            fs, root = filesystem(self.path)
+            f = fs.open(root, "rb", block_size=self.block_size)
             if self.pos:
                 if f.seekable():
                     f.seek(self.pos)

@@ -68,7 +68,8 @@ class Sinks:
 
     def reject_rows(self, removed: pa.Table, step: str | None = None) -> pa.Table:
         """Rows for the rejects sink: ``id, source, url, step, reason, file, position``, the
-        text unless ``rejects_text`` is off, and any ``reject_*`` columns."""
+        text unless ``rejects_text`` is off, and any ``reject_*`` columns (a filter's signal
+        values, the id a duplicate matched), sorted by name."""
         return reject_rows(removed, self.step if step is None else step, self.rejects_text)
 
 
@@ -89,7 +90,8 @@ def reject_rows(removed: pa.Table, step: str, with_text: bool) -> pa.Table:
     }
     if with_text:
         cols[TEXT] = removed.column(TEXT)
-    for extra in removed.column_names:
-        if extra.startswith(REJECT_PREFIX):
-            cols[extra] = removed.column(extra)
+    # sorted: the same columns in the same order whichever branch or step removed a batch's
+    # rows (a shard of one schema takes every batch of its step)
+    for extra in sorted(c for c in removed.column_names if c.startswith(REJECT_PREFIX)):
+        cols[extra] = removed.column(extra)
     return pa.table(cols)

@@ -27,6 +27,7 @@ from corpusforge.io.fields import too_large
 from corpusforge.io.files import expand, open_binary
 from corpusforge.io.gather import Gathered
 from corpusforge.io.reader import Skipped, register_reader
+from corpusforge.io.storage import StorageOptions
 from corpusforge.io.units import WorkUnit
 from corpusforge.models import Model, Size
 from corpusforge.schema import ID, SOURCE, TEXT, URL
@@ -54,6 +55,9 @@ class TarInput(Model):
     header_lines: list[str | None] = []
     #: a member larger than this (in the archive, or once in UTF-8) becomes an error record
     max_doc_bytes: Size = 64 * 2**20
+    #: fsspec options of the files' bucket: ``key``, ``secret``, ``anon``,
+    #: ``client_kwargs: {endpoint_url: ...}`` (without: the AWS_* environment variables)
+    storage_options: StorageOptions = {}
 
     @field_validator("members", "exclude")
     @classmethod

@@ -25,6 +25,7 @@ from corpusforge.io.fields import too_large
 from corpusforge.io.files import PartialRead, expand, open_binary, read_upto
 from corpusforge.io.gather import Gathered
 from corpusforge.io.reader import register_reader
+from corpusforge.io.storage import StorageOptions
 from corpusforge.io.units import WorkUnit
 from corpusforge.models import Model, Size
 from corpusforge.schema import make_batch
@@ -57,6 +58,9 @@ class TextInput(Model):
     split: Literal["file", "paragraph"] = "file"
     #: a document larger than this (in the file, or once in UTF-8) becomes an error record
     max_doc_bytes: Size = 64 * 2**20
+    #: fsspec options of the files' bucket: ``key``, ``secret``, ``anon``,
+    #: ``client_kwargs: {endpoint_url: ...}`` (without: the AWS_* environment variables)
+    storage_options: StorageOptions = {}
 
     @model_validator(mode="after")
     def _paragraphs_need_ascii_line_ends(self) -> TextInput:

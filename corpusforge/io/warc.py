@@ -25,6 +25,7 @@ from corpusforge.io.files import expand
 from corpusforge.io.http_payload import PayloadTooLarge, parse_response
 from corpusforge.io.reader import register_reader
 from corpusforge.io.retry import open_retrying
+from corpusforge.io.storage import StorageOptions
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.warc_records import Damage, Record, records
 from corpusforge.models import Model, Size
@@ -62,6 +63,8 @@ class WarcInput(Model):
     retries: int = Field(5, ge=0)
     #: first backoff in seconds, doubled after every failed attempt
     backoff: float = Field(1.0, ge=0)
+    #: fsspec options of the files' bucket (credentials, endpoint), as for jsonl inputs
+    storage_options: StorageOptions = {}
 
 
 def plan(cfg: WarcInput, input_index: int) -> list[WorkUnit]:

@@ -14,11 +14,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from fsspec.core import url_to_fs
 
 from corpusforge.errors import ErrorRecord
 from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
+from corpusforge.io.storage import filesystem
 from corpusforge.io.utf8 import check_table
 
 #: the longest ``column=value`` folder name written as is; a longer one is cut (NAME_MAX is
@@ -175,7 +175,7 @@ class ShardedWriter:
         max_shard_bytes: int = 256 * 2**20,
         partition_by: str | None = None,
     ) -> None:
-        self.fs, self.root = url_to_fs(root)
+        self.fs, self.root = filesystem(root)
         self.unit_index, self.fmt, self.compression = unit_index, fmt, compression
         self.max_shard_bytes, self.partition_by = max_shard_bytes, partition_by
         self.open: dict[str, _Shard] = {}
@@ -281,7 +281,7 @@ class ErrorWriter:
     first record: a task without errors leaves no file)."""
 
     def __init__(self, folder: str, name: str) -> None:
-        self.fs, base = url_to_fs(folder)
+        self.fs, base = filesystem(folder)
         self.final = join(base, f"{name}.jsonl")
         self.file: AtomicFile | None = None
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fsspec.core import url_to_fs
 
-from corpusforge.io.atomic import AtomicFile
 from corpusforge.io.layout import join
 from corpusforge.io.megatron import MegatronWriter
 from corpusforge.io.writers import ShardedWriter
@@ -64,29 +56,11 @@ def write_outputs(table: pa.Table, root: str, name: str, index: int, outputs: li
     if "megatron" in outputs:
         vocab = load_tokenizer(tokenizer).vocab_size
         prefix = join(root, "megatron", name, f"part-{index:05d}")
-        with _local_prefix(prefix) as local:
-            mw = MegatronWriter(local, vocab)
-            if table.num_rows:
-                mw.add(*token_arrays(table, tokenizer, append_eod))
-            mw.commit()
+        # written in place, local or remote: each file is atomic (io/atomic.py)
+        mw = MegatronWriter(prefix, vocab)
+        if table.num_rows:
+            mw.add(*token_arrays(table, tokenizer, append_eod))
+        mw.commit()
         files += [prefix + ".bin", prefix + ".idx"]
     return files
 
-
-@contextmanager
-def _local_prefix(prefix: str) -> Iterator[str]:
-    """A local path to write ``prefix.bin``/``.idx`` at; uploaded (then renamed) when remote."""
-    fs, path = url_to_fs(prefix)
-    if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
-        yield path
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        local = os.path.join(tmp, "part")
-        yield local
-        fs.makedirs(path.rpartition("/")[0], exist_ok=True)
-        targets = [AtomicFile(path + ext, fs) for ext in (".bin", ".idx")]
-        for ext, target in zip((".bin", ".idx"), targets):
-            with open(local + ext, "rb") as f:
-                shutil.copyfileobj(f, target.file, 1 << 20)
-        for target in targets:
-            target.commit()

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from corpusforge.hashing import GOLDEN, id_hash, mix64
 from corpusforge.mix.buckets import NB_DEFAULT, buckets
 from corpusforge.mix.config import MixConfig
-from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE
+from corpusforge.schema import ID, LANG, NO_LANG, REMOVED_REASON, SOURCE
 
 EPOCH, KEY, SUBSET = "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
@@ -29,7 +29,7 @@ def languages(table: pa.Table, cfg: MixConfig) -> pa.Array:
     for name, s in cfg.sources.items():
         if s.lang is not None:
             lang = pc.if_else(pc.equal(source, name), pa.scalar(s.lang), lang)
-    return pc.fill_null(lang, "und")
+    return pc.fill_null(lang, NO_LANG)
 
 
 def subset_keys(table: pa.Table, cfg: MixConfig) -> tuple[pa.Array, pa.Array]:

@@ -20,19 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from fsspec.core import url_to_fs
 
 from corpusforge.accounting import StepStats, sum_stats
-from corpusforge.io.atomic import atomic_write, write_json
+from corpusforge.io.atomic import write_json
 from corpusforge.io.layout import join
 from corpusforge.io.sinks import Sinks
+from corpusforge.io.storage import filesystem
+from corpusforge.io.tables import read_table, write_table
 from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
-from corpusforge.mix.plan import MixColumnsError, MixError, plan_mix
+from corpusforge.mix.plan import MixColumnsError, MixError, MixPlan, plan_mix
 from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes, token_counts
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
@@ -58,7 +58,7 @@ class Mix(Stage[MixConfig]):
     def run(self, ctx: StageContext) -> StepStats:
         cfg = self.config
         work = ctx.work_dir
-        fs, local = url_to_fs(work)
+        fs, local = filesystem(work)
         if not fs.exists(local):
             ctx.forget_tasks()  # no scratch left: stored task results point at nothing
         fs.makedirs(local, exist_ok=True)
@@ -81,7 +81,22 @@ class Mix(Stage[MixConfig]):
         ctx.map_tasks("write", _write_task, [WriteTask(p, conf, work, ctx.sinks) for p in range(shards)])
         ctx.map_tasks("validation", _validation_task,
                       [ValidationTask(d, conf, work, ctx.sinks) for d in _validation_subsets(work)])
-        return sum_stats(ctx.name, selected)
+        stats = sum_stats(ctx.name, selected)
+        stats.targets = _targets(stats, plan)
+        return stats
+
+
+def _targets(stats: StepStats, plan: MixPlan) -> dict[str, dict]:
+    """Per language: its target, the train tokens the select tasks wrote, and whether that is
+    within the tolerance (a target few long documents cannot meet is missed, not an error)."""
+    got = stats.tokens_by("language")
+    out = {}
+    for lang, target in plan.targets.items():
+        tokens = got.get(lang, 0)
+        out[lang] = {"target": target, "tokens": tokens,
+                     "met": abs(tokens - target) <= plan.tolerance * target,
+                     "validation": sum(s.val_tokens for s in plan.subsets if s.lang == lang)}
+    return out
 
 
 @dataclass(frozen=True)
@@ -121,23 +136,10 @@ class ValidationTask:
     sinks: Sinks
 
 
-def _read(path: str, columns: list[str] | None = None) -> pa.Table:
-    fs, local = url_to_fs(path)
-    with fs.open(local, "rb") as f:
-        pf = pq.ParquetFile(f)
-        cols = None if columns is None else [c for c in columns if c in pf.schema_arrow.names]
-        return pf.read(columns=cols)
-
-
-def _atomic_parquet(table: pa.Table, path: str) -> None:
-    with atomic_write(path) as f:
-        pq.write_table(table, f, compression="zstd")
-
-
 def _count_task(task: CountTask) -> str | None:
     path, out = task.path, task.out
     cfg = MixConfig(**task.conf)
-    table = _read(path, [ID, SOURCE, LANG, cfg.n_tokens_column])
+    table = read_table(path, [ID, SOURCE, LANG, cfg.n_tokens_column])
     if table.num_rows == 0:
         return None
     if cfg.n_tokens_column not in table.column_names:
@@ -148,14 +150,14 @@ def _count_task(task: CountTask) -> str | None:
         "tokens": table.column(cfg.n_tokens_column).cast(pa.int64()),
         "docs": pa.repeat(pa.scalar(1, pa.int64()), table.num_rows),
     }).group_by([SUBSET, "bucket"], use_threads=False).aggregate([("tokens", "sum"), ("docs", "sum")])
-    _atomic_parquet(grouped, out)
+    write_table(out, grouped)
     return out
 
 
 def _merge_counts(files: list[str]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     if not files:
         return {}
-    t = pa.concat_tables([_read(f) for f in files])
+    t = pa.concat_tables([read_table(f) for f in files])
     t = t.group_by([SUBSET, "bucket"]).aggregate([("tokens_sum", "sum"), ("docs_sum", "sum")])
     out = {}
     keys = t.column(SUBSET)
@@ -171,7 +173,7 @@ def _merge_counts(files: list[str]) -> dict[tuple[str, str], tuple[np.ndarray, n
 def _select_task(task: SelectTask) -> StepStats:
     path, index, work, shards, sinks = task.path, task.index, task.work, task.shards, task.sinks
     cfg = MixConfig(**task.conf)
-    table = _read(path)
+    table = read_table(path)
     validation, train, removed = select(table, task.plans, cfg)
     rw = sinks.rejects_writer(index)
     if rw is not None and removed.num_rows:
@@ -181,12 +183,12 @@ def _select_task(task: SelectTask) -> StepStats:
         shard = (train.column(KEY).to_numpy() >> np.uint64(32)) % np.uint64(shards)
         for p in np.unique(shard):
             piece = train.filter(pa.array(shard == p))
-            _atomic_parquet(piece, join(work, "shuffle", f"shard-{int(p):05d}", f"task-{index:05d}.parquet"))
+            write_table(join(work, "shuffle", f"shard-{int(p):05d}", f"task-{index:05d}.parquet"), piece)
     if validation.num_rows:
         vkeys = validation.column(SUBSET)
         for k in pc.unique(vkeys).to_pylist():
-            _atomic_parquet(validation.filter(pc.equal(vkeys, k)),
-                            join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"))
+            write_table(join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"),
+                        validation.filter(pc.equal(vkeys, k)))
     # out: distinct documents kept (train, however many copies, plus validation)
     bytes_in = text_bytes(table)
     st = StepStats("", docs_in=table.num_rows, docs_out=table.num_rows - removed.num_rows,
@@ -194,19 +196,21 @@ def _select_task(task: SelectTask) -> StepStats:
     if removed.num_rows:
         for r in pc.value_counts(removed.column(REMOVED_REASON)).to_pylist():
             st.remove(r["values"], r["counts"])
+    # tokens: the train copies (repeats counted), what the targets are about
+    st.add_tokens(token_counts(train, cfg.n_tokens_column) or {})
     return st
 
 
 def _validation_subsets(work: str) -> list[str]:
     """The subsets that hold validation rows: their folders under the scratch's ``validation/``."""
-    fs, local = url_to_fs(join(work, "validation"))
+    fs, local = filesystem(join(work, "validation"))
     if not fs.exists(local):
         return []
     return sorted(p.rstrip("/").rpartition("/")[2] for p in fs.ls(local, detail=False))
 
 
 def _pieces(folder: str) -> list[str]:
-    fs, local = url_to_fs(folder)
+    fs, local = filesystem(folder)
     if not fs.exists(local):
         return []
     # keep the protocol: workers reopen these paths by URL
@@ -219,7 +223,7 @@ def _write_task(task: WriteTask) -> int:
     files = _pieces(join(work, "shuffle", f"shard-{shard:05d}"))
     if not files:
         return 0
-    table = pa.concat_tables([_read(f) for f in files], promote_options="permissive")
+    table = pa.concat_tables([read_table(f) for f in files], promote_options="permissive")
     table = table.sort_by(KEY).drop_columns([KEY])
     write_outputs(table, sinks.path, "train", shard, cfg.outputs, tokenizer=cfg.tokenizer,
                   append_eod=cfg.append_eod, parquet_ids=cfg.parquet_ids,
@@ -231,7 +235,7 @@ def _validation_task(task: ValidationTask) -> int:
     subset, work, sinks = task.subset, task.work, task.sinks
     cfg = MixConfig(**task.conf)
     files = _pieces(join(work, "validation", subset))
-    table = pa.concat_tables([_read(f) for f in files], promote_options="permissive")
+    table = pa.concat_tables([read_table(f) for f in files], promote_options="permissive")
     order = pc.sort_indices(pa.array(mix_buckets(table, cfg)))
     table = table.take(order).drop_columns([SUBSET])
     write_outputs(table, sinks.path, f"validation/{subset}", 0, cfg.outputs,

@@ -7,12 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fsspec.core import url_to_fs
-
 from corpusforge.executors import Executor
 from corpusforge.io.layout import OutputLayout, join
 from corpusforge.io.markers import read_marker, write_marker
 from corpusforge.io.sinks import Sinks
+from corpusforge.io.storage import filesystem, with_storage
 
 
 @dataclass
@@ -49,9 +48,18 @@ class StageContext:
     def forget_tasks(self) -> None:
         """Drop this phase's task markers: for a stage whose scratch files are gone, so that
         a resume does not trust results that pointed at them."""
-        fs, folder = url_to_fs(self.layout.task_markers(self.key))
+        fs, folder = filesystem(self.layout.task_markers(self.key))
         if fs.exists(folder):
             fs.rm(folder, recursive=True)
+
+    @staticmethod
+    def _listed(folder: str) -> set[str]:
+        """Names of the files in ``folder`` (none when it does not exist)."""
+        fs, root = filesystem(folder)
+        try:
+            return {p.rstrip("/").rpartition("/")[2] for p in fs.ls(root, detail=False)}
+        except FileNotFoundError:
+            return set()
 
     def map_tasks(self, phase: str, fn: Callable[[Any], Any], items: Sequence[Any], *,
                   names: Sequence[str] | None = None,
@@ -71,8 +79,13 @@ class StageContext:
         paths = [join(folder, f"{label}.json") for label in labels]
         results: list[Any] = [None] * len(items)
         pending: list[int] = []
+        present = self._listed(folder)
         for i, path in enumerate(paths):
-            found, value = read_marker(path)
+            # one listing of the folder, not a request per missing marker (a bucket answers
+            # each in tens of milliseconds)
+            listed = "/" not in labels[i]  # a label with a folder is not in the listing
+            found, value = read_marker(path) if not listed or f"{labels[i]}.json" in present \
+                else (False, None)
             if found:
                 results[i] = value
                 if on_found is not None:
@@ -89,5 +102,6 @@ class StageContext:
             if on_result is not None:
                 on_result(i, value)
 
-        self.executor.map(fn, [items[i] for i in pending], on_result=done)
+        # the storage options travel with each task: a worker opens files as the driver does
+        self.executor.map(with_storage(fn), [items[i] for i in pending], on_result=done)
         return results

@@ -26,7 +26,16 @@ from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.utf8 import invalid_columns, invalid_new_rows
 from corpusforge.io.writers import ErrorWriter, ShardedWriter
-from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, public_columns, text_bytes
+from corpusforge.schema import (
+    FILE,
+    ID,
+    POS,
+    REMOVED_REASON,
+    TEXT,
+    public_columns,
+    text_bytes,
+    token_counts,
+)
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.steps.base import Step
@@ -162,6 +171,9 @@ class UnitRunner:
             batch = _concat(kept, batch.schema)
             st.docs_out += batch.num_rows
             st.bytes_out += text_bytes(batch)
+            tokens = token_counts(batch)
+            if tokens is not None:  # after a tokenize step: the summary's tokens per language
+                st.add_tokens(tokens)
             st.seconds += time.perf_counter() - t0
             if batch.num_rows == 0:
                 # later steps still see a (zero) batch count of nothing: nothing to do

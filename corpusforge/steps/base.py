@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from corpusforge.component import Component
 from corpusforge.models import Model
-from corpusforge.schema import KEEP, REASON, REMOVED_REASON
+from corpusforge.schema import DOC_SCHEMA, KEEP, REASON, REJECT_PREFIX, REMOVED_REASON
 
 
 class StepConfig(Model):
@@ -42,7 +42,9 @@ class StepResult:
     """What a step did to one batch: the rows that go on, and those it removed."""
 
     out: pa.Table
-    #: removed rows with a ``REMOVED_REASON`` column, or None when nothing was removed
+    #: removed rows with a ``REMOVED_REASON`` column (and any ``reject_*`` columns), or None
+    #: when nothing was removed; a filter in filter mode always returns a table, possibly
+    #: empty, so that its rejects' columns are known even when it removed nothing
     removed: pa.Table | None = None
 
 
@@ -220,11 +222,26 @@ class Filter(Step[FilterConfigT]):
         mask = pa.array(keep)
         kept_cols = out.column_names if self.config.keep_signals else batch.column_names
         kept = out.filter(mask).select(kept_cols)
-        if keep.all():
-            return StepResult(kept)
+        # the removed rows, none or more: with their reason and, as ``reject_<signal>``
+        # columns, the values the decision was made on (a threshold can be tuned from the
+        # rejects); an empty table still says which columns this filter's rejects have
         dropped = pc.invert(mask)
-        removed = out.filter(dropped).select(batch.column_names)
-        return StepResult(kept, removed.append_column(REMOVED_REASON, reason.filter(dropped)))
+        removed = out.filter(dropped)
+        carried = removed.select(batch.column_names)
+        for name in self._explaining_columns(batch, out):
+            carried = carried.append_column(f"{REJECT_PREFIX}{name}", removed.column(name))
+        return StepResult(kept, carried.append_column(REMOVED_REASON, reason.filter(dropped)))
+
+    def _explaining_columns(self, batch: pa.Table, out: pa.Table) -> list[str]:
+        """What the decision was made on: the signal columns (those ``evaluate`` added, and the
+        declared ones it recomputed) and the columns the filter reads that an earlier step made
+        (the score of ``lang_score``), in the batch's column order."""
+        own = set(DOC_SCHEMA.names)
+        declared = self.signal_columns() or frozenset()
+        read = self.needed_columns() - own
+        return [c for c in out.column_names
+                if not c.startswith("__") and c not in own
+                and (c not in batch.column_names or c in declared or c in read)]
 
     @staticmethod
     def first_failure(rules: Sequence[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, pa.Array]:

@@ -184,18 +184,20 @@ class Branch:
         for step in self.steps:
             if not rows.num_rows:
                 try:
-                    rows = step.apply(rows).out
+                    result = step.apply(rows)
                 except Exception:  # noqa: BLE001 - only the empty probe is silenced
                     break
-                continue
-            try:
-                result = step.apply(rows)
-            except Exception as e:
-                where = f"branch {self.name!r}, " if self.name is not None else ""
-                e.add_note(f"in {where}inner step {step.label!r}")
-                raise
+            else:
+                try:
+                    result = step.apply(rows)
+                except Exception as e:
+                    where = f"branch {self.name!r}, " if self.name is not None else ""
+                    e.add_note(f"in {where}inner step {step.label!r}")
+                    raise
             rows = result.out
-            if result.removed is not None and result.removed.num_rows:
+            # kept when empty too: a filter's empty rejects still bring its reject_* columns,
+            # so the route's rejects have the same columns in every batch
+            if result.removed is not None:
                 r = result.removed
                 reasons = pc.binary_join_element_wise(f"{step.label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
                 removed.append(self._mark(r.drop_columns([REMOVED_REASON]), reasons))
@@ -236,7 +238,7 @@ def route_batch(batch: pa.Table, column: str, branches: Sequence[Branch],
     out = pa.concat_tables(kept, promote_options="permissive")
     out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
     gone = (pa.concat_tables(removed, promote_options="permissive").drop_columns([_ROW])
-            if removed else None)
+            if any(r.num_rows for r in removed) else None)
     return StepResult(out, gone)
 
 

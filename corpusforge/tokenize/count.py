@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.executors import LocalExecutor
+from corpusforge.io import storage
 from corpusforge.schema import LANG, N_TOKENS, SOURCE, TEXT, TOKEN_IDS
 from corpusforge.tokenize.corpus import corpus_files, read_file, without_copies
 from corpusforge.tokenize.loader import TokenizerSpec, load_tokenizer
@@ -139,13 +140,16 @@ def _count_task(args: tuple) -> CountResult:
 
 def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | None = None,
                  by: Sequence[str] = DEFAULT_KEYS, histogram: bool = False, workers: int = 1,
-                 threads: int = 0) -> CountResult:
+                 threads: int = 0, storage_options: storage.StorageOptions | None = None
+                 ) -> CountResult:
     """Count a whole Parquet/JSONL/Megatron corpus, files spread over ``workers`` processes.
 
     A mix output's documents are counted once: from ``<split>/`` (Parquet), else from
     ``jsonl/<split>/``, else from ``megatron/<split>/``; the other copies are listed in
-    :attr:`CountResult.copies`.
+    :attr:`CountResult.copies`. ``storage_options`` (credentials, endpoint) apply to the
+    corpus's bucket.
     """
+    storage.register(path, storage_options)
     spec = TokenizerSpec.from_ref(tokenizer) if tokenizer is not None else None
     files, copies = without_copies(corpus_files(path, megatron=True))
     if not files:
@@ -153,7 +157,7 @@ def count_corpus(path: str | list[str], tokenizer: str | TokenizerSpec | dict | 
     args = [(p, n, spec, tuple(by), histogram, threads) for p, n in files]
     # the project's one local pool (spawned workers: Arrow's threads do not survive a fork)
     with LocalExecutor(workers) as pool:
-        results = pool.map(_count_task, args)
+        results = pool.map(storage.with_storage(_count_task), args)
     hists = [r.histogram for r in results if r.histogram is not None]
     return CountResult(
         totals=merge_totals((r.totals for r in results), by),
