@@ -55,7 +55,7 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
     fs, root = filesystem(layout.root)
     fp = fingerprint(pipeline, units)
     _, lock = filesystem(layout.lock_dir)
-    if fs.exists(root) and _entries(fs, root, lock):
+    if fs.exists(root) and _entries(fs, root, lock, any_one=True):
         try:
             plan = read_json(layout.plan_file)
         except ValueError:  # an empty or cut plan.json (a disk that filled up before 0.2)
@@ -86,14 +86,17 @@ def _inside(path: str, folder: str) -> bool:
     return path.rstrip("/") == folder.rstrip("/") or path.startswith(folder.rstrip("/") + "/")
 
 
-def _entries(fs: AbstractFileSystem, root: str, lock: str) -> list[str]:
-    """What the output folder holds besides this run's lock (and the folders around it)."""
-    out = []
+def _entries(fs: AbstractFileSystem, root: str, lock: str, *, any_one: bool = False) -> list[str]:
+    """What the output folder holds besides this run's lock (and the folders around it);
+    ``any_one``: stop at the first (``_state/``, which may hold a marker per unit, is listed
+    only when nothing else is there)."""
+    out, around = [], []
     for path in fs.ls(root, detail=False):
-        if _inside(lock, path):  # _state/: look inside it
-            out += [p for p in fs.ls(path, detail=False) if not _inside(p, lock)]
-        else:
-            out.append(path)
+        (around if _inside(lock, path) else out).append(path)
+    for path in around:  # _state/: look inside it
+        if out and any_one:
+            break
+        out += [p for p in fs.ls(path, detail=False) if not _inside(p, lock)]
     return out
 
 
