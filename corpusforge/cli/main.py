@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, tokens
+from corpusforge.cli import filters, jobs, tokens
 from corpusforge.cli.report import (
     RunProgress,
     errors_text,
@@ -264,3 +264,5 @@ app.command()(inputs)
 app.command("count")(tokens.count)
 app.command("train-tokenizer")(tokens.train_tokenizer)
 app.command("filters")(filters.filters)
+app.command("submit")(jobs.submit)
+app.add_typer(jobs.jobs_app, name="jobs")
