@@ -142,12 +142,15 @@ def _wait_ended(client: Any, job: str) -> Any:
 
 
 def _exit_code(info: Any) -> int:
-    """A job's exit code as the run's: the driver's, else 130 for a stopped job, 1 failed."""
-    code = getattr(info, "driver_exit_code", None)
-    if isinstance(code, int):
-        return code
+    """A job's exit code as the run's: 130 for a stopped job (its run was interrupted), else the
+    run's own (the job's driver), else 0 for a job that succeeded and 1 for one that failed."""
     status = str(info.status)
-    return 0 if status == "SUCCEEDED" else EXIT_INTERRUPTED if status == "STOPPED" else EXIT_FAILED
+    if status == "STOPPED":
+        return EXIT_INTERRUPTED
+    code = getattr(info, "driver_exit_code", None)
+    if isinstance(code, int) and 0 <= code < 256:
+        return code
+    return 0 if status == "SUCCEEDED" else EXIT_FAILED
 
 
 def _when(ms: int | None) -> str:
