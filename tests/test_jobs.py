@@ -191,3 +191,13 @@ def test_a_refused_pipeline_is_not_submitted(head: str, tmp_path: Path) -> None:
     assert r.returncode == 2 and "stepz" in r.stderr, r.stdout + r.stderr
     missing = _cli(head, tmp_path, "jobs", "status", "cf-bad")
     assert missing.returncode == 1 and "no job 'cf-bad'" in missing.stderr, missing.stdout + missing.stderr
+
+
+def test_without_a_job_server_nothing_is_submitted(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(f"inputs: [{{type: demo, docs: 10}}]\noutput: {{path: {tmp_path / 'out'}}}\n")
+    r = subprocess.run([sys.executable, "-m", "corpusforge", "submit", "p.yaml"], cwd=tmp_path, env=_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no cluster given: pass --address" in r.stderr, r.stdout + r.stderr
+    r = _cli(f"http://127.0.0.1:{_free_port()}", tmp_path, "submit", "p.yaml")
+    assert r.returncode == 2 and "cannot reach the Ray job server at http://127.0.0.1:" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.console import Console
 
+from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.terminal import literal
 from corpusforge.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REFUSED
 
@@ -33,13 +35,13 @@ AddressOption = Annotated[Optional[str], typer.Option(
                       "or $RAY_ADDRESS")]
 JobArgument = Annotated[str, typer.Argument(help="the job id `corpusforge submit` printed")]
 
+console = Console()
+err_console = Console(stderr=True)
 jobs_app = typer.Typer(no_args_is_help=True, add_completion=False,
                        help="Follow and control runs submitted with `corpusforge submit`.")
 
 
 def _say(text: str, style: str | None = None, *, err: bool = False) -> None:
-    from corpusforge.cli.main import console, err_console
-
     (err_console if err else console).print(literal(text, style, lines=True), soft_wrap=True)
 
 
@@ -95,9 +97,7 @@ def submit(
 
     The pipeline is validated here first: exit 2 when it is refused (nothing is submitted).
     With --wait, the exit code is the run's (docs/nightly.md)."""
-    from corpusforge.cli.main import _load
-
-    pipeline, _ = _load(pipeline_file)
+    pipeline, _ = load_checked(pipeline_file)
     client = _client(address)
     args = ["python", "-m", "corpusforge", "run", pipeline_file.name, "--executor", "ray",
             "--ray-address", "auto", "--quiet"]
