@@ -175,7 +175,10 @@ def test_a_submitted_run_completes_and_a_second_is_stopped(head: str, tmp_path: 
     r = _cli(head, here, "jobs", "stop", "cf-slow", "--wait")
     assert r.returncode == 0 and r.stdout.strip() == "cf-slow: STOPPED", r.stdout + r.stderr
     assert _job_status(head, here, "cf-slow") == "STOPPED"
-    assert not (tmp_path / "slow" / "stats.json").exists()
+    # stopped mid-run: some units done, not all, and the output free for a --resume
+    left = json.loads(status_file.read_text())
+    assert left["state"] != "succeeded" and 1 <= left["units"]["done"] < left["units"]["total"] == 12
+    assert not (tmp_path / "slow" / "stats.json").exists() and not (tmp_path / "slow" / "_state" / "lock").exists()
 
     listed = _cli(head, here, "jobs", "list")
     assert listed.returncode == 0, listed.stderr
