@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, tokens
+from corpusforge.cli import filters, jobs, tokens
+from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
     errors_text,
@@ -27,15 +28,12 @@ from corpusforge.cli.report import (
     tokens_text,
 )
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
-from corpusforge.errors import EXIT_REFUSED
-from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Build LLM pre-training corpora from the open web.")
 console = Console()
 err_console = Console(stderr=True)
 
-CONFIG_ERROR_EXIT = EXIT_REFUSED
 #: a stats file larger than this is refused unread (also stops a read of /dev/zero)
 STATS_MAX_BYTES = 64 * 2**20
 
@@ -72,23 +70,6 @@ class ExecutorName(str, Enum):
     ray = "ray"
 
 
-def _load(path: Path):
-    """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
-    from corpusforge.config import load_pipeline
-    from corpusforge.engine.inputs_guard import check_no_overlap
-    from corpusforge.io.inputs import plan_units
-
-    try:
-        pipeline, doc = load_pipeline(str(path))
-        units = plan_units(pipeline.inputs, doc.lines, doc.file)
-        check_no_overlap(pipeline.output.path, units, doc.lines, doc.file)
-    except ConfigError as e:
-        # file names, keys and values in the messages are the config author's, shown literally
-        err_console.print(literal(e.render(), "red", lines=True))
-        raise typer.Exit(CONFIG_ERROR_EXIT) from None
-    return pipeline, units
-
-
 def run(
     pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")],
     executor: Annotated[Optional[ExecutorName], typer.Option(help="override the pipeline's executor")] = None,
@@ -111,7 +92,7 @@ def run(
     from corpusforge.executors import ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE, OutputLayout
 
-    pipeline, units = _load(pipeline_file)
+    pipeline, units = load_checked(pipeline_file)
     again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
 
     def stop(message: str, e: BaseException, hint: str | None = None) -> typer.Exit:
@@ -154,7 +135,7 @@ def run(
 
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
     """Check a pipeline (keys, types, steps, inputs) without running it. Exit code 2 if invalid."""
-    pipeline, units = _load(pipeline_file)
+    pipeline, units = load_checked(pipeline_file)
     console.print(literal(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work "
                           f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
@@ -264,3 +245,5 @@ app.command()(inputs)
 app.command("count")(tokens.count)
 app.command("train-tokenizer")(tokens.train_tokenizer)
 app.command("filters")(filters.filters)
+app.command("submit")(jobs.submit)
+app.add_typer(jobs.jobs_app, name="jobs")
