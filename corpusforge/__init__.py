@@ -25,15 +25,18 @@ _API: dict[str, tuple[str, str]] = {
     "StepStats": ("corpusforge.accounting", "StepStats"),
     "ConfigError": ("corpusforge.yamlsource", "ConfigError"),
     "OutputExistsError": ("corpusforge.engine.output", "OutputExistsError"),
+    "RunStopped": ("corpusforge.errors", "RunStopped"),
 }
 
-__all__ = ["ConfigError", "OutputExistsError", "Pipeline", "RunStats", "StepStats", "__version__", "run"]
+__all__ = ["ConfigError", "OutputExistsError", "Pipeline", "RunStats", "RunStopped", "StepStats", "__version__",
+           "run"]
 
 if TYPE_CHECKING:
     from corpusforge.accounting import RunStats, StepStats
     from corpusforge.config import Pipeline
     from corpusforge.engine.driver import run_pipeline as run
     from corpusforge.engine.output import OutputExistsError
+    from corpusforge.errors import RunStopped
     from corpusforge.yamlsource import ConfigError
 
 

@@ -33,10 +33,22 @@ class StepStats:
     #: a stage's token targets by language: ``{"target", "tokens", "met"}`` (and what it held
     #: out, ``validation``); what the summary reports as met or not
     targets: dict[str, dict] = field(default_factory=dict)
+    #: error records by kind (the exception's type name): what the error budget's message and
+    #: the summary name; ``errored`` counts documents, a record may stand for several
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     def remove(self, reason: str, n: int = 1) -> None:
         if n:
             self.removed[reason] = self.removed.get(reason, 0) + n
+
+    def error(self, kind: str, docs: int = 1) -> None:
+        """One error record of ``kind`` standing for ``docs`` documents."""
+        self.errored += docs
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+    @property
+    def error_records(self) -> int:
+        return sum(self.error_kinds.values())
 
     @property
     def docs_removed(self) -> int:
@@ -51,6 +63,8 @@ class StepStats:
         self.seconds += other.seconds
         for reason, n in other.removed.items():
             self.remove(reason, n)
+        for kind, n in other.error_kinds.items():
+            self.error_kinds[kind] = self.error_kinds.get(kind, 0) + n
         if other.tokens is not None:
             self.add_tokens(other.tokens)
         self.targets.update(other.targets)
@@ -81,6 +95,10 @@ class StepStats:
             d["tokens"] = {s: dict(sorted(v.items())) for s, v in sorted(self.tokens.items())}
         if not self.targets:
             del d["targets"]
+        if self.error_kinds:
+            d["error_kinds"] = dict(sorted(self.error_kinds.items()))
+        else:
+            del d["error_kinds"]
         return d
 
     @classmethod
@@ -88,8 +106,9 @@ class StepStats:
         """Stats read back (a marker, a stats file, maybe someone else's): the types are
         checked, so that a damaged file is refused here and not where a count is used."""
         try:
-            out = cls(**{k: (dict(v) if k == "removed" else v) for k, v in _mapping(d).items()})
-        except TypeError as e:  # an unknown key, `removed` not a mapping
+            out = cls(**{k: (dict(v) if k in ("removed", "error_kinds") else v)
+                         for k, v in _mapping(d).items()})
+        except (TypeError, ValueError) as e:  # an unknown key, `removed` not a mapping
             raise ValueError(f"not the stats of a step: {e}") from None
         if not isinstance(out.name, str):
             raise ValueError(f"a step's name is a string, not {out.name!r}")
@@ -99,6 +118,10 @@ class StepStats:
             if not isinstance(reason, str):
                 raise ValueError(f"a removal reason is a string, not {reason!r}")
             _count(n, f"removed[{reason!r}]")
+        for kind, n in out.error_kinds.items():
+            if not isinstance(kind, str):
+                raise ValueError(f"an error kind is a string, not {kind!r}")
+            _count(n, f"error_kinds[{kind!r}]")
         _seconds(out.seconds, "seconds")
         if out.tokens is not None:
             out.tokens = {source: dict(_mapping(langs, f"tokens[{source!r}]"))

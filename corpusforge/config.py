@@ -20,7 +20,7 @@ from corpusforge.io.fields import column_name
 from corpusforge.io.inputs import InputConfig
 from corpusforge.io.storage import StorageOptions, bucket_of, missing_backend
 from corpusforge.io.warc import META_COLUMNS
-from corpusforge.models import Model, PositiveInt, Size, unique_names
+from corpusforge.models import Fraction, Model, PositiveInt, Size, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.suggest import pydantic_issues
@@ -86,6 +86,8 @@ class StepSpec(Model):
     step: str
     label: str | None = None
     params: dict[str, Any] = {}
+    #: this step's error budget (default: the pipeline's ``max_error_fraction``)
+    max_error_fraction: Fraction | None = None
 
     @property
     def display_name(self) -> str:
@@ -115,6 +117,9 @@ class Pipeline(Model):
     executor: ExecutorConfig = ExecutorConfig()
     #: skip: a failing record goes to the errors sink and the run goes on; fail: stop the run
     on_error: Literal["skip", "fail"] = "skip"
+    #: with skip: the largest fraction of a step's documents that may error before the run
+    #: stops (exit code 3); a step's own ``max_error_fraction`` overrides it (engine/budget.py)
+    max_error_fraction: Fraction = 0.1
 
     def source_name(self, index: int) -> str:
         return self.inputs[index].source or f"input{index}"
@@ -155,14 +160,23 @@ class Pipeline(Model):
         return parse_pipeline(YamlDoc(copy.deepcopy(data)))
 
 
+#: a key of a step entry that is the pipeline's, not a parameter of the step
+BUDGET_KEY = "max_error_fraction"
+
+
 def _step_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:
     """Turn ``{step: length, min_chars: 50}`` into a StepSpec dict, checking its params."""
+    budget = {}
+    if isinstance(raw, dict) and BUDGET_KEY in raw:
+        # checked by StepSpec (a fraction), at its own key
+        raw = dict(raw)
+        budget = {BUDGET_KEY: raw.pop(BUDGET_KEY)}
     try:
         entry = resolve_step(raw)
     except EntryError as e:
         issues.extend(doc.issue((*path, *i.path), i.message) for i in e.issues)
         return None
-    return {"step": raw["step"], "label": entry.label, "params": entry.params}
+    return {"step": raw["step"], "label": entry.label, "params": entry.params, **budget}
 
 
 def _stage_entry(raw: Any, path: tuple, doc: YamlDoc, issues: list[ConfigIssue]) -> Any:

@@ -1,9 +1,14 @@
-"""Error records: a document (or a stretch of a file) that could not be processed."""
+"""Error records (a document, or a stretch of a file, that could not be processed), and the
+failures that stop a run, each with the exit code the command line and ``_state/status.json``
+report for it.
+"""
 
 from __future__ import annotations
 
 import traceback
 from dataclasses import asdict, dataclass
+
+from corpusforge.yamlsource import ConfigError
 
 SNIPPET_CHARS = 300
 
@@ -40,5 +45,44 @@ def snippet(data: bytes | str | None) -> str | None:
     return data[:SNIPPET_CHARS]
 
 
-class StepFailed(RuntimeError):
+#: how a run ended, as a process exit code (docs/nightly.md lists them for schedulers)
+EXIT_OK = 0
+#: a step failed under ``on_error: fail``, the executor was lost, or a bug
+EXIT_FAILED = 1
+#: refused before or at the start: a bad config, inputs that cannot be listed (credentials, an
+#: unreachable dataset), a step that cannot be set up, an output folder in the way
+EXIT_REFUSED = 2
+#: more documents errored than a step's ``max_error_fraction`` allows
+EXIT_ERROR_BUDGET = 3
+#: the output folder is held by another live run (or was taken over from this one)
+EXIT_LOCKED = 4
+#: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
+EXIT_INTERRUPTED = 130
+
+
+class RunStopped(RuntimeError):
+    """A failure that stops a run; ``exit_code`` says which kind (see :func:`exit_code`)."""
+
+    exit_code = EXIT_FAILED
+
+
+class StepFailed(RunStopped):
     """A step or a reader raised and the pipeline says ``on_error: fail``: the run stops."""
+
+
+class SetupFailed(RunStopped):
+    """A step's ``setup()`` raised (a model that does not load): no document could pass it."""
+
+    exit_code = EXIT_REFUSED
+
+
+def exit_code(exc: BaseException | None) -> int:
+    """The exit code of a run that ended with ``exc`` (None: it succeeded)."""
+    if exc is None:
+        return EXIT_OK
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, ConfigError):
+        return EXIT_REFUSED
+    code = getattr(exc, "exit_code", EXIT_FAILED)
+    return code if isinstance(code, int) else EXIT_FAILED

@@ -225,3 +225,21 @@ def _location(spec: importlib.machinery.ModuleSpec | None) -> str:
 def _drop_from_path(directory: str) -> None:
     # "" and "." are the working directory too
     sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != directory]
+
+
+def sources() -> list[str]:
+    """The files and package folders of the working directory that the modules named so far
+    came from (what must travel with a pipeline run elsewhere, e.g. a submitted job)."""
+    root = _imports.root
+    if root is None:
+        return []
+    found: list[str] = []
+    for name in _imports.named:
+        spec = _find(root, name.partition(".")[0])
+        if spec is None:
+            continue
+        where = (next(iter(spec.submodule_search_locations)) if spec.submodule_search_locations
+                 else spec.origin)
+        if where and where not in found:
+            found.append(where)
+    return found

@@ -14,6 +14,10 @@ import pytest
 # every Ray instance a test starts (in this process or a CLI subprocess) binds to 127.0.0.1
 # only: set before anything imports Ray, which reads it once
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# a Ray Client address nobody serves (tests of refusals) fails after three 1 s attempts, not
+# after Ray's 5 + 10 + 15 s
+os.environ.setdefault("RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S", "1")
+os.environ.setdefault("RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -65,6 +65,7 @@ def test_a_payload_bomb_is_one_error_record_and_the_file_goes_on(tmp_path, encod
     stats = run(tmp_path, """
         inputs: [{type: warc, path: TMP/bomb.warc, max_doc_bytes: 1MB}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     out = read_output(tmp_path / "out")
     assert out.column("id").to_pylist() == ["urn:uuid:page-0", "urn:uuid:page-2"]

@@ -58,6 +58,7 @@ def test_empty_files_and_files_of_invalid_bytes(tmp_path, name):
     stats = run(tmp_path, f"""
         inputs: [{{type: {kind}, path: TMP/{name}}}]
         output: {{path: OUT}}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     assert stats.steps[0].docs_out == docs
     assert [e["error"] for e in error_records(tmp_path / "out")] == errors
@@ -73,6 +74,7 @@ def test_joined_files_each_with_a_byte_order_mark(tmp_path):
     run(tmp_path, """
         inputs: [{type: jsonl, path: TMP/joined.jsonl}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     assert read_output(tmp_path / "out").num_rows == 3
     assert [e["error"] for e in error_records(tmp_path / "out")] == ["MalformedJSON"]
@@ -132,6 +134,7 @@ def test_nul_padding_and_lines_in_other_encodings(tmp_path):
     stats = run(tmp_path, """
         inputs: [{type: jsonl, path: TMP/mixed.jsonl}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     assert read_output(tmp_path / "out").num_rows == 3
     assert [e["error"] for e in error_records(tmp_path / "out")] == ["InvalidUtf8", "InvalidUtf8", "MalformedJSON"]
@@ -147,6 +150,7 @@ def test_warc_padding_blank_lines_and_a_record_split_across_gzip_members(tmp_pat
     stats = run(tmp_path, """
         inputs: [{type: warc, path: "TMP/*.warc*"}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     assert read_output(tmp_path / "out").column("id").to_pylist() == [
         "urn:uuid:r0", "urn:uuid:r1", "urn:uuid:r2", "urn:uuid:r3", "urn:uuid:r0", "urn:uuid:r1", "urn:uuid:r2"]
@@ -161,6 +165,7 @@ def test_an_error_message_with_a_lone_surrogate_is_written_escaped(tmp_path):
         inputs: [{type: jsonl, path: TMP/in.jsonl}]
         steps: [{step: user_steps.Surrogate}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     [err] = error_records(tmp_path / "out")
     assert "\\udcff" in err["message"] and stats.steps[1].errored == 1

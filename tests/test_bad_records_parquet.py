@@ -77,6 +77,7 @@ def test_a_corrupt_page_loses_only_the_rows_from_it_to_the_end_of_its_row_group(
     stats = run(tmp_path, """
         inputs: [{type: parquet, path: TMP/in.parquet}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     ids = read_output(tmp_path / "out").column("id").to_pylist()
     kept_in_rg2 = [i for i in ids if 400 <= int(i[1:]) < 600]

@@ -36,6 +36,7 @@ def test_invalid_utf8_in_jsonl_is_an_error_record_never_output(tmp_path, step):
         inputs: [{{type: jsonl, path: TMP/in.jsonl}}]
         steps: [{{step: {step}}}]
         output: {{path: OUT}}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     out = read_output(tmp_path / "out")
     out.validate(full=True)
@@ -69,6 +70,7 @@ def test_invalid_utf8_in_parquet_text_or_url_is_an_error_record(tmp_path, kind):
         inputs: [{source}]
         steps: [{{step: user_steps.PyTitle}}]
         output: {{path: OUT}}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     out = read_output(tmp_path / "out")
     out.validate(full=True)
@@ -96,6 +98,7 @@ def test_a_step_returning_invalid_utf8_gets_the_error_records(tmp_path):
         inputs: [{type: jsonl, path: TMP/in.jsonl}]
         steps: [{step: user_steps.Corrupt}, {step: user_steps.PyTitle}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     assert read_output(tmp_path / "out").column("text").to_pylist() == [JA, EN.title()]
     errors = error_records(tmp_path / "out")

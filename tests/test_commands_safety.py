@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -150,8 +151,31 @@ def test_overwrite_keeps_the_old_output_when_the_executor_cannot_start(tmp_path:
     assert tree(tmp_path / "out") == before
 
 
+def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_path: Path) -> None:
+    write_docs(tmp_path / "in.jsonl", 10)
+    p = yaml_file(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        output: {path: TMP/out}
+        """)
+    r = runner.invoke(app, ["run", str(p), "--executor", "ray", "--ray-address", "ray://127.0.0.1:1"],
+                      env={"COLUMNS": "80"})
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    if find_spec("grpc") is None:
+        # without the Ray client (ray[client] or ray[default]): what to install
+        assert lines == [
+            "run not started (the output folder is untouched): ray://127.0.0.1:1 is a Ray Client "
+            "address and the Ray client is not installed: pip install 'ray[client]'"]
+    else:
+        # with it: the real client tried, and nobody answered
+        assert len(lines) == 1 and lines[0].startswith(
+            "run not started (the output folder is untouched): cannot connect to the Ray cluster "
+            "at ray://127.0.0.1:1: "), lines
+    assert not (tmp_path / "out").exists()
+
+
 def test_ray_client_address_without_the_client_says_what_to_install(tmp_path: Path, monkeypatch) -> None:
-    # as where ray[client] is not installed (the test extra installs it): no grpc to import
+    # as where the Ray client is not installed (the test extra installs it): no grpc to import
     monkeypatch.setitem(sys.modules, "grpc", None)
     write_docs(tmp_path / "in.jsonl", 10)
     p = yaml_file(tmp_path, """

@@ -111,7 +111,7 @@ def test_with_no_close_key_the_accepted_ones_are_listed():
     [(_, key, msg)] = issues(BASE.replace("  path: out\n", "  path: out\n  zzz: 1\n"))
     assert key == "output.zzz"
     assert msg == ("unknown key 'zzz' (accepted here: compression, format, keep_intermediate, "
-                   "max_shard_bytes, partition_by, path, rejects, rejects_text)")
+                   "max_shard_bytes, partition_by, path, rejects, rejects_text, storage_options)")
 
 
 def test_cli_names_the_file_and_line_of_a_misspelt_step(tmp_path):

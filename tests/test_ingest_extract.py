@@ -144,6 +144,7 @@ def _run(tmp_path, extract_params: str, pages: list[bytes]):
             {extract_params}
         output: {{path: {tmp_path / 'out'}}}
         executor: {{workers: 1}}
+        max_error_fraction: 1  # pages break the extractor on purpose
     """))
     stats = run_pipeline(p)
     errors = [json.loads(line) for f in sorted((tmp_path / "out" / "_errors").glob("*.jsonl"))

@@ -31,6 +31,23 @@ def test_the_offline_recipe_is_the_recipe_on_local_files(name):
     assert [s.stage for s in remote.stages] == ["dedup"] and remote.stages[0].params["minhash"]
 
 
+def test_the_nightly_recipe_is_commoncrawl_ja_written_to_a_bucket(tmp_path):
+    # validated as `corpusforge submit` validates it, with its tokenizer model where it says
+    text = (ROOT / "pipelines" / "nightly-commoncrawl-ja.yaml").read_text(encoding="utf-8")
+    model = tmp_path / "code10K_en20K_ja30K.ver2.2.model"
+    model.write_bytes(b"")
+    nightly = pipeline_from_yaml(text.replace("/models/llm-jp-tokenizer/code10K_en20K_ja30K.ver2.2.model",
+                                              str(model)))
+    recipe, _ = load_pipeline(str(ROOT / "pipelines" / "commoncrawl-ja.yaml"))
+    assert nightly.output.path.startswith("s3://") and nightly.executor.type == "ray"
+    same = {"name", "output", "executor", "tokenizer", "steps"}
+    assert nightly.model_dump(exclude=same) == recipe.model_dump(exclude=same)
+    # the same chain; its last step, the token counts, differs only in where the model is
+    assert [s.model_dump() for s in nightly.steps[:-1]] == [s.model_dump() for s in recipe.steps[:-1]]
+    assert nightly.steps[-1].step == recipe.steps[-1].step == "tokenize"
+    assert nightly.output.model_dump(exclude={"path"}) == recipe.output.model_dump(exclude={"path"})
+
+
 def _run_local(name: str, tmp_path):
     shared_data("warc")
     text = (ROOT / "pipelines" / f"{name}-local.yaml").read_text(encoding="utf-8")

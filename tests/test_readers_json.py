@@ -145,6 +145,7 @@ def test_a_run_over_json_files_accounts_for_every_element(tmp_path):
         inputs: [{type: json, path: TMP/in/*.json}]
         steps: [{step: length, min_chars: 20}]
         output: {path: OUT}
+        max_error_fraction: 0.5  # one bad record of a few, on purpose
     """)
     read, length = stats.steps
     assert (read.docs_in, read.docs_out, read.errored) == (4, 3, 1)

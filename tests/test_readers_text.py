@@ -214,6 +214,7 @@ def test_a_run_over_text_files_accounts_for_every_paragraph(tmp_path):
         inputs: [{type: text, path: TMP/in/*.txt, split: paragraph, source: books}]
         steps: [{step: length, min_chars: 20}]
         output: {path: OUT}
+        max_error_fraction: 0.5  # one bad record of a few, on purpose
     """)
     read, length = stats.steps
     assert (read.docs_in, read.docs_out, read.errored) == (6, 5, 1)

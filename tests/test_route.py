@@ -110,7 +110,8 @@ def test_a_failing_inner_step_names_its_branch(tmp_path):
     rows = [{"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in _batch().to_pylist()]
     _write(tmp_path / "in.jsonl", rows)
     out = _run(tmp_path, "out", tmp_path / "in.jsonl", "- {step: route, branches: {ja: "
-               "[{step: user_steps.Explode, marker: 短い, label: inner}]}}\n")
+               "[{step: user_steps.Explode, marker: 短い, label: inner}]}}\n",
+               top="max_error_fraction: 0.2\n")  # one of seven documents errors
     assert _ids(out) == ["a", "b", "d", "e", "f", "g"]
     [error] = [json.loads(x) for x in (tmp_path / "out/_errors/part-00000.jsonl").read_text().splitlines()]
     assert error["id"] == "c" and error["step"] == "route"
@@ -171,9 +172,9 @@ def _write(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def _run(tmp_path: Path, name: str, inputs: Path, steps: str) -> pa.Table:
+def _run(tmp_path: Path, name: str, inputs: Path, steps: str, top: str = "") -> pa.Table:
     head = (f"inputs: [{{type: jsonl, path: {inputs}, source: crawl, metadata: [path, lang]}}]\n"
-            f"batch: {{max_docs: 64}}\noutput: {{path: {tmp_path / name}}}\nsteps:\n")
+            f"batch: {{max_docs: 64}}\noutput: {{path: {tmp_path / name}}}\n{top}steps:\n")
     run_pipeline(pipeline_from_yaml(head + textwrap.indent(steps, "  ")), workers=1)
     return read_output(tmp_path / name)
 

@@ -76,6 +76,7 @@ def test_conservation_and_rejects_with_errors_across_steps(tmp_path):
           - {step: user_steps.HasDigit, label: digits}
           - {step: user_steps.Upper, suffix: "!"}
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     stats = run_pipeline(p, workers=1)
     by = {s.name: s for s in stats.steps}
@@ -193,6 +194,7 @@ def test_a_reader_failure_is_an_error_record_not_a_crash(tmp_path, monkeypatch):
     p = pipeline(tmp_path, """
         inputs: [{type: jsonl, path: "TMP/*.jsonl"}]
         output: {path: OUT}
+        max_error_fraction: 1  # most documents of this input are bad on purpose
         """)
     stats = run_pipeline(p, workers=1)
     assert (stats.steps[0].docs_out, stats.steps[0].errored) == (1, 1)

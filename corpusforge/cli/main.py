@@ -16,26 +16,25 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, tokens
+from corpusforge.cli import filters, jobs, tokens
+from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
+    errors_text,
     nodes_table,
     print_whole,
     reasons_text,
+    status_text,
     summary_table,
     tokens_text,
 )
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
-from corpusforge.yamlsource import ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Build LLM pre-training corpora from the open web.")
 console = Console()
 err_console = Console(stderr=True)
 
-CONFIG_ERROR_EXIT = 2
-#: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
-INTERRUPTED_EXIT = 130
 #: a stats file larger than this is refused unread (also stops a read of /dev/zero)
 STATS_MAX_BYTES = 64 * 2**20
 
@@ -72,23 +71,6 @@ class ExecutorName(str, Enum):
     ray = "ray"
 
 
-def _load(path: Path):
-    """Load, validate and plan a pipeline; a bad config exits with code 2 before any work."""
-    from corpusforge.config import load_pipeline
-    from corpusforge.engine.inputs_guard import check_no_overlap
-    from corpusforge.io.inputs import plan_units
-
-    try:
-        pipeline, doc = load_pipeline(str(path))
-        units = plan_units(pipeline.inputs, doc.lines, doc.file)
-        check_no_overlap(pipeline.output.path, units, doc.lines, doc.file)
-    except ConfigError as e:
-        # file names, keys and values in the messages are the config author's, shown literally
-        err_console.print(literal(e.render(), "red", lines=True))
-        raise typer.Exit(CONFIG_ERROR_EXIT) from None
-    return pipeline, units
-
-
 def run(
     pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")],
     executor: Annotated[Optional[ExecutorName], typer.Option(help="override the pipeline's executor")] = None,
@@ -99,13 +81,29 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="replace an existing output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json."""
-    from corpusforge.engine import OutputExistsError, run_pipeline
-    from corpusforge.errors import StepFailed
-    from corpusforge.executors import ExecutorFailed, ExecutorUnavailable
-    from corpusforge.io.layout import STATS_FILE
+    """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json.
 
-    pipeline, units = _load(pipeline_file)
+    Exit codes: 0 done, 1 failed (on_error: fail, a lost executor), 2 refused before or at the
+    start (config, inputs, credentials, a step that cannot be set up, output in the way), 3 over
+    an error budget, 4 the output is held by another live run, 130 interrupted.
+    """
+    from corpusforge.engine import OutputExistsError, run_pipeline
+    from corpusforge.engine.budget import ErrorBudgetExceeded
+    from corpusforge.engine.lock import LockLost, OutputLocked
+    from corpusforge.errors import SetupFailed, StepFailed, exit_code
+    from corpusforge.executors import ExecutorFailed, ExecutorUnavailable
+    from corpusforge.io.layout import STATS_FILE, OutputLayout
+
+    pipeline, units = load_checked(pipeline_file)
+    again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
+
+    def stop(message: str, e: BaseException, hint: str | None = None) -> typer.Exit:
+        # messages quote steps' exceptions and paths, which may quote a document: shown literally
+        err_console.print(literal(message, "red", lines=True), soft_wrap=True)
+        if hint is not None:
+            err_console.print(literal(hint, "yellow"), soft_wrap=True)
+        return typer.Exit(exit_code(e))
+
     try:
         with RunProgress(console, enabled=not quiet) as progress:
             stats = run_pipeline(
@@ -113,67 +111,109 @@ def run(
                 ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,
                 on_start=progress.start, on_done=progress.unit_done,
             )
-    except OutputExistsError as e:
-        err_console.print(literal(e, "red", lines=True))
-        raise typer.Exit(CONFIG_ERROR_EXIT) from None
+    except (OutputExistsError, OutputLocked, LockLost) as e:
+        raise stop(str(e), e) from None
     except ExecutorUnavailable as e:
-        err_console.print(literal(f"run not started (the output folder is untouched): {e}", "red", lines=True),
-                          soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise stop(f"run not started (the output folder is untouched): {e}", e) from None
     except StepFailed as e:
-        # the message quotes the failing step's exception, which may quote a document
-        err_console.print(literal(f"run stopped (on_error: fail): {e}", "red", lines=True))
-        raise typer.Exit(1) from None
+        raise stop(f"run stopped (on_error: fail): {e}", e) from None
     except ExecutorFailed as e:
         # finished tasks left their markers: a resume (on the same or another cluster) goes on
-        err_console.print(literal(f"run stopped: {e}", "red", lines=True), soft_wrap=True)
-        again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
-        err_console.print(literal(f"to continue where it stopped: {again}", "yellow"), soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        # finished tasks left their markers: a resume continues from there
-        again = f"corpusforge run {shlex.quote(str(pipeline_file))} --resume"
-        # one line, never wrapped: it is meant to be copied
+        raise stop(f"run stopped: {e}", e, f"to continue where it stopped: {again}") from None
+    except SetupFailed as e:
+        raise stop(f"run stopped at setup: {e}", e) from None
+    except ErrorBudgetExceeded as e:
+        raise stop(f"run stopped: {e}", e, f"once the cause is fixed (or max_error_fraction raised), "
+                                           f"to continue where it stopped: {again}") from None
+    except KeyboardInterrupt as e:
+        # finished tasks left their markers: a resume continues from there; one line, never
+        # wrapped: it is meant to be copied
         err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
                           soft_wrap=True)
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        raise typer.Exit(exit_code(e)) from None
     print_whole(console, summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
     console.print(tokens_text(stats), end="")
+    console.print(errors_text(stats, OutputLayout(pipeline.output.path).errors))
     console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
 
 
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
     """Check a pipeline (keys, types, steps, inputs) without running it. Exit code 2 if invalid."""
-    pipeline, units = _load(pipeline_file)
+    pipeline, units = load_checked(pipeline_file)
     console.print(literal(f"ok: {pipeline.name}: {len(pipeline.inputs)} input(s), {len(units)} work "
                           f"unit(s), {len(pipeline.steps)} step(s) -> {pipeline.output.path}"))
 
 
 def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output folder (local or a bucket URL)")]) -> None:
-    """Pretty-print the stats of a finished run."""
-    from corpusforge.io.layout import STATS_FILE, join
+    """Pretty-print the stats of a run; for an output folder, also where its run is
+    (_state/status.json: running, succeeded, failed or interrupted) and the counts so far."""
+    from corpusforge.io.layout import STATS_FILE, OutputLayout, join
     from corpusforge.io.storage import filesystem
 
-    file = path
+    file, status = path, None
     try:
         fs, root = filesystem(path)
         if fs.isdir(root):
+            layout = OutputLayout(path)
+            status = _status(layout)
+            if status is not None:
+                console.print(status_text(status, _holder(layout)))
             file, root = join(path, STATS_FILE), join(root, STATS_FILE)
-        with fs.open(root, "rb") as f:
-            raw = f.read(STATS_MAX_BYTES + 1)
-        if len(raw) > STATS_MAX_BYTES:
-            raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
-        run_stats = RunStats.from_dict(orjson.loads(raw))
+            if status is not None and status.get("stats") and not fs.exists(root):
+                # the run has not finished: the counts so far
+                file, run_stats = layout.status_file, RunStats.from_dict(status["stats"])
+            else:
+                run_stats = RunStats.from_dict(orjson.loads(_read_small(fs, root)))
+        else:
+            run_stats = RunStats.from_dict(orjson.loads(_read_small(fs, root)))
     except (OSError, ValueError, KeyError, TypeError, ImportError) as e:
         err_console.print(literal(f"cannot read stats from {file}: {e}", "red", lines=True))
         raise typer.Exit(1) from None
-    print_whole(console, summary_table(run_stats, path))
+    so_far = " (so far)" if status is not None and status.get("state") != "succeeded" else ""
+    print_whole(console, summary_table(run_stats, f"{path}{so_far}"))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
     where = nodes_table(run_stats)
     if where is not None:
         console.print(where)
+
+
+def _read_small(fs, path: str) -> bytes:
+    with fs.open(path, "rb") as f:
+        raw = f.read(STATS_MAX_BYTES + 1)
+    if len(raw) > STATS_MAX_BYTES:
+        raise ValueError(f"over {STATS_MAX_BYTES // 2**20} MiB, which no run writes")
+    return raw
+
+
+def _status(layout) -> dict | None:
+    """The output's ``_state/status.json``, or None (none there, or not readable: then said)."""
+    from corpusforge.io.storage import filesystem
+
+    fs, file = filesystem(layout.status_file)
+    try:
+        if not fs.exists(file):
+            return None
+        status = orjson.loads(_read_small(fs, file))
+        if not isinstance(status, dict):
+            raise ValueError("not a mapping")
+    except (OSError, ValueError) as e:
+        err_console.print(literal(f"cannot read the run's status from {layout.status_file}: {e}",
+                                  "red", lines=True))
+        return None
+    return status
+
+
+def _holder(layout) -> tuple[dict, bool] | None:
+    """Who holds the output's lock, and whether that run is alive."""
+    from corpusforge.engine.lock import OutputLock
+
+    try:
+        holder = OutputLock(layout).holder()
+    except OSError:
+        return None
+    return None if holder is None else (holder.owner, holder.alive)
 
 
 def steps() -> None:
@@ -213,3 +253,5 @@ app.command()(inputs)
 app.command("count")(tokens.count)
 app.command("train-tokenizer")(tokens.train_tokenizer)
 app.command("filters")(filters.filters)
+app.command("submit")(jobs.submit)
+app.add_typer(jobs.jobs_app, name="jobs")

@@ -156,3 +156,57 @@ class RunProgress:
         elapsed = self.progress.tasks[0].elapsed or 0
         rate = f"{self.docs / elapsed:,.0f}" if elapsed > 0 else "-"
         self.progress.update(self.task, advance=1, docs=self.docs, rate=rate)
+
+
+def errors_text(stats: RunStats, errors_dir: str) -> Text:
+    """How many error records the run wrote, of which kinds, and where (said even when none)."""
+    records = sum(s.error_records for s in stats.steps)
+    docs = sum(s.errored for s in stats.steps)
+    kinds: dict[str, int] = {}
+    for s in stats.steps:
+        for kind, n in s.error_kinds.items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    out = Text()
+    out.append("error records: ", style="bold")
+    out.append(f"{records:,} ({docs:,} documents) in {inert(errors_dir)}")
+    if kinds:
+        shown = ", ".join(f"{inert(k)} {n:,}" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+        out.append(f"; by kind: {shown}")
+    return out
+
+
+def status_text(status: dict, holder: tuple[dict, bool] | None) -> Text:
+    """A run's ``_state/status.json`` for a person, with whether a ``running`` run's process is
+    still there (``holder``: the lock's owner and whether it is alive)."""
+    import time
+
+    def field(key: str) -> str:
+        return inert(str(status.get(key)))
+
+    state = str(status.get("state"))
+    out = Text()
+    out.append("run: ", style="bold")
+    out.append(inert(state), style={"succeeded": "green", "running": "cyan"}.get(state, "red"))
+    if status.get("exit_code") is not None:
+        out.append(f" (exit code {field('exit_code')})")
+    out.append(f", started {field('started_at')}")
+    if status.get("ended_at"):
+        out.append(f", ended {field('ended_at')}")
+    out.append(f" on {field('host')}, pid {field('pid')}\n")
+    units = status.get("units") if isinstance(status.get("units"), dict) else {}
+    out.append(f"phase: {field('phase')}; units done: {inert(str(units.get('done')))} of "
+               f"{inert(str(units.get('total')))}; error records: {field('error_records')} in "
+               f"{field('errors')}\n")
+    if state == "running":
+        if holder is not None and holder[1]:
+            beat = holder[0].get("heartbeat")
+            age = f", last heartbeat {time.time() - beat:.0f} s ago" if isinstance(beat, (int, float)) else ""
+            out.append(f"its process is alive{age}\n")
+        else:
+            out.append("no live process holds the output (killed, or its machine lost): "
+                       "`corpusforge run <pipeline> --resume` continues it\n", style="yellow")
+    error = status.get("last_error")
+    if isinstance(error, dict):
+        out.append("last error: ", style="bold")
+        out.append(f"{inert(str(error.get('type')))}: {inert(str(error.get('message')))}\n")
+    return out

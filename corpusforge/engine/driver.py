@@ -12,14 +12,19 @@ uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from corpusforge.accounting import ConservationError, RunStats, StepStats
 from corpusforge.config import Pipeline, check_pipeline, check_storage
+from corpusforge.engine.budget import ErrorBudget
 from corpusforge.engine.inputs_guard import check_no_overlap
+from corpusforge.engine.lock import OutputLock
 from corpusforge.engine.output import prepare_output, write_stats
-from corpusforge.executors import make_executor
+from corpusforge.engine.status import RunStatus
+from corpusforge.executors import Executor, make_executor
 from corpusforge.io.inputs import plan_units, register_storage
 from corpusforge.io.layout import WORK_DIR, OutputLayout, join, list_shards
 from corpusforge.io.markers import read_marker, write_marker
@@ -28,7 +33,7 @@ from corpusforge.io.storage import filesystem, register
 from corpusforge.io.units import WorkUnit
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
-from corpusforge.stages.map import MapStage, MapWork
+from corpusforge.stages.map import READ, MapStage, MapWork
 
 
 def run_pipeline(
@@ -65,43 +70,99 @@ def run_pipeline(
     check_no_overlap(pipeline.output.path, units)
     # an address given for this run means Ray, whatever the YAML's executor
     kind = executor or ("ray" if ray_address else pipeline.executor.type)
+    watch = _Watch(on_done, ErrorBudget.of(pipeline, layout.errors))
     phases: list[tuple[str, int | None, Stage]] = [
-        ("map", None, MapStage(_map_work(pipeline), units, on_start=on_start, on_done=on_done))]
+        ("map", None, MapStage(_map_work(pipeline), units, on_start=on_start, on_done=watch.done,
+                               on_found=watch.found))]
     for i, (name, stage) in enumerate(zip(pipeline.stage_names(), pipeline.build_stages())):
         phases.append((name, i, stage))
-    steps: list[StepStats] = []
-    total_units = 0
     # one executor for every phase: one process pool, one Ray lifetime
     with make_executor(kind, workers or pipeline.executor.workers,
                        ray_address or pipeline.executor.ray_address, pipeline.executor.runtime_env) as pool:
         # the output is prepared (an --overwrite deletes the old one) only once the run can
-        # start: an unreachable cluster leaves the old output as it was
+        # start: an unreachable cluster leaves the old output as it was; and only by the one
+        # run that holds its lock (a live run's output is refused to a second one)
         pool.start()
-        prepare_output(pipeline, units, layout, resume, overwrite)
-        files: list[str] = []
-        contexts: list[StageContext] = []
-        for p, (name, index, stage) in enumerate(phases):
-            ctx = StageContext(name=name, key=layout.phase_key(index, name), input_files=files,
-                               sinks=_sinks(pipeline, layout, p, len(phases), name, index),
-                               layout=layout, executor=pool)
-            contexts.append(ctx)
-            result = _run_phase(stage, ctx)
-            if isinstance(result, RunStats):
-                steps += result.steps
-                total_units += result.units
-            else:
-                steps.append(result)
-            if p < len(phases) - 1:
-                files = list_shards(ctx.sinks.path)
+        with OutputLock(layout) as lock:
+            prepare_output(pipeline, units, layout, resume, overwrite)
+            status = RunStatus(layout, pipeline.name, len(units), [READ, *pipeline.step_names()],
+                               resumed=resume, took_over=lock.took_over,
+                               started_at=lock.record["started_at"], run=lock.record["run"])
+            status.begin()
+            watch.status, watch.lock = status, lock
+            try:
+                total = _run_phases(pipeline, layout, phases, pool, watch)
+                total.wall_seconds = time.perf_counter() - started
+                write_stats(layout, total)
+                if not pipeline.output.keep_intermediate:
+                    _remove_intermediate(layout, len(phases))
+            except BaseException as e:
+                # a status that cannot be written must not hide why the run stopped
+                with contextlib.suppress(Exception):
+                    status.end(e)
+                raise
+            status.end(None)
+    return total
+
+
+@dataclass
+class _Watch:
+    """What the driver does as each map unit ends: the progress callback, the unit's counts
+    into the status, the lock checked (another run may have taken the output over) and the
+    error budget, on the counts so far. The status and lock exist once the run holds its
+    output."""
+
+    progress: Callable[[WorkUnit, RunStats], None] | None
+    budget: ErrorBudget
+    status: RunStatus | None = None
+    lock: OutputLock | None = None
+
+    def found(self, _unit: WorkUnit, stats: RunStats) -> None:
+        assert self.status is not None
+        self.status.unit(stats, write=False)
+
+    def done(self, unit: WorkUnit, stats: RunStats) -> None:
+        assert self.status is not None and self.lock is not None
+        if self.progress is not None:
+            self.progress(unit, stats)
+        self.status.unit(stats)
+        self.lock.check()
+        self.budget.check(self.status.map, final=False)
+
+
+def _run_phases(pipeline: Pipeline, layout: OutputLayout, phases: list[tuple[str, int | None, Stage]],
+                pool: Executor, watch: _Watch) -> RunStats:
+    """Every phase in order, then each stage's commit; the merged stats."""
+    status, lock = watch.status, watch.lock
+    assert status is not None and lock is not None
+    steps: list[StepStats] = []
+    total_units = 0
+    files: list[str] = []
+    contexts: list[StageContext] = []
+    for p, (name, index, stage) in enumerate(phases):
+        ctx = StageContext(name=name, key=layout.phase_key(index, name), input_files=files,
+                           sinks=_sinks(pipeline, layout, p, len(phases), name, index),
+                           layout=layout, executor=pool)
+        contexts.append(ctx)
+        status.phase(name)
+        result = _run_phase(stage, ctx)
+        if isinstance(result, RunStats):
+            steps += result.steps
+            total_units += result.units
+            status.map_done(result)
+            # every unit is in: a small run is judged too (engine/budget.py)
+            watch.budget.check(result, final=True)
+        else:
+            steps.append(result)
+            status.stage_done(result)
+        lock.check()
+        if p < len(phases) - 1:
+            files = list_shards(ctx.sinks.path)
     total = RunStats(steps, units=total_units,
                      nodes={group: tally for ctx in contexts for group, tally in ctx.nodes.items()})
     _check_phases(total, len(phases) - 1)
     for (_, _, stage), ctx in zip(phases, contexts):
         stage.commit(ctx)
-    total.wall_seconds = time.perf_counter() - started
-    write_stats(layout, total)
-    if not pipeline.output.keep_intermediate:
-        _remove_intermediate(layout, len(phases))
     return total
 
 

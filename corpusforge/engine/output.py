@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import asdict
 
 import orjson
+from fsspec import AbstractFileSystem
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
 from corpusforge.engine.inputs_guard import input_versions
+from corpusforge.errors import EXIT_REFUSED
 from corpusforge.io.atomic import TMP_SUFFIX, read_json, write_json
 from corpusforge.io.layout import STATE_DIR, OutputLayout
 from corpusforge.io.storage import filesystem
@@ -22,6 +24,8 @@ LAYOUT_VERSION = 2
 class OutputExistsError(RuntimeError):
     """The output folder holds something this run may not continue or replace."""
 
+    exit_code = EXIT_REFUSED
+
 
 def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
     """What must not change between a run and its resume: the steps, stages, output, units
@@ -30,7 +34,8 @@ def fingerprint(pipeline: Pipeline, units: list[WorkUnit]) -> str:
         "layout": LAYOUT_VERSION,
         # credentials and endpoints may change between a run and its resume
         "inputs": [i.model_dump(exclude={"storage_options"}) for i in pipeline.inputs],
-        "steps": [s.model_dump() for s in pipeline.steps],
+        # so may a step's error budget (a run stopped by it is resumed with a larger one)
+        "steps": [s.model_dump(exclude={"max_error_fraction"}) for s in pipeline.steps],
         "stages": [s.model_dump() for s in pipeline.stages],
         # the stages' configs with their defaults filled in: a default that changes between
         # versions (dedup normalisation) changes the work as much as a changed key does
@@ -49,13 +54,14 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
     the same pipeline and units, checked by fingerprint; half-written files removed)."""
     fs, root = filesystem(layout.root)
     fp = fingerprint(pipeline, units)
-    if fs.exists(root) and fs.ls(root):
+    _, lock = filesystem(layout.lock_dir)
+    if fs.exists(root) and _entries(fs, root, lock, any_one=True):
         try:
             plan = read_json(layout.plan_file)
         except ValueError:  # an empty or cut plan.json (a disk that filled up before 0.2)
             plan = {"fingerprint": None}
         if overwrite:
-            fs.rm(root, recursive=True)
+            _clear(fs, root, lock)
         elif resume and plan is not None:
             if plan.get("fingerprint") != fp:
                 raise OutputExistsError(
@@ -64,7 +70,7 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
                     "corpusforge; resume needs the same config and inputs (use --overwrite to "
                     "start again)")
             for path in fs.find(root):
-                if path.endswith(TMP_SUFFIX):
+                if path.endswith(TMP_SUFFIX) and not _inside(path, lock):
                     fs.rm(path)  # half-written files of killed tasks
         elif not resume:
             raise OutputExistsError(
@@ -74,6 +80,30 @@ def prepare_output(pipeline: Pipeline, units: list[WorkUnit], layout: OutputLayo
             raise OutputExistsError(f"{pipeline.output.path} holds no run to resume (no {STATE_DIR}/plan.json)")
     if read_json(layout.plan_file) is None:
         write_json(layout.plan_file, {"fingerprint": fp, "units": len(units)})
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.rstrip("/") == folder.rstrip("/") or path.startswith(folder.rstrip("/") + "/")
+
+
+def _entries(fs: AbstractFileSystem, root: str, lock: str, *, any_one: bool = False) -> list[str]:
+    """What the output folder holds besides this run's lock (and the folders around it);
+    ``any_one``: stop at the first (``_state/``, which may hold a marker per unit, is listed
+    only when nothing else is there)."""
+    out, around = [], []
+    for path in fs.ls(root, detail=False):
+        (around if _inside(lock, path) else out).append(path)
+    for path in around:  # _state/: look inside it
+        if out and any_one:
+            break
+        out += [p for p in fs.ls(path, detail=False) if not _inside(p, lock)]
+    return out
+
+
+def _clear(fs: AbstractFileSystem, root: str, lock: str) -> None:
+    """Remove the output folder's content (``--overwrite``), keeping this run's lock."""
+    for path in _entries(fs, root, lock):
+        fs.rm(path, recursive=True)
 
 
 def write_stats(layout: OutputLayout, stats: RunStats) -> None:

@@ -40,14 +40,21 @@ class HFInput(FieldMapping):
 
 def plan(cfg: HFInput, input_index: int) -> list[WorkUnit]:
     """``num_shards`` units; a ``json`` input's data files, and a dataset given by a local path,
-    must exist (checked here, so that a missing one refuses the run before it starts, as for
-    the JSONL reader)."""
+    must exist, and a hub dataset must be reachable (checked here, so that a missing one
+    refuses the run before it starts, as for the JSONL reader)."""
     if cfg.path == "json" and cfg.data_files is not None:
         hf_json.data_files(cfg.data_files, cfg.split)
     if cfg.path.startswith(("/", ".", "~")) and not Path(cfg.path).expanduser().exists():
         # no hub dataset id starts so: a local dataset that is not there (any other name may
         # be a hub id, which is the loader's to find)
         raise ValueError(f"no dataset folder or file {cfg.path!r}")
+    if "/" in cfg.path and not Path(cfg.path).expanduser().exists():
+        # a hub dataset: reached now (the hub unreachable, offline without a cached copy, a
+        # gated or missing dataset), so that the run stops before it starts rather than with
+        # an error record per unit
+        from datasets import load_dataset_builder
+
+        load_dataset_builder(cfg.path, cfg.config_name, data_files=cfg.data_files)
     name = f"{cfg.path}/{cfg.config_name or 'default'}/{cfg.split}"
     return [WorkUnit(0, input_index, "", name, i, cfg.num_shards) for i in range(cfg.num_shards)]
 

@@ -79,6 +79,13 @@ def plan_units(
             cause = f" (cause: {type(e.__cause__).__name__}: {e.__cause__})" if e.__cause__ else ""
             issues.append(issue(i, f"cannot list input: {type(e).__name__}: {e}{cause}"))
             continue
+        except Exception as e:  # noqa: BLE001 - storage clients' own errors (botocore's
+            # NoCredentialsError is no OSError): any listing that fails stops the run here,
+            # not as an error record per unit
+            hint = ("; the storage needs credentials (its environment variables, a profile or "
+                    "an instance role)") if "Credentials" in type(e).__name__ else ""
+            issues.append(issue(i, f"cannot list input: {type(e).__name__}: {e}{hint}"))
+            continue
         if not found:
             issues.append(issue(i, f"no file matches {getattr(cfg, 'path', '')!r}"))
         undecodable = [u.path for u in found if not _is_utf8_name(u.path)]

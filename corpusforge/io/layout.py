@@ -11,6 +11,8 @@
     _rejects/step=*/    removed documents of every phase, partitioned by step
     _errors/            error records of every phase
     _state/plan.json    the run's fingerprint (what a resume must match)
+    _state/status.json  where the run is: state, times, counts, exit code, last error
+    _state/lock/        the one-writer lock: ``gen-<n>.json``, the highest generation holds it
     _state/unit-*.json  map-phase work unit markers
     _state/stages/      phase markers (``map.json``, ``<ii>-<name>.json``) and their task
                         markers (``<ii>-<name>/<phase>/task-<n>.json``)
@@ -30,7 +32,7 @@ def join(root: str, *parts: str) -> str:
 
 
 MAP_DIR, WORK_DIR, REJECTS_DIR, ERRORS_DIR, STATE_DIR = "_map", "_work", "_rejects", "_errors", "_state"
-STATS_FILE, PLAN_FILE = "stats.json", "plan.json"
+STATS_FILE, PLAN_FILE, STATUS_FILE, LOCK_DIR = "stats.json", "plan.json", "status.json", "lock"
 #: the map phase's key among the phase markers
 MAP_PHASE = "map"
 
@@ -56,6 +58,15 @@ class OutputLayout:
     @property
     def plan_file(self) -> str:
         return join(self.state, PLAN_FILE)
+
+    @property
+    def status_file(self) -> str:
+        return join(self.state, STATUS_FILE)
+
+    @property
+    def lock_dir(self) -> str:
+        """The output lock's folder (``gen-<n>.json`` files; see ``engine/lock.py``)."""
+        return join(self.state, LOCK_DIR)
 
     @property
     def stats_file(self) -> str:

@@ -67,14 +67,15 @@ class StageContext:
     def map_tasks(self, phase: str, fn: Callable[[Any], Any], items: Sequence[Any], *,
                   names: Sequence[str] | None = None,
                   on_start: Callable[[int, int], None] | None = None,
-                  on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+                  on_result: Callable[[int, Any], None] | None = None,
+                  on_found: Callable[[int, Any], None] | None = None) -> list[Any]:
         """``[fn(x) for x in items]`` in parallel, resumable per task.
 
         Each finished task leaves a marker (``<phase>/task-<n>.json``, or ``names[n]``)
         holding its result (JSON or stats); a resumed run returns stored results and runs only
         the missing tasks. Tasks must write their files atomically and deterministically.
         ``on_start(total, already_done)`` is called once, ``on_result(i, result)`` per task
-        run now.
+        run now, ``on_found(i, result)`` per task found finished (before ``on_start``).
         """
         folder = join(self.layout.task_markers(self.key), phase)
         labels = list(names) if names is not None else [f"task-{i:05d}" for i in range(len(items))]
@@ -91,6 +92,8 @@ class StageContext:
             if marker is not None:
                 results[i] = marker.result
                 _count(tally, marker.node)
+                if on_found is not None:
+                    on_found(i, marker.result)
             else:
                 pending.append(i)
         if on_start is not None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.accounting import RunStats, StepStats
-from corpusforge.errors import ErrorRecord, StepFailed, snippet
+from corpusforge.errors import ErrorRecord, SetupFailed, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
 from corpusforge.io.inputs import InputConfig, read_unit
 from corpusforge.io.reader import Skipped
@@ -82,8 +82,13 @@ class UnitRunner:
         # labelled with their unique names: annotate columns and reasons say which step it was
         self.steps: list[Step] = [build_step({"step": ref, **params}, label=name)
                                   for ref, name, params in work.steps]
-        for step in self.steps:
-            step.setup()  # once per worker, before its first unit
+        for step, name in zip(self.steps, work.names):
+            try:
+                step.setup()  # once per worker, before its first unit
+            except Exception as e:
+                # a model or word list that cannot be loaded fails every document alike: the
+                # run stops here instead of writing one error record per document
+                raise SetupFailed(f"step {name!r} could not be set up: {type(e).__name__}: {e}") from e
         self.names = work.names
 
     def run(self, unit: WorkUnit) -> RunStats:
@@ -105,7 +110,7 @@ class UnitRunner:
                         raise StepFailed(f"reading {item.file!r} failed at position {item.position}: "
                                          f"{item.error}: {item.message}")
                     read_stats.docs_in += item.n_docs
-                    read_stats.errored += item.n_docs
+                    read_stats.error(item.error, item.n_docs)
                     errors.write(item)
                 elif isinstance(item, Skipped):
                     read_stats.docs_in += item.n
@@ -161,7 +166,7 @@ class UnitRunner:
                     if rejects is not None:
                         rejects.write(self.work.sinks.reject_rows(removed, name), utf8_checked=True)
                 for e in err:
-                    st.errored += 1
+                    st.error(e.error)
                     errors.write(e)
             batch = _concat(kept, batch.schema)
             st.docs_out += batch.num_rows
@@ -272,23 +277,24 @@ class MapStage(Stage):
 
     def __init__(self, work: MapWork, units: list[WorkUnit], *,
                  on_start: Callable[[int, int], None] | None = None,
-                 on_done: Callable[[WorkUnit, RunStats], None] | None = None) -> None:
+                 on_done: Callable[[WorkUnit, RunStats], None] | None = None,
+                 on_found: Callable[[WorkUnit, RunStats], None] | None = None) -> None:
+        """``on_done(unit, stats)`` is called as each unit run now ends, ``on_found`` for each
+        unit a resumed run finds finished."""
         super().__init__()
         self.work, self.units = work, units
-        self.on_start, self.on_done = on_start, on_done
+        self.on_start, self.on_done, self.on_found = on_start, on_done, on_found
 
     def run(self, ctx: StageContext) -> RunStats:
         work = replace(self.work, sinks=ctx.sinks)
         key = work.key()
-        on_done = self.on_done
 
-        def done(i: int, stats: RunStats) -> None:
-            if on_done is not None:
-                on_done(self.units[i], stats)
+        def per(hook: Callable[[WorkUnit, RunStats], None] | None) -> Callable[[int, RunStats], None] | None:
+            return None if hook is None else lambda i, stats: hook(self.units[i], stats)
 
         per_unit = ctx.map_tasks("", run_unit_task, [UnitTask(work, key, u) for u in self.units],
                                  names=[u.label for u in self.units], on_start=self.on_start,
-                                 on_result=done)
+                                 on_result=per(self.on_done), on_found=per(self.on_found))
         total = RunStats.empty([READ, *work.names])
         for stats in per_unit:
             stats.check()
