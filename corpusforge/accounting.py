@@ -166,6 +166,8 @@ class RunStats:
     steps: list[StepStats]
     units: int = 0
     wall_seconds: float = 0.0
+    #: where the work ran: tasks per node of each task group (``map``, ``00-dedup/sign`` ...)
+    nodes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, names: Iterable[str]) -> RunStats:
@@ -200,7 +202,7 @@ class RunStats:
         targets = {s.name: s.targets for s in self.steps if s.targets}
         if targets:
             summary["targets"] = targets
-        return {
+        out = {
             "units": self.units,
             "wall_seconds": round(self.wall_seconds, 3),
             "docs_read": first.docs_out if first else 0,
@@ -211,6 +213,9 @@ class RunStats:
             **summary,
             "steps": [s.to_dict() for s in self.steps],
         }
+        if self.nodes:  # a run's stats (a unit's know nothing of where they ran)
+            out["nodes"] = {g: dict(sorted(t.items())) for g, t in self.nodes.items()}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> RunStats:
@@ -218,10 +223,24 @@ class RunStats:
         if not isinstance(d.get("steps"), list):
             raise ValueError("stats have a list of `steps`")
         out = cls([StepStats.from_dict(s) for s in d["steps"]], units=d.get("units", 0),
-                  wall_seconds=d.get("wall_seconds", 0.0))
+                  wall_seconds=d.get("wall_seconds", 0.0), nodes=_nodes(d.get("nodes", {})))
         _count(out.units, "units")
         _seconds(out.wall_seconds, "wall_seconds")
         return out
+
+
+def _nodes(d: object) -> dict[str, dict[str, int]]:
+    """``{group: {node: tasks}}`` read back, types checked."""
+    out = {}
+    for group, tally in _mapping(d, "nodes").items():
+        if not isinstance(group, str) or not isinstance(tally, dict):
+            raise ValueError(f"nodes map a task group to its tasks per node, not {group!r}: {tally!r}")
+        for node, n in tally.items():
+            if not isinstance(node, str):
+                raise ValueError(f"a node is named by a string, not {node!r}")
+            _count(n, f"nodes[{group!r}][{node!r}]")
+        out[group] = dict(tally)
+    return out
 
 
 def _mapping(d: object, what: str = "stats") -> dict:

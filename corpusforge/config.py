@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from corpusforge.component import missing_columns
 from corpusforge.io.batching import BatchConfig
@@ -60,6 +60,24 @@ class ExecutorConfig(Model):
     workers: PositiveInt | None = None
     #: Ray cluster address; none starts a local Ray instance
     ray_address: str | None = None
+    #: Ray's runtime_env for every task (py_modules, working_dir, pip, env_vars ...)
+    runtime_env: dict[str, Any] | None = None
+
+    @field_validator("runtime_env")
+    @classmethod
+    def _local_paths_exist(cls, env: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A local folder or file to upload that is not there is a config error, not a failed
+        connection (URIs, ``s3://...zip``, and pip packages are Ray's to check)."""
+        if env is None:
+            return env
+        paths = [env["working_dir"]] if isinstance(env.get("working_dir"), str) else []
+        modules = env.get("py_modules")
+        if modules is not None and not (isinstance(modules, list) and all(isinstance(m, str) for m in modules)):
+            raise ValueError("py_modules is a list of paths or URIs")
+        for path in [*paths, *(modules or [])]:
+            if "://" not in path and not os.path.exists(path):
+                raise ValueError(f"{path!r} does not exist (a local path is relative to the working directory)")
+        return env
 
 
 class StepSpec(Model):

@@ -52,6 +52,10 @@ class ConfigError(ValueError):
         self.file = file
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its issues when it travels from a worker to the driver
+        return type(self), (self.issues, self.file)
+
     def render(self) -> str:
         # no file: a pipeline built in code (one given as text is named TEXT_NAME)
         where = self.file or CODE_NAME

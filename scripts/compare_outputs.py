@@ -10,7 +10,8 @@ Either side is a folder or a URL (any fsspec filesystem; S3 credentials and endp
 usual AWS_* environment variables, such as AWS_ENDPOINT_URL_S3).
 
 Every file is compared except the resume state (``_state/`` folders) and stats files, whose
-document and byte counts are compared instead (timings differ from run to run). A
+document and byte counts are compared instead (timings and the nodes the tasks ran on differ
+from run to run). A
 ``stats.json`` below the root (an older layout kept the map phase's there) is ignored.
 Exit code 0 when the two agree, 1 otherwise, with the differences listed.
 """
@@ -22,7 +23,8 @@ import sys
 
 from corpusforge.io.storage import filesystem
 
-_TIMING = {"seconds", "wall_seconds", "docs_per_second"}
+#: what depends on where and how fast a run ran, not on what it wrote
+_TIMING = {"seconds", "wall_seconds", "docs_per_second", "nodes"}
 
 
 def files(root: str) -> dict[str, bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from importlib.util import find_spec
 from pathlib import Path
@@ -132,7 +133,7 @@ def test_a_damaged_task_marker_is_run_again(tmp_path: Path) -> None:
     assert again.steps[-1].docs_out == first.steps[-1].docs_out == 10
 
 
-def test_overwrite_keeps_the_old_output_when_the_executor_cannot_start(tmp_path: Path) -> None:
+def test_overwrite_keeps_the_old_output_when_the_executor_cannot_start(tmp_path: Path, monkeypatch) -> None:
     write_docs(tmp_path / "in.jsonl", 10)
     p = yaml_file(tmp_path, """
         inputs: [{type: jsonl, path: TMP/in.jsonl}]
@@ -140,7 +141,9 @@ def test_overwrite_keeps_the_old_output_when_the_executor_cannot_start(tmp_path:
         """)
     assert runner.invoke(app, ["run", str(p), "--workers", "1"]).exit_code == 0
     before = tree(tmp_path / "out")
-    # a Ray Client address with no client installed (or nobody listening) cannot be had
+    # a Ray Client address with no client installed cannot be had (with the client, nobody
+    # listening on port 1 is found out after Ray's 30 s of retries)
+    monkeypatch.setitem(sys.modules, "grpc", None)
     r = runner.invoke(app, ["run", str(p), "--overwrite", "--executor", "ray",
                             "--ray-address", "ray://127.0.0.1:1"])
     assert r.exit_code == 1, r.output
@@ -168,6 +171,23 @@ def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_p
         assert len(lines) == 1 and lines[0].startswith(
             "run not started (the output folder is untouched): cannot connect to the Ray cluster "
             "at ray://127.0.0.1:1: "), lines
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_client_address_without_the_client_says_what_to_install(tmp_path: Path, monkeypatch) -> None:
+    # as where the Ray client is not installed (the test extra installs it): no grpc to import
+    monkeypatch.setitem(sys.modules, "grpc", None)
+    write_docs(tmp_path / "in.jsonl", 10)
+    p = yaml_file(tmp_path, """
+        inputs: [{type: jsonl, path: TMP/in.jsonl}]
+        output: {path: TMP/out}
+        """)
+    r = runner.invoke(app, ["run", str(p), "--executor", "ray", "--ray-address", "ray://127.0.0.1:1"],
+                      env={"COLUMNS": "80"})
+    assert r.exit_code == 1, r.output
+    assert r.output.strip().splitlines() == [
+        "run not started (the output folder is untouched): ray://127.0.0.1:1 is a Ray Client "
+        "address and the Ray client is not installed: pip install 'ray[client]'"]
     assert not (tmp_path / "out").exists()
 
 

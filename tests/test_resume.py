@@ -99,3 +99,21 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     resumed = cli("run", "p.yaml", "--workers", "2", "--quiet", "--resume", cwd=tmp_path)
     assert resumed.wait(timeout=300) == 0, resumed.stdout.read().decode()
     assert (tmp_path / "out" / "stats.json").exists()
+
+
+def test_a_resume_still_says_where_the_finished_phases_ran(tmp_path):
+    """A run stopped after its dedup stage had finished (its marker written, stats.json not):
+    the resume skips the stage and still counts its tasks per node in stats.json."""
+    from conftest import run
+
+    body = """
+        inputs: [{type: demo, docs: 300, units: 3}]
+        stages: [{dedup: {exact: {on: [text]}}}]
+        output: {path: OUT}
+        """
+    first = run(tmp_path, body)
+    (tmp_path / "out" / "stats.json").unlink()
+    again = run(tmp_path, body, resume=True)
+    assert again.nodes == first.nodes == json.loads((tmp_path / "out" / "stats.json").read_text())["nodes"]
+    assert {"map", "00-dedup/sign", "00-dedup/write"} <= set(again.nodes)
+    assert sum(again.nodes["map"].values()) == 3

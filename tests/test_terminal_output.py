@@ -44,11 +44,13 @@ def assert_inert(out: bytes, shown: str = SHOWN) -> str:
 def test_stats_of_a_hostile_stats_file(tmp_path):
     step = {"name": HOSTILE, "docs_in": 3, "docs_out": 1, "bytes_in": 30, "bytes_out": 10,
             "removed": {HOSTILE: 2}, "errored": 0, "seconds": 0.1}
-    (tmp_path / "stats.json").write_text(json.dumps({"steps": [step], "units": 1, "wall_seconds": 0.1}))
+    (tmp_path / "stats.json").write_text(json.dumps({"steps": [step], "units": 1, "wall_seconds": 0.1,
+                                                     "nodes": {HOSTILE: {HOSTILE: 1}}}))
     r = cli("stats", "stats.json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr.decode()
     plain = assert_inert(r.stdout)
     assert f"removed by {SHOWN}: {SHOWN} 2" in plain
+    assert "tasks per node" in plain and plain.count(SHOWN) >= 4  # the node and its task group
 
 
 def test_hostile_sources_languages_and_targets_in_the_token_summary(tmp_path):
@@ -128,6 +130,8 @@ def test_hostile_message_of_an_error_nothing_caught(tmp_path):
     {"steps": [{"name": "a", "tokens": {"web": {"ja": "many"}}}]},
     {"steps": [{"name": "a", "targets": {"ja": {"target": 1, "tokens": 1, "met": True, "validation": "x"}}}]},
     {"steps": "abc"},
+    {"steps": [], "nodes": {"map": {"host": "many"}}},
+    {"steps": [], "nodes": {"map": ["host"]}},
     [1, 2],
 ])
 def test_a_damaged_stats_file_is_refused_not_crashed_on(tmp_path, stats):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -128,3 +129,38 @@ class QuoteFirst(MapStep):
 
     def process(self, batch: pa.Table) -> pa.Table:
         raise ValueError(f"cannot handle {batch.column('text')[0].as_py()!s}")
+
+
+class HoldConfig(StepConfig):
+    #: where the step says it runs (``running-<node>-<first position>``) and finds ``go``
+    folder: str
+    #: only batches holding a document at or past this position wait
+    from_pos: int = 0
+    #: also go on once this many nodes have said they run (0: only ``go``)
+    nodes: int = 0
+
+
+class Hold(MapStep):
+    """Wait, inside a task, until a test lets it go (a file ``go``) or until tasks run on
+    ``nodes`` nodes at once: a test knows that a task is running and on which Ray node, so what
+    it does to a node or a cluster is decided, not timed."""
+
+    Config = HoldConfig
+
+    def process(self, batch: pa.Table) -> pa.Table:
+        positions = batch.column("__pos")
+        if pc.max(positions).as_py() < self.config.from_pos:
+            return batch
+        folder = self.config.folder
+        ray = sys.modules.get("ray")
+        node = ray.get_runtime_context().get_node_id() if ray is not None and ray.is_initialized() else "local"
+        open(os.path.join(folder, f"running-{node}-{pc.min(positions).as_py()}"), "w").close()
+        deadline = time.monotonic() + 120  # a test that never says go fails, it does not hang
+        while not os.path.exists(os.path.join(folder, "go")):
+            running = {n.split("-")[1] for n in os.listdir(folder) if n.startswith("running-")}
+            if self.config.nodes and len(running) >= self.config.nodes:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nobody created {folder}/go")
+            time.sleep(0.05)
+        return batch

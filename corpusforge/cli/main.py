@@ -21,6 +21,7 @@ from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
     errors_text,
+    nodes_table,
     print_whole,
     reasons_text,
     status_text,
@@ -74,7 +75,8 @@ def run(
     pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")],
     executor: Annotated[Optional[ExecutorName], typer.Option(help="override the pipeline's executor")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="worker processes / Ray tasks")] = None,
-    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local instance)")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster address (auto, host:6379, ray://host:10001); implies --executor ray")] = None,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
@@ -89,7 +91,7 @@ def run(
     from corpusforge.engine.budget import ErrorBudgetExceeded
     from corpusforge.engine.lock import LockLost, OutputLocked
     from corpusforge.errors import SetupFailed, StepFailed, exit_code
-    from corpusforge.executors import ExecutorUnavailable
+    from corpusforge.executors import ExecutorFailed, ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE, OutputLayout
 
     pipeline, units = load_checked(pipeline_file)
@@ -115,6 +117,9 @@ def run(
         raise stop(f"run not started (the output folder is untouched): {e}", e) from None
     except StepFailed as e:
         raise stop(f"run stopped (on_error: fail): {e}", e) from None
+    except ExecutorFailed as e:
+        # finished tasks left their markers: a resume (on the same or another cluster) goes on
+        raise stop(f"run stopped: {e}", e, f"to continue where it stopped: {again}") from None
     except SetupFailed as e:
         raise stop(f"run stopped at setup: {e}", e) from None
     except ErrorBudgetExceeded as e:
@@ -169,6 +174,9 @@ def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output fo
     print_whole(console, summary_table(run_stats, f"{path}{so_far}"))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
+    where = nodes_table(run_stats)
+    if where is not None:
+        console.print(where)
 
 
 def _read_small(fs, path: str) -> bytes:

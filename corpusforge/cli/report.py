@@ -67,6 +67,25 @@ def print_whole(console: Console, table: Table) -> None:
         console.print(table)
 
 
+def nodes_table(stats: RunStats) -> Table | None:
+    """Where the work ran: per node, its tasks in all and per task group (none for stats
+    that do not say). Node and group names are shown literally."""
+    per_node: dict[str, dict[str, int]] = {}
+    for group, tally in stats.nodes.items():
+        for node, n in tally.items():
+            per_node.setdefault(node, {})[group] = n
+    if not per_node:
+        return None
+    table = Table(title="tasks per node", pad_edge=False, collapse_padding=True)
+    table.add_column("node", no_wrap=True)
+    table.add_column("tasks", justify="right", no_wrap=True)
+    table.add_column("of which")
+    for node, groups in sorted(per_node.items()):
+        table.add_row(literal(node), f"{sum(groups.values()):,}",
+                      literal(", ".join(f"{g} {n:,}" for g, n in groups.items())))
+    return table
+
+
 def tokens_text(stats: RunStats) -> Text:
     """Tokens per language and per source after the last step that counted them, and each
     token target of a stage (a mix) with what it got: met or not (names shown literally)."""

@@ -13,7 +13,6 @@ uninterrupted run.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,8 +68,8 @@ def run_pipeline(
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
     check_no_overlap(pipeline.output.path, units)
-    kind = executor or pipeline.executor.type
-    n = workers or pipeline.executor.workers or os.cpu_count() or 1
+    # an address given for this run means Ray, whatever the YAML's executor
+    kind = executor or ("ray" if ray_address else pipeline.executor.type)
     watch = _Watch(on_done, ErrorBudget.of(pipeline, layout.errors))
     phases: list[tuple[str, int | None, Stage]] = [
         ("map", None, MapStage(_map_work(pipeline), units, on_start=on_start, on_done=watch.done,
@@ -78,7 +77,8 @@ def run_pipeline(
     for i, (name, stage) in enumerate(zip(pipeline.stage_names(), pipeline.build_stages())):
         phases.append((name, i, stage))
     # one executor for every phase: one process pool, one Ray lifetime
-    with make_executor(kind, n, ray_address or pipeline.executor.ray_address) as pool:
+    with make_executor(kind, workers or pipeline.executor.workers,
+                       ray_address or pipeline.executor.ray_address, pipeline.executor.runtime_env) as pool:
         # the output is prepared (an --overwrite deletes the old one) only once the run can
         # start: an unreachable cluster leaves the old output as it was; and only by the one
         # run that holds its lock (a live run's output is refused to a second one)
@@ -158,7 +158,8 @@ def _run_phases(pipeline: Pipeline, layout: OutputLayout, phases: list[tuple[str
         lock.check()
         if p < len(phases) - 1:
             files = list_shards(ctx.sinks.path)
-    total = RunStats(steps, units=total_units)
+    total = RunStats(steps, units=total_units,
+                     nodes={group: tally for ctx in contexts for group, tally in ctx.nodes.items()})
     _check_phases(total, len(phases) - 1)
     for (_, _, stage), ctx in zip(phases, contexts):
         stage.commit(ctx)
@@ -208,8 +209,11 @@ def _sinks(pipeline: Pipeline, layout: OutputLayout, phase: int, phases: int, na
 def _run_phase(stage: Stage, ctx: StageContext) -> StepStats | RunStats:
     """Run a phase unless its marker says it finished; remove its scratch once it has."""
     marker = ctx.layout.phase_marker(ctx.key)
-    found, result = read_marker(marker) if stage.skip_when_done else (False, None)
-    if not found:
+    done = read_marker(marker) if stage.skip_when_done else None
+    if done is not None:
+        result = done.result
+        ctx.recount_nodes()
+    else:
         t0 = time.perf_counter()
         result = stage.run(ctx)
         if isinstance(result, StepStats):

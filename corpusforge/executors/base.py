@@ -3,19 +3,34 @@
 A run opens one executor for all its phases (the map phase and every stage), so a local
 process pool is spawned once and a Ray instance is started once. Functions and items must
 be picklable (top-level functions, plain data); ``on_result`` sees each result as its task
-ends, which is how phases write their completion markers as they go.
+ends, with the node it ran on, which is how phases write their completion markers as they go.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-OnResult = Callable[[int, Any], None]
+#: ``on_result(i, result, node)``: task ``i`` ended with ``result`` on ``node`` (:func:`node_name`)
+OnResult = Callable[[int, Any, str], None]
+
+
+def node_name(ray_node_id: str | None = None) -> str:
+    """How a run names the machine a task ran on: its host name, and on Ray the first 8 hex
+    digits of the Ray node id (several Ray nodes may share a host, as in a test cluster)."""
+    host = socket.gethostname()
+    return f"{host}/{ray_node_id[:8]}" if ray_node_id else host
 
 
 class ExecutorUnavailable(RuntimeError):
     """The executor's workers cannot be had (a cluster that cannot be reached or started)."""
+
+
+class ExecutorFailed(RuntimeError):
+    """The executor lost what a task needed to finish (the Ray cluster went away, its nodes or
+    workers died more often than a task is retried, a ``runtime_env`` could not be set up).
+    Tasks that had finished keep their markers: a resume continues from them."""
 
 
 class Executor(Protocol):
@@ -26,9 +41,11 @@ class Executor(Protocol):
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
             on_result: OnResult | None = None) -> list[Any]:
-        """``[fn(x) for x in items]`` in parallel; ``on_result(i, result)`` as each task ends.
+        """``[fn(x) for x in items]`` in parallel; ``on_result(i, result, node)`` as each task
+        ends.
 
-        The first task that raises stops the phase and the exception propagates.
+        The first task that raises stops the phase and the exception propagates; workers lost
+        beyond recovery raise :class:`ExecutorFailed`.
         """
         ...
 

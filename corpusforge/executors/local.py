@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from corpusforge import usermodules
-from corpusforge.executors.base import OnResult
+from corpusforge.executors.base import OnResult, node_name
 from corpusforge.executors.parent_death import exit_with_parent
 
 
@@ -23,8 +23,8 @@ def _start_worker(driver: int, imports: usermodules.UserModules) -> None:
 class LocalExecutor:
     kind = "local"
 
-    def __init__(self, workers: int = 1) -> None:
-        self.workers = max(1, workers)
+    def __init__(self, workers: int | None = 1) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> LocalExecutor:
@@ -41,11 +41,13 @@ class LocalExecutor:
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
             on_result: OnResult | None = None) -> list[Any]:
         results: list[Any] = [None] * len(items)
+        # every worker of the pool is on this machine
+        node = node_name()
 
         def record(i: int, value: Any) -> None:
             results[i] = value
             if on_result is not None:
-                on_result(i, value)
+                on_result(i, value, node)
 
         if self.workers <= 1 or len(items) <= 1:
             # inline: no process start-up for what one worker (or one task) does anyway

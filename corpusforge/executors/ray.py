@@ -1,7 +1,8 @@
 """The Ray executor: tasks on a local Ray instance or a cluster.
 
 It owns the Ray lifetime of a run: Ray is started (or connected to) on first use and shut
-down on exit, unless it was already running when the executor was opened.
+down on exit, unless it was already running when the executor was opened. Tasks are spread
+over the cluster's nodes; each reports the node it ran on.
 """
 
 from __future__ import annotations
@@ -13,28 +14,41 @@ from importlib.util import find_spec
 from typing import Any
 
 from corpusforge import usermodules
-from corpusforge.executors.base import ExecutorUnavailable, OnResult
+from corpusforge.executors.base import ExecutorFailed, ExecutorUnavailable, OnResult, node_name
 
 #: Ray's switch for multi-node mode; off, a local instance uses 127.0.0.1 for everything
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+#: a task whose worker or node died runs again, this many times (tasks are idempotent)
+RETRIES = 3
 
 
-def _run(imports: usermodules.UserModules, payload: bytes) -> Any:
-    """One task on a Ray worker. Ray puts the driver's working directory on the worker's path
-    and would unpickle the task (which may name a module of the pipeline's) before anything
-    else runs, so the task travels pickled: import as the driver does first, then unpickle."""
+def _run(imports: usermodules.UserModules, payload: bytes) -> tuple[str, Any]:
+    """One task on a Ray worker: the node it ran on and its result. Ray puts the driver's
+    working directory on the worker's path and would unpickle the task (which may name a
+    module of the pipeline's) before anything else runs, so the task travels pickled: import
+    as the driver does first, then unpickle."""
+    import ray
     from ray import cloudpickle
 
     imports.install()
     fn, item = cloudpickle.loads(payload)
-    return fn(item)
+    result = fn(item)
+    return node_name(ray.get_runtime_context().get_node_id()), result
 
 
 class RayExecutor:
     kind = "ray"
 
-    def __init__(self, workers: int = 1, address: str | None = None) -> None:
-        self.workers, self.address = max(1, workers), address
+    def __init__(self, workers: int | None = None, address: str | None = None,
+                 runtime_env: dict | None = None) -> None:
+        """``workers`` tasks run at once (None: the CPUs of the instance or cluster);
+        ``address`` of a cluster (``auto``, ``host:6379``, ``ray://host:10001``), else the one
+        in ``RAY_ADDRESS`` (set inside a Ray job), else None: a local instance;
+        ``runtime_env`` is Ray's, for every task of the run."""
+        self._requested = workers
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.runtime_env = runtime_env
         self._started = False
 
     def __enter__(self) -> RayExecutor:
@@ -63,7 +77,9 @@ class RayExecutor:
         import ray
 
         if ray.is_initialized():
+            self._size()
             return
+        env = dict(self.runtime_env or {})
         if self.address:
             # a cluster's workers have their own environment (image or the user's runtime_env);
             # this machine's paths mean nothing there
@@ -72,17 +88,29 @@ class RayExecutor:
             # local workers must import what the driver imports (its sys.path: under the command
             # line, without the working directory; the pipeline's own modules follow each task)
             path = os.pathsep.join(p for p in sys.path if p)
+            env["env_vars"] = {"PYTHONPATH": path, **env.get("env_vars", {})}
             # address "local": a new instance even when a cluster runs on this machine (Ray would
             # otherwise join it, which the pipeline did not ask for)
             kwargs = {"address": "local", "num_cpus": self.workers, "include_dashboard": False,
-                      "_node_ip_address": "127.0.0.1",
-                      "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
+                      "_node_ip_address": "127.0.0.1"}
+        if env:
+            kwargs["runtime_env"] = env
         try:
             ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
         except Exception as e:  # noqa: BLE001 - Ray raises many kinds here; all mean "no Ray"
-            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            raise ExecutorUnavailable(f"cannot connect to {where}: {type(e).__name__}: {e}") from e
+            raise ExecutorUnavailable(f"cannot connect to {self._where()}: {type(e).__name__}: {e}") from e
         self._started = True
+        self._size()
+
+    def _size(self) -> None:
+        """Without a worker count, as many tasks at once as the cluster has CPUs."""
+        if self._requested is None:
+            import ray
+
+            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def _where(self) -> str:
+        return f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
             on_result: OnResult | None = None) -> list[Any]:
@@ -93,8 +121,10 @@ class RayExecutor:
         from ray import cloudpickle
 
         self._init()
-        # a task whose worker died (OOM, a killed node) runs again
-        task = ray.remote(num_cpus=1, max_retries=3)(_run)
+        # SPREAD: a run's tasks read and write storage, not each other's objects, so there is
+        # nothing to gain from packing them on the driver's node; a task whose worker or node
+        # died runs again (on a node that is still there)
+        task = ray.remote(num_cpus=1, max_retries=RETRIES, scheduling_strategy="SPREAD")(_run)
         imports = usermodules.current()
         queue = [(i, cloudpickle.dumps((fn, item))) for i, item in enumerate(items)]
         in_flight: dict = {}
@@ -103,17 +133,22 @@ class RayExecutor:
             while queue and len(in_flight) < self.workers:
                 i, payload = queue.pop(0)
                 in_flight[task.remote(imports, payload)] = i
-            ready, _ = ray.wait(list(in_flight), num_returns=1)
-            for ref in ready:
+            try:
+                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                ref = ready[0]
                 i = in_flight.pop(ref)
-                try:
-                    results[i] = ray.get(ref)
-                except ray.exceptions.RayTaskError as e:
-                    # the task's own exception, as the local executor raises it (its message
-                    # is what a user reads; Ray's wrapper adds the remote traceback to it)
-                    if isinstance(e.cause, Exception):
-                        raise e.cause from e
-                    raise
-                if on_result is not None:
-                    on_result(i, results[i])
+                node, results[i] = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
+                # the task's own exception, as the local executor raises it (its message
+                # is what a user reads; Ray's wrapper adds the remote traceback to it)
+                if isinstance(e.cause, Exception):
+                    raise e.cause from e
+                raise
+            except ray.exceptions.RayError as e:
+                # not the task's doing: the cluster, a node or a worker is gone for good
+                first = (str(e).strip().splitlines() or [""])[0]
+                raise ExecutorFailed(f"{self._where()} could not finish a task: "
+                                     f"{type(e).__name__}: {first}") from e
+            if on_result is not None:
+                on_result(i, results[i], node)
         return results

@@ -1,13 +1,14 @@
 """Completion markers: one format for every task of every phase.
 
-A finished task leaves ``{"task": <name>, "result": <value>}`` at its marker path, written
-atomically after the task's own files are in place; a resumed run trusts the marker and
-skips the task. Results are JSON, or stats objects, which are tagged so that they come
-back as the same type.
+A finished task leaves ``{"task": <name>, "result": <value>, "node": <where it ran>}`` at
+its marker path, written atomically after the task's own files are in place; a resumed run
+trusts the marker and skips the task. Results are JSON, or stats objects, which are tagged
+so that they come back as the same type. A phase's marker has no node.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from corpusforge.accounting import RunStats, StepStats
@@ -38,16 +39,30 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def write_marker(path: str, task: str, result: Any) -> None:
-    write_json(path, {"task": task, "result": _encode(result)}, indent=True)
+@dataclass(frozen=True)
+class Marker:
+    """A finished task's result and the node it ran on (None: a phase, or a marker written
+    before nodes were recorded)."""
+
+    result: Any
+    node: str | None = None
 
 
-def read_marker(path: str) -> tuple[bool, Any]:
-    """``(True, result)`` for a finished task, ``(False, None)`` otherwise."""
+def write_marker(path: str, task: str, result: Any, node: str | None = None) -> None:
+    data = {"task": task, "result": _encode(result)}
+    if node is not None:
+        data["node"] = node
+    write_json(path, data, indent=True)
+
+
+def read_marker(path: str) -> Marker | None:
+    """The marker of a finished task, None when there is none."""
     try:
         data = read_json(path)
         if data is None or "result" not in data:
-            return False, None
-        return True, _decode(data["result"])
-    except (ValueError, TypeError, KeyError):  # damaged (not written by this module): run again
-        return False, None
+            return None
+        node = data.get("node")
+        return Marker(_decode(data["result"]), node if isinstance(node, str) else None)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        # damaged (not written by this module): run again
+        return None

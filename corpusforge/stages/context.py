@@ -4,7 +4,7 @@ resumable parallel tasks on the run's executor."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from corpusforge.executors import Executor
@@ -30,6 +30,9 @@ class StageContext:
     sinks: Sinks
     layout: OutputLayout
     executor: Executor
+    #: tasks per node of each task group of the phase (``map``, ``00-dedup/sign`` ...), the
+    #: finished tasks of an earlier run included; filled by :meth:`map_tasks`
+    nodes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def root(self) -> str:
@@ -79,29 +82,51 @@ class StageContext:
         paths = [join(folder, f"{label}.json") for label in labels]
         results: list[Any] = [None] * len(items)
         pending: list[int] = []
+        tally = self.nodes.setdefault(join(self.key, phase), {})
         present = self._listed(folder)
         for i, path in enumerate(paths):
             # one listing of the folder, not a request per missing marker (a bucket answers
             # each in tens of milliseconds)
             listed = "/" not in labels[i]  # a label with a folder is not in the listing
-            found, value = read_marker(path) if not listed or f"{labels[i]}.json" in present \
-                else (False, None)
-            if found:
-                results[i] = value
+            marker = read_marker(path) if not listed or f"{labels[i]}.json" in present else None
+            if marker is not None:
+                results[i] = marker.result
+                _count(tally, marker.node)
                 if on_found is not None:
-                    on_found(i, value)
+                    on_found(i, marker.result)
             else:
                 pending.append(i)
         if on_start is not None:
             on_start(len(items), len(items) - len(pending))
 
-        def done(j: int, value: Any) -> None:
+        def done(j: int, value: Any, node: str) -> None:
             i = pending[j]
             results[i] = value
-            write_marker(paths[i], labels[i], value)
+            write_marker(paths[i], labels[i], value, node)
+            _count(tally, node)
             if on_result is not None:
                 on_result(i, value)
 
         # the storage options travel with each task: a worker opens files as the driver does
         self.executor.map(with_storage(fn), [items[i] for i in pending], on_result=done)
         return results
+
+    def recount_nodes(self) -> None:
+        """Fill :attr:`nodes` from the task markers of a phase that finished in an earlier run
+        (a resume skips it, so :meth:`map_tasks` never sees them)."""
+        root = self.layout.task_markers(self.key)
+        fs, folder = filesystem(root)
+        if not fs.exists(folder):
+            return
+        for path in sorted(fs.find(folder)):
+            relative = path[len(folder.rstrip("/")) + 1:]
+            if relative.endswith(".json"):
+                marker = read_marker(join(root, relative))
+                if marker is not None:
+                    _count(self.nodes.setdefault(join(self.key, relative.rpartition("/")[0]), {}), marker.node)
+
+
+def _count(tally: dict[str, int], node: str | None) -> None:
+    # a marker written before nodes were recorded
+    node = node or "unknown"
+    tally[node] = tally.get(node, 0) + 1

@@ -33,6 +33,11 @@ class EntryError(ValueError):
         self.issues = issues
         super().__init__("; ".join(_render(i) for i in issues))
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its issues when it travels from a worker (a step a Ray node cannot
+        # import) to the driver; the default would call __init__ with the message
+        return type(self), (self.issues,)
+
 
 def _render(issue: ConfigIssue) -> str:
     # a parameter's problem names the parameter; a problem with the reference or the entry
