@@ -171,6 +171,10 @@ def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_p
         assert len(lines) == 1 and lines[0].startswith(
             "run not started (the output folder is untouched): cannot connect to the Ray cluster "
             "at ray://127.0.0.1:1: "), lines
+        # and the process is out of client mode again: a later local run here still works
+        from ray._private.client_mode_hook import client_mode_should_convert
+
+        assert not client_mode_should_convert()
     assert not (tmp_path / "out").exists()
 
 

@@ -98,17 +98,24 @@ def test_kill_9_in_every_phase_then_resume(tmp_path: Path) -> None:
     assert any(k.endswith(".bin") for k in expected) and any(k.startswith("index/seg-") for k in expected)
     rng = random.Random(9)
     for phase, pattern, wanted in PHASES:
-        run = setup_run(tmp_path, phase.split()[-1].strip("()").lower() + "-" + phase.split()[0])
-        victim = cli("run", "p.yaml", "--workers", "2", "--quiet", cwd=run)
-        deadline = time.time() + 300
-        while len(list((run / "out").glob(pattern))) < wanted:
-            assert victim.poll() is None, f"{phase}: the run ended before the kill point"
-            assert time.time() < deadline, f"{phase}: no marker {pattern}"
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.05))  # somewhere in the phase, not only at a marker
-        os.killpg(victim.pid, signal.SIGKILL)
-        victim.wait()
-        assert not (run / "out" / "stats.json").exists(), f"{phase}: killed after the end"
+        name = phase.split()[-1].strip("()").lower() + "-" + phase.split()[0]
+        # the last phases are short: on a busy machine the run may finish between the marker and
+        # the kill. That kill missed its phase; the phase is tried again, killed at its marker
+        for attempt in range(3):
+            run = setup_run(tmp_path, f"{name}-{attempt}")
+            victim = cli("run", "p.yaml", "--workers", "2", "--quiet", cwd=run)
+            deadline = time.time() + 300
+            while len(list((run / "out").glob(pattern))) < wanted:
+                assert victim.poll() is None, f"{phase}: the run ended before the kill point"
+                assert time.time() < deadline, f"{phase}: no marker {pattern}"
+                time.sleep(0.005)
+            if attempt == 0:
+                time.sleep(rng.uniform(0, 0.05))  # somewhere in the phase, not only at a marker
+            os.killpg(victim.pid, signal.SIGKILL)
+            victim.wait()
+            if not (run / "out" / "stats.json").exists():
+                break
+        assert not (run / "out" / "stats.json").exists(), f"{phase}: killed after the end, 3 times"
         resumed = cli("run", "p.yaml", "--workers", "2", "--quiet", "--resume", cwd=run)
         assert resumed.wait(timeout=600) == 0, resumed.stdout.read().decode()
         got = files(run, str(run))

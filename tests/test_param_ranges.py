@@ -11,6 +11,7 @@ names it (add it to BASE).
 from __future__ import annotations
 
 import json
+import re
 import types
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -437,9 +438,18 @@ def test_not_a_number_and_infinity_are_refused_where_a_range_ends():
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "pipelines").glob("*.yaml")), ids=lambda p: p.name)
-def test_shipped_pipelines_are_in_range(path):
+def test_shipped_pipelines_are_in_range(path, tmp_path):
     from corpusforge.config import load_pipeline
 
+    text = path.read_text(encoding="utf-8")
+    if "/models/" in text:
+        # the nightly recipe names its tokenizer where a cluster's nodes keep it: a stand-in there
+        stand_in = tmp_path / "models"
+        for name in set(re.findall(r"/models/([\w./-]+)", text)):
+            (stand_in / name).parent.mkdir(parents=True, exist_ok=True)
+            (stand_in / name).write_bytes(b"")
+        (tmp_path / path.name).write_text(text.replace("/models/", f"{stand_in}/"), encoding="utf-8")
+        path = tmp_path / path.name
     load_pipeline(str(path))  # parsed and checked; its inputs are not listed (no network)
 
 

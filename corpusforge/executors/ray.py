@@ -98,6 +98,13 @@ class RayExecutor:
         try:
             ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
         except Exception as e:  # noqa: BLE001 - Ray raises many kinds here; all mean "no Ray"
+            if str(self.address or "").startswith("ray://"):
+                # a failed ray:// init leaves the process in client mode, where a later local
+                # ray.init (the next run of a notebook or service) fails; disconnecting with no
+                # client left turns it off
+                from ray.util.client import ray as client
+
+                client.disconnect()
             raise ExecutorUnavailable(f"cannot connect to {self._where()}: {type(e).__name__}: {e}") from e
         self._started = True
         self._size()
