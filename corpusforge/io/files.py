@@ -14,8 +14,10 @@ from typing import IO
 import fsspec
 from fsspec.utils import glob_translate
 
+from corpusforge.errors import ErrorRecord
 from corpusforge.io.layout import is_document_path
 from corpusforge.io.storage import StorageOptions, filesystem
+from corpusforge.io.units import WorkUnit
 from corpusforge.io.zstd import open_zstd
 from corpusforge.models import FieldMapping, Size
 
@@ -156,3 +158,12 @@ def read_upto(f, size: int, piece: int) -> bytes:
         parts.append(part)
         got += len(part)
     return b"".join(parts)
+
+
+def open_unit(unit: WorkUnit) -> IO[bytes] | ErrorRecord:
+    """A work unit's file opened for reading (decompressed by extension), or the one error
+    record that stands for it when it cannot be opened (the run goes on with the others)."""
+    try:
+        return open_binary(unit.path)
+    except Exception as e:  # noqa: BLE001 - any open failure: the unit's error record
+        return ErrorRecord.from_exception("read", e, file=unit.name, position=0)

@@ -24,7 +24,7 @@ import pyarrow.json as pj
 from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.fields import explicit_schema, records_to_batch, split_table, too_large
-from corpusforge.io.files import FileInput, PartialRead, expand, open_binary, read_upto
+from corpusforge.io.files import FileInput, PartialRead, expand, open_unit, read_upto
 from corpusforge.io.reader import register_reader
 from corpusforge.io.units import WorkUnit
 from corpusforge.io.utf8 import first_invalid, is_utf8
@@ -51,10 +51,9 @@ def plan(cfg: JsonInput, input_index: int) -> list[WorkUnit]:
 
 def read(unit: WorkUnit, cfg: JsonInput, source: str, batch: BatchConfig) -> Iterator[pa.Table | ErrorRecord]:
     """The file's documents; position = byte offset of the object in the (decompressed) file."""
-    try:
-        f = open_binary(unit.path)
-    except Exception as e:  # noqa: BLE001 - an unreadable file is one error record
-        yield ErrorRecord.from_exception("read", e, file=unit.name, position=0)
+    f = open_unit(unit)
+    if isinstance(f, ErrorRecord):
+        yield f
         return
     with f:
         yield from _Reader(f, unit.name, cfg, source, batch).run()

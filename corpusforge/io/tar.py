@@ -24,7 +24,7 @@ from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.decode import Encoding, bom_length, decode
 from corpusforge.io.fields import too_large
-from corpusforge.io.files import expand, open_binary
+from corpusforge.io.files import expand, open_unit
 from corpusforge.io.gather import Gathered
 from corpusforge.io.reader import Skipped, register_reader
 from corpusforge.io.storage import StorageOptions
@@ -124,10 +124,9 @@ def read(unit: WorkUnit, cfg: TarInput, source: str, batch: BatchConfig
     header line), position = byte offset of the member's header in the (decompressed) archive."""
     docs = Gathered(batch, source, unit.name, tuple(cfg.header_columns()))
     skipped: dict[str, int] = {}
-    try:
-        f = open_binary(unit.path)
-    except Exception as e:  # noqa: BLE001 - an unreadable archive is one error record
-        yield ErrorRecord.from_exception("read", e, file=unit.name, position=0)
+    f = open_unit(unit)
+    if isinstance(f, ErrorRecord):
+        yield f
         return
     with f:
         yield from _members(f, unit.name, cfg, source, docs, skipped)

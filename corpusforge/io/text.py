@@ -22,7 +22,7 @@ from corpusforge.errors import ErrorRecord, snippet
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.decode import Encoding, ascii_compatible, bom_length, decode
 from corpusforge.io.fields import too_large
-from corpusforge.io.files import PartialRead, expand, open_binary, read_upto
+from corpusforge.io.files import PartialRead, expand, open_binary, open_unit, read_upto
 from corpusforge.io.gather import Gathered
 from corpusforge.io.reader import register_reader
 from corpusforge.io.storage import StorageOptions
@@ -142,10 +142,9 @@ def _paragraphs(unit: WorkUnit, cfg: TextInput, source: str, batch: BatchConfig
         if full is not None:
             yield full
 
-    try:
-        f = open_binary(unit.path)
-    except Exception as e:  # noqa: BLE001 - an unreadable file is one error record
-        yield ErrorRecord.from_exception("read", e, file=unit.name, position=0)
+    f = open_unit(unit)
+    if isinstance(f, ErrorRecord):
+        yield f
         return
     with f:
         while True:
