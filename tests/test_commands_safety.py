@@ -151,7 +151,7 @@ def test_overwrite_keeps_the_old_output_when_the_executor_cannot_start(tmp_path:
     assert tree(tmp_path / "out") == before
 
 
-def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_path: Path) -> None:
+def run_with_a_ray_client_address_nobody_serves(tmp_path: Path):
     write_docs(tmp_path / "in.jsonl", 10)
     p = yaml_file(tmp_path, """
         inputs: [{type: jsonl, path: TMP/in.jsonl}]
@@ -159,6 +159,11 @@ def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_p
         """)
     r = runner.invoke(app, ["run", str(p), "--executor", "ray", "--ray-address", "ray://127.0.0.1:1"],
                       env={"COLUMNS": "80"})
+    return r
+
+
+def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_path: Path) -> None:
+    r = run_with_a_ray_client_address_nobody_serves(tmp_path)
     assert r.exit_code == 1, r.output
     lines = r.output.strip().splitlines()
     if find_spec("grpc") is None:
@@ -181,13 +186,7 @@ def test_a_ray_client_address_nobody_serves_says_why_the_run_did_not_start(tmp_p
 def test_ray_client_address_without_the_client_says_what_to_install(tmp_path: Path, monkeypatch) -> None:
     # as where the Ray client is not installed (the test extra installs it): no grpc to import
     monkeypatch.setitem(sys.modules, "grpc", None)
-    write_docs(tmp_path / "in.jsonl", 10)
-    p = yaml_file(tmp_path, """
-        inputs: [{type: jsonl, path: TMP/in.jsonl}]
-        output: {path: TMP/out}
-        """)
-    r = runner.invoke(app, ["run", str(p), "--executor", "ray", "--ray-address", "ray://127.0.0.1:1"],
-                      env={"COLUMNS": "80"})
+    r = run_with_a_ray_client_address_nobody_serves(tmp_path)
     assert r.exit_code == 1, r.output
     assert r.output.strip().splitlines() == [
         "run not started (the output folder is untouched): ray://127.0.0.1:1 is a Ray Client "
