@@ -210,6 +210,14 @@ def cli(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
                             env=dict(os.environ, COLUMNS="200", **env))
 
 
+def ray_logs(ray_env: Path, pattern: str) -> str:
+    """The ends of the cluster's log files named ``pattern``: why a Ray process failed, kept in
+    a failing test's message because the cluster's folder goes when the module ends."""
+    logs = sorted((ray_env / "ray").glob(f"session_*/logs/{pattern}"))
+    return "".join(f"\n--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+                   for log in logs)
+
+
 def wait_for(what: str, done: Callable[[], bool], proc: subprocess.Popen) -> None:
     """Until ``done()``; a run that ends first, or a wait far beyond any run, fails the test."""
     deadline = time.monotonic() + 120
@@ -400,7 +408,7 @@ def test_a_user_step_module_reaches_the_workers_through_py_modules(two_nodes, ou
 
 
 def test_a_ray_client_address_runs_through_the_clusters_client_server(two_nodes, client_port, outputs,
-                                                                      tmp_path):
+                                                                      tmp_path, ray_env):
     """``ray://`` as from a machine outside the cluster: the run goes through the head's Ray
     client server (on 127.0.0.1 here) and its tasks run on both nodes."""
     out, hold = outputs("client"), tmp_path / "hold"
@@ -414,7 +422,7 @@ def test_a_ray_client_address_runs_through_the_clusters_client_server(two_nodes,
         """))
     run = cli(["run", "p.yaml", "--ray-address", f"ray://127.0.0.1:{client_port}"], tmp_path)
     stdout, stderr = run.communicate(timeout=300)
-    assert run.returncode == 0, stderr
+    assert run.returncode == 0, stderr + ray_logs(ray_env, "ray_client_server*")
     nodes = stats_of(out)["nodes"]["map"]
     assert set(nodes) == labels(two_nodes) and sum(nodes.values()) == 4
     assert stats_of(out)["docs_written"] == 400
