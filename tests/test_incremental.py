@@ -8,9 +8,11 @@ night 1's documents beside new ones.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -269,3 +271,69 @@ def test_a_snapshot_id_is_refused_when_taken_or_not_a_folder_name(tmp_path, craw
     bad = run(p, "--snapshot", "../x")
     assert bad.returncode == 2 and "letters, digits" in bad.stderr
     assert not (tmp_path / "corpus" / "_state" / "night.json").exists()
+
+
+def cc_mirror(mirror: Path, crawl: str, files: dict[str, Path]) -> None:
+    """A Common Crawl mirror's crawl: ``crawl-data/<crawl>/warc.paths.gz`` listing ``files``
+    (name -> a WARC file of ../shared/data, linked in)."""
+    folder = mirror / "crawl-data" / crawl
+    rel = [f"crawl-data/{crawl}/segments/0/warc/{name}" for name in files]
+    for r, source in zip(rel, files.values()):
+        (mirror / r).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / r).symlink_to(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(folder / "warc.paths.gz", "wt") as f:
+        f.write("".join(r + "\n" for r in rel))
+
+
+def test_nightly_common_crawl_from_a_mirror_takes_each_new_crawl_as_its_snapshot(tmp_path, shared):
+    """A ja/en CC-like crawl: night 1 is the mirror's newest crawl (Japanese ClueWeb pages in
+    EUC-JP and English pages); night 2 the crawl that appeared since, which holds a copy of a
+    night-1 file: its pages are all removed as copies of night 1's."""
+    ja, en0, en1 = (shared("warc", n) for n in ("resiliparse__clueweb-quirk.warc.gz",
+                                                 "dolma__sample-0000.warc.gz", "dolma__sample-0001.warc.gz"))
+    mirror, out = tmp_path / "cc", tmp_path / "corpus"
+    cc_mirror(mirror, "CC-MAIN-2024-10", {"ja-00000.warc.gz": ja, "en-00000.warc.gz": en0})
+    (tmp_path / "cc.yaml").write_text(textwrap.dedent(f"""\
+        inputs:
+          - {{type: commoncrawl, crawls: latest, files: null, base_url: {mirror}, source: cc}}
+        incremental: true
+        steps:
+          - {{step: extract_html}}
+          - {{step: normalize}}
+          - {{step: length, min_chars: 50}}
+        stages:
+          - dedup: {{exact: {{on: [text]}}, minhash: {{threshold: 0.8, shingles: {{ja: char5}}}}}}
+        output: {{path: {out}}}
+        """))
+    first = run(tmp_path / "cc.yaml")
+    assert first.returncode == 0, first.stderr
+    # the Japanese pages crawled again: the same responses under new record ids
+    recrawl = tmp_path / "recrawl.warc.gz"
+    recrawl.write_bytes(gzip.compress(gzip.decompress(ja.read_bytes()).replace(
+        b"<urn:uuid:", b"<urn:uuid:recrawl-"), mtime=0))
+    cc_mirror(mirror, "CC-MAIN-2024-18", {"ja-copy-00000.warc.gz": recrawl, "en-00001.warc.gz": en1})
+    second = run(tmp_path / "cc.yaml")
+    assert second.returncode == 0, second.stderr
+
+    m = manifest(out)
+    assert [s["id"] for s in m["snapshots"]] == ["CC-MAIN-2024-10", "CC-MAIN-2024-18"]
+    from corpusforge.io.corpus import read_ledger
+
+    ledger = read_ledger(str(out)).to_pylist()
+    assert sorted((r["crawl"], r["name"].rpartition("/")[2]) for r in ledger) == [
+        ("CC-MAIN-2024-10", "en-00000.warc.gz"), ("CC-MAIN-2024-10", "ja-00000.warc.gz"),
+        ("CC-MAIN-2024-18", "en-00001.warc.gz"), ("CC-MAIN-2024-18", "ja-copy-00000.warc.gz")]
+    ja_ids = {m.decode() for m in re.findall(rb"WARC-Record-ID: <([^>]+)>", gzip.decompress(ja.read_bytes()))}
+    ja_kept = set(read(out / "snapshot=CC-MAIN-2024-10").column("id").to_pylist()) & ja_ids
+    # the ClueWeb pages are mostly near copies of one shop's page: night 1 keeps few of them
+    assert ja_kept, "night 1 keeps Japanese pages"
+    rejects = read(out / "snapshot=CC-MAIN-2024-18", "_rejects").to_pylist()
+    copies = [r for r in rejects if r["id"].startswith("urn:uuid:recrawl-") and r["step"] == "dedup"]
+    # the pages crawled again are removed as copies of the pages night 1 kept (also those that
+    # night 1 removed as near copies: their keys meet the kept page's in the index)
+    assert {r["reject_dup_of"] for r in copies} == ja_kept and len(copies) > len(ja_kept)
+    docs = read(out)
+    assert not [i for i in docs.column("id").to_pylist() if i.startswith("urn:uuid:recrawl-")]
+    assert m["totals"]["docs"] == docs.num_rows
+    assert m["totals"]["sources"]["cc"]["docs"] == docs.num_rows
