@@ -7,6 +7,7 @@ commands never load pyarrow, the readers or the steps.
 from __future__ import annotations
 
 import shlex
+import signal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -92,12 +93,13 @@ def run(
 
     Exit codes: 0 done, 1 failed (on_error: fail, a lost executor), 2 refused before or at the
     start (config, inputs, credentials, a step that cannot be set up, output in the way), 3 over
-    an error budget, 4 the output is held by another live run, 130 interrupted.
+    an error budget, 4 the output is held by another live run, 130 interrupted, 143 terminated
+    (SIGTERM from a scheduler: stopped as on Ctrl-C).
     """
     from corpusforge.engine import OutputExistsError, run_pipeline
     from corpusforge.engine.budget import ErrorBudgetExceeded
     from corpusforge.engine.lock import LockLost, OutputLocked
-    from corpusforge.errors import SetupFailed, StepFailed, exit_code
+    from corpusforge.errors import SetupFailed, StepFailed, Terminated, exit_code
     from corpusforge.executors import ExecutorFailed, ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE, OutputLayout
 
@@ -111,6 +113,9 @@ def run(
             err_console.print(literal(hint, "yellow"), soft_wrap=True)
         return typer.Exit(exit_code(e))
 
+    # a scheduler stops a run with SIGTERM (systemd, Kubernetes, `ray job stop`): it stops as on
+    # Ctrl-C, its status says so, and it can be resumed
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         with RunProgress(console, enabled=not quiet) as progress:
             stats = run_pipeline(
@@ -135,7 +140,8 @@ def run(
     except KeyboardInterrupt as e:
         # finished tasks left their markers: a resume continues from there; one line, never
         # wrapped: it is meant to be copied
-        err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
+        how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        err_console.print(literal(f"{how}; to continue where it stopped: {again}", "yellow"),
                           soft_wrap=True)
         raise typer.Exit(exit_code(e)) from None
     out = pipeline.output.path
@@ -156,6 +162,12 @@ def run(
     if pipeline.incremental:
         console.print(literal(f"committed to the corpus {pipeline.output.path} (its manifest: "
                               f"{pipeline.output.path}/manifest.json; corpusforge stats {pipeline.output.path})"))
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    from corpusforge.errors import Terminated
+
+    raise Terminated()
 
 
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:

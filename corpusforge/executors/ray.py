@@ -8,7 +8,9 @@ over the cluster's nodes; each reports the node it ran on.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from typing import Any
@@ -118,6 +120,9 @@ class RayExecutor:
         if env:
             kwargs["runtime_env"] = env
         client = str(self.address or "").startswith("ray://")
+        # ray.init replaces the driver's SIGTERM handler with one that exits at once; the
+        # program's own (the command line's: stop as on Ctrl-C, resumable) is put back after it
+        on_term = signal.getsignal(signal.SIGTERM)
         try:
             for attempt in Retrying(stop=stop_after_attempt(CLIENT_ATTEMPTS), wait=wait_fixed(1),
                                     retry=retry_if_exception(_client_server_died), reraise=True,
@@ -128,6 +133,8 @@ class RayExecutor:
             if client:
                 _leave_client_mode()
             raise ExecutorUnavailable(f"cannot connect to {self._where()}: {type(e).__name__}: {e}") from e
+        if callable(on_term) and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_term)
         self._started = True
         self._size()
 
