@@ -31,7 +31,6 @@ from corpusforge.cli.report import (
     tokens_text,
 )
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
-from corpusforge.io.corpus import is_corpus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Build LLM pre-training corpora from the open web.")
@@ -180,6 +179,7 @@ def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")
 def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output folder (local or a bucket URL)")]) -> None:
     """Pretty-print the stats of a run; for an output folder, also where its run is
     (_state/status.json: running, succeeded, failed or interrupted) and the counts so far."""
+    from corpusforge.io.corpus import is_corpus
     from corpusforge.io.layout import STATS_FILE, OutputLayout, join
     from corpusforge.io.storage import filesystem
 
