@@ -93,9 +93,9 @@ def error_records(out: Path) -> list[dict]:
 def search_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict]]:
     """The search tests' corpus (tests/search_corpus.py) as a run's output with its exact,
     BM25 and dense (static model) indexes built: ``(output folder, documents)``."""
-    from search_corpus import documents, write_run
-
     from corpusforge.search import index
+
+    from search_corpus import documents, write_run
 
     docs = documents()
     out = write_run(tmp_path_factory.mktemp("search") / "out", docs)

@@ -30,8 +30,8 @@ def _chunks(paragraphs: list[str], size: int) -> list[str]:
 
 def documents() -> list[dict]:
     """About 200 documents, each with a unique id; ``lang`` is ja, en or code."""
-    neko = gzip.open(shared_data("ja", "aozora_neko", "wagahaiwa_nekodearu.txt.gz"), "rt", encoding="utf-8").read()
-    botchan = gzip.open(shared_data("en", "botchan.txt.gz"), "rt", encoding="utf-8").read()
+    neko = gzip.decompress(shared_data("ja", "aozora_neko", "wagahaiwa_nekodearu.txt.gz").read_bytes()).decode()
+    botchan = gzip.decompress(shared_data("en", "botchan.txt.gz").read_bytes()).decode()
     code_file = shared_data("code", "code_samples.jsonl.gz")
     ja = _chunks([p.strip() for p in neko.split("\n")[40:] if p.strip()], 500)[:80]
     en = _chunks([line.strip() for line in botchan.split("\n")[100:] if line.strip()], 700)[:80]

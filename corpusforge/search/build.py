@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from corpusforge.executors import Executor, LocalExecutor
 from corpusforge.io.layout import join
@@ -79,6 +80,9 @@ def build_index(out: str, kinds: Sequence[str] = KINDS, executor: Executor | Non
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"unknown index kind {unknown[0]!r} (exact, bm25 or dense)")
+    if "dense" in kinds and model is not None and not Path(model).is_dir():
+        raise FileNotFoundError(f"no sentence-transformers model folder at {model!r} (a model is "
+                                "given by a local path; nothing is downloaded)")
     shards = output_shards(out)
     if not shards:
         raise FileNotFoundError(f"no document shards under {out}")
