@@ -68,6 +68,8 @@ def _handler(corpus: Corpus) -> type[BaseHTTPRequestHandler]:
                 if method == "GET" and url.path in STATIC:
                     name, kind = STATIC[url.path]
                     self._send(200, (files("corpusforge.search") / "page" / name).read_bytes(), kind)
+                elif method == "GET" and url.path == "/favicon.ico":
+                    self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")  # none, and no 404 for it
                 elif method == "GET" and url.path == "/api/search":
                     k = min(MAX_K, _int(args.get("k", "10")))
                     hits = corpus.search(args.get("q", ""), args.get("kind", "bm25"), k, args.get("lang") or None)
