@@ -83,13 +83,15 @@ class ExactIndex:
             hi = new_hi
         return lo
 
-    def range(self, query: bytes) -> tuple[int, int]:
-        """``[lo, hi)``: the suffixes that start with ``query``."""
+    def range(self, query: bytes, within: tuple[int, int] | None = None) -> tuple[int, int]:
+        """``[lo, hi)``: the suffixes that start with ``query``; ``within``: the range of a
+        prefix of ``query``, which holds it (a narrower, faster search)."""
         if not query or not len(self.sa):
             return 0, 0
+        lo, hi = within if within is not None else (0, len(self.sa))
         q = np.frombuffer(query, dtype=np.uint8)
-        lo = self._first(q, upper=False)
-        hi = self._first(q, upper=True, lo=lo)
+        lo = self._first(q, upper=False, lo=lo, hi=hi)
+        hi = self._first(q, upper=True, lo=lo, hi=hi)
         return lo, hi
 
     def count(self, query: bytes) -> int:
