@@ -173,3 +173,27 @@ def test_a_new_shard_is_indexed_and_the_others_are_kept(tmp_path):
     second = search.index(str(out), ("exact",))
     assert [("exact" in b) for b in second] == [False, True]
     assert search.count(str(out), "猫") == 3 and search.count(str(out), "cat") == 1
+
+
+def test_an_output_on_an_object_store_path_is_indexed_there(tmp_path, monkeypatch):
+    """``memory://`` stands for a bucket: the index is written through the storage layer and
+    queried from a local copy of its files."""
+    import json
+
+    import fsspec
+
+    monkeypatch.setenv("CORPUSFORGE_CACHE", str(tmp_path / "cache"))
+    fs = fsspec.filesystem("memory")
+    rows = [{"id": "a", "text": "吾輩は猫である。名前はまだ無い。", "lang": "ja"},
+            {"id": "b", "text": "The cat has no name yet.", "lang": "en"}]
+    with fs.open("/bucket-search/out/part-00000.jsonl", "w") as f:
+        f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    out = "memory://bucket-search/out"
+    try:
+        search.index(out, ("exact", "bm25"))
+        assert fs.exists("/bucket-search/out/_search/shards") and not (tmp_path / "out").exists()
+        assert search.count(out, "猫である") == 1 and search.count(out, "name") == 1
+        assert [h.id for h in search.search(out, "name", "bm25")] == ["b"]
+        assert [h.id for h in search.search(out, "猫", "bm25", lang="ja")] == ["a"]
+    finally:
+        fs.rm("/bucket-search", recursive=True)

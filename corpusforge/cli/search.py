@@ -25,7 +25,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def highlighted(snippet: str, marks: list[tuple[int, int]]) -> Text:
-    """``snippet`` as inert text with ``marks`` shown in bold reverse."""
+    """``snippet`` on one line (newlines and tabs as spaces: the same length, so ``marks``
+    still fit) as inert text, ``marks`` in bold reverse."""
+    snippet = snippet.replace("\n", " ").replace("\t", " ")
     out, at = Text(), 0
     for start, end in marks:
         out.append_text(literal(snippet[at:start]))

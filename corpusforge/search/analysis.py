@@ -26,3 +26,8 @@ def terms(text: str) -> list[str]:
         else:
             out.append(run.lower())
     return out
+
+
+def is_cjk(text: str) -> bool:
+    """Whether ``text`` starts with kana or a CJK ideograph (a run analysed into bigrams)."""
+    return bool(_CJK_RUN.match(text))

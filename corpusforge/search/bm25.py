@@ -9,6 +9,7 @@ statistics; shards of a run are alike in size and mix, so their scores compare.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from corpusforge.io.layout import join
-from corpusforge.search.analysis import terms
+from corpusforge.search.analysis import is_cjk, terms
 from corpusforge.search.layout import local_path, upload_dir
 from corpusforge.search.store import Store
 
@@ -58,6 +59,16 @@ def build_bm25(folder: str) -> dict:
     return {"bm25_bytes": size}
 
 
+def _term(schema, word: str):
+    """The query of one term; a lone kana or kanji (a one-character query) is in the index
+    only inside bigrams, so it matches every bigram that starts or ends with it."""
+    import tantivy
+
+    if len(word) == 1 and is_cjk(word):
+        return tantivy.Query.regex_query(schema, "body", f"{re.escape(word)}.|.{re.escape(word)}")
+    return tantivy.Query.term_query(schema, "body", word)
+
+
 @dataclass
 class BM25Index:
     store: Store
@@ -76,8 +87,7 @@ class BM25Index:
         if not words:
             return []
         schema = self.index.schema
-        should = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "body", w)) for w in words])
+        should = tantivy.Query.boolean_query([(tantivy.Occur.Should, _term(schema, w)) for w in words])
         query_ = should if lang is None else tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, should), (tantivy.Occur.Must, tantivy.Query.term_query(schema, "lang", lang))])
         searcher = self.index.searcher()
