@@ -8,6 +8,7 @@ contains, so no match of a query (valid UTF-8) crosses from one document into th
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -61,7 +62,10 @@ class Store:
 
     @cached_property
     def text(self) -> np.ndarray:
-        return np.memmap(local_path(join(self.folder, "text.bin")), dtype=np.uint8, mode="r")
+        path = local_path(join(self.folder, "text.bin"))
+        if os.path.getsize(path) == 0:  # a shard without documents (numpy maps no empty file)
+            return np.zeros(0, dtype=np.uint8)
+        return np.memmap(path, dtype=np.uint8, mode="r")
 
     @cached_property
     def starts(self) -> np.ndarray:
