@@ -87,3 +87,17 @@ def error_records(out: Path) -> list[dict]:
     if not folder.exists():
         return []
     return [orjson.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_bytes().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def search_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict]]:
+    """The search tests' corpus (tests/search_corpus.py) as a run's output with its exact,
+    BM25 and dense (static model) indexes built: ``(output folder, documents)``."""
+    from corpusforge.search import index
+
+    from search_corpus import documents, write_run
+
+    docs = documents()
+    out = write_run(tmp_path_factory.mktemp("search") / "out", docs)
+    index(str(out), ("exact", "bm25", "dense"))
+    return str(out), docs

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, jobs, tokens
+from corpusforge.cli import filters, jobs, search, tokens
 from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
@@ -307,5 +307,9 @@ app.command()(inputs)
 app.command("count")(tokens.count)
 app.command("train-tokenizer")(tokens.train_tokenizer)
 app.command("filters")(filters.filters)
+app.command("index")(search.index)
+app.command("search")(search.search)
+app.command("trace")(search.trace)
+app.command("serve")(search.serve)
 app.command("submit")(jobs.submit)
 app.add_typer(jobs.jobs_app, name="jobs")

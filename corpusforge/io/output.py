@@ -98,14 +98,41 @@ def read_output(path: str, sink: str | None = None,
     fs, root, files = _shards(path, sink, JSONL_SUFFIXES)
     if not files:
         return open_output(path, sink).to_table()
-    tables = []
-    for file in files:  # JSONL records keep their partition field, so no folder parsing here
-        with open_binary(fs.unstrip_protocol(file) if "://" in path else file) as f:
-            data = f.read()
-        # pyarrow's JSON reader needs every line inside one block (1 MB by default)
-        block = max(2**20, _longest_line(data) + 1)
-        tables.append(pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block)))
+    # JSONL records keep their partition field, so no folder parsing here
+    tables = [_read_jsonl(fs.unstrip_protocol(file) if "://" in path else file) for file in files]
     return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _read_jsonl(file: str) -> pa.Table:
+    with open_binary(file) as f:
+        data = f.read()
+    # pyarrow's JSON reader needs every line inside one block (1 MB by default)
+    block = max(2**20, _longest_line(data) + 1)
+    return pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block))
+
+
+def output_shards(path: str, sink: str | None = None,
+                  storage_options: StorageOptions | None = None) -> list[str]:
+    """The document shards of a run (JSONL or Parquet, partition folders included), in shard
+    order; each is read by :func:`read_output_shard`."""
+    register(path, storage_options)
+    base = join(path, sink) if sink else path
+    return list_shards(base, JSONL_SUFFIXES) or list_shards(base, (".parquet",))
+
+
+def read_output_shard(path: str, shard: str, sink: str | None = None) -> pa.Table:
+    """The documents of one shard of :func:`output_shards`, with its partition columns (as
+    :func:`read_output` gives them)."""
+    if shard.endswith(JSONL_SUFFIXES):
+        return _read_jsonl(shard)
+    dataset = open_output(path, sink)
+    wanted = filesystem(shard)[1]
+    children = getattr(dataset, "children", None) or [dataset]
+    for child in children:
+        for fragment in child.get_fragments():
+            if fragment.path == wanted:
+                return fragment.to_table(schema=dataset.schema)
+    raise FileNotFoundError(shard)
 
 
 def _longest_line(data: bytes) -> int:
