@@ -161,6 +161,14 @@ def test_night_two_processes_only_the_new_file_and_removes_copies_of_night_one(t
     assert [s["name"] for s in m["index"][0]["segments"]] == [
         "seg-00000-snapshot=night1", "seg-00001-snapshot=night2"]
 
+    # the search index covers every committed snapshot; a new night adds its shards
+    import corpusforge.search as search
+
+    new_doc = next(d for d in crawl["b.jsonl"] if d["id"] == "b-ja0")["text"][:30]
+    search.index(str(out), kinds=["exact"])
+    assert search.count(str(out), new_doc) >= 1
+    assert search.count(str(out), crawl["a-ja.jsonl"][0]["text"][:30]) == 1  # its copy was removed
+
     # a night that committed, run again: nothing new, nothing changed
     before = tree(out)
     again = run(p)

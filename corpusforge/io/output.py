@@ -116,8 +116,11 @@ def output_shards(path: str, sink: str | None = None,
     """The document shards of a run (JSONL or Parquet, partition folders included), in shard
     order; each is read by :func:`read_output_shard`."""
     register(path, storage_options)
-    base = join(path, sink) if sink else path
-    return list_shards(base, JSONL_SUFFIXES) or list_shards(base, (".parquet",))
+    for suffixes in (JSONL_SUFFIXES, (".parquet",)):
+        fs, _, files = _shards(path, sink, suffixes)  # an incremental corpus: its snapshots
+        if files:
+            return [fs.unstrip_protocol(f) if "://" in path else f for f in files]
+    return []
 
 
 def read_output_shard(path: str, shard: str, sink: str | None = None) -> pa.Table:
