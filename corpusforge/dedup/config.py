@@ -97,6 +97,9 @@ class DedupConfig(StageConfig):
     index: str | None = None
     #: hash-range partitions per band for grouping (default: about 4M documents each)
     partitions: int | None = Field(None, ge=1, le=4096)
+    #: edges above which connected components run in rounds of hash-partitioned tasks (about
+    #: this many edges each) instead of one task holding them all
+    edges_per_task: int = Field(8_000_000, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> DedupConfig:

@@ -9,9 +9,11 @@ Phases, each a set of parallel tasks on the run's executor (resumable per task):
 2. ``group`` (one task per key row x hash range): gather that row's keys of every
    shard (and of the persistent index), sort, and turn each run of equal keys into
    edges from its members to its first member (numpy, no Python per key).
-3. ``components`` (one task): connected components over all edges (scipy.sparse.csgraph),
+3. ``components``: connected components of the edges — up to ``edges_per_task`` edges in
+   the one task below (scipy.sparse.csgraph), beyond that in rounds of hash-partitioned
+   tasks (``starcc``), whose converged stars that task reads instead — then, in one task,
    the kept document of each cluster by the keep policy, cluster sizes and why each
-   removed document was removed — arrays of about 50 bytes per document.
+   removed document was removed (arrays of about 50 bytes per document, no edges).
 4. ``write`` (one task per shard): kept documents with ``dup_cluster_id`` (the id of
    the document the cluster keeps) and ``dup_cluster_size``; removed ones to the
    rejects sink with ``reject_dup_of`` and ``reject_dup_cluster_size``.
@@ -36,6 +38,7 @@ from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
 from corpusforge.dedup.normalize import Normalization, normalize_for_hash
+from corpusforge.dedup.starcc import labels_from, run_rounds
 from corpusforge.io.arrays import load_array, load_rows, save_array, take_rows
 from corpusforge.io.atomic import read_json, write_json
 from corpusforge.io.layout import join
@@ -167,6 +170,8 @@ class GroupTask:
 class ComponentsTask:
     layout: Layout
     parts: int
+    #: the converged star edges of the distributed components (empty: components here)
+    stars: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,6 +316,10 @@ def _group_task(task: GroupTask) -> dict:
     return {"edges": int(len(src))}
 
 
+def _edge_files(lay: Layout, parts: int) -> list[str]:
+    return [lay.path(f"edges-r{r:03d}-p{p:04d}.npy") for r in range(len(lay.kinds)) for p in range(parts)]
+
+
 def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
     keys = [load_rows(k, row, row + 1)[0] for k, _, _ in _row_sources(lay)]
     valid = [load_rows(v, row, row + 1)[0] for _, v, _ in _row_sources(lay)]
@@ -322,12 +331,14 @@ def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
 def _components_task(task: ComponentsTask) -> dict:
     lay, parts = task.layout, task.parts
     total = lay.n_total
-    edges = [load_array(lay.path(f"edges-r{r:03d}-p{p:04d}.npy"))
-             for r in range(len(lay.kinds)) for p in range(parts)]
-    src = np.concatenate([e[0] for e in edges]) if edges else np.zeros(0, np.int64)
-    dst = np.concatenate([e[1] for e in edges]) if edges else np.zeros(0, np.int64)
-    labels = components(total, src, dst)
-    del src, dst, edges
+    if task.stars:
+        labels = labels_from(list(task.stars), total)
+    else:
+        edges = [load_array(path) for path in _edge_files(lay, parts)]
+        src = np.concatenate([e[0] for e in edges]) if edges else np.zeros(0, np.int64)
+        dst = np.concatenate([e[1] for e in edges]) if edges else np.zeros(0, np.int64)
+        labels = components(total, src, dst)
+        del src, dst, edges
     prio = np.full(total, np.inf)  # index documents always win: they were kept before
     if lay.n_docs:
         prio[: lay.n_docs] = np.concatenate(
@@ -475,9 +486,14 @@ class Dedup(Stage[DedupConfig]):
         files = range(len(lay.files))
         ctx.map_tasks("sign", _sign_task, [SignTask(lay, i) for i in files])
         parts = cfg.partitions or max(1, math.ceil(lay.n_total / DOCS_PER_PARTITION))
-        ctx.map_tasks("group", _group_task,
-                      [GroupTask(lay, r, p, parts) for r in range(len(lay.kinds)) for p in range(parts)])
-        ctx.map_tasks("components", _components_task, [ComponentsTask(lay, parts)])
+        grouped = ctx.map_tasks("group", _group_task,
+                                [GroupTask(lay, r, p, parts) for r in range(len(lay.kinds)) for p in range(parts)])
+        edges = sum(g["edges"] for g in grouped)
+        stars: tuple[str, ...] = ()
+        if edges > cfg.edges_per_task:
+            stars = tuple(run_rounds(ctx.map_tasks, lay.work, _edge_files(lay, parts),
+                                     math.ceil(edges / cfg.edges_per_task)))
+        ctx.map_tasks("components", _components_task, [ComponentsTask(lay, parts, stars)])
         written = ctx.map_tasks("write", _write_task, [WriteTask(lay, i, ctx.sinks) for i in files])
         if index is not None and segment is not None:
             added = ctx.map_tasks("index", _index_task,
