@@ -139,11 +139,14 @@ def plan_night(pipeline: Pipeline, units: list[WorkUnit], layout: CorpusLayout, 
 
 
 def default_snapshot(files: list[dict], committed: set[str]) -> str:
-    """The crawl id when every new file is of one crawl not yet a snapshot, else the time."""
+    """The crawl id when every new file is of one crawl not yet a snapshot, else the time
+    (with ``-2``, ``-3``... when a night of that second exists)."""
     crawls = {f["crawl"] for f in files}
     if len(crawls) == 1 and None not in crawls and next(iter(crawls)) not in committed:
         return next(iter(crawls))
-    return "run-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = "run-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    # two nights may start within one second (a night with nothing to do is quick)
+    return next(i for i in (stamp, *(f"{stamp}-{n}" for n in range(2, 10**6))) if i not in committed)
 
 
 def night_pipeline(pipeline: Pipeline, layout: CorpusLayout, snapshot: str) -> Pipeline:
