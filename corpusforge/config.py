@@ -120,6 +120,8 @@ class Pipeline(Model):
     #: with skip: the largest fraction of a step's documents that may error before the run
     #: stops (exit code 3); a step's own ``max_error_fraction`` overrides it (engine/budget.py)
     max_error_fraction: Fraction = 0.1
+    #: write ``<output>/report.html`` when the run ends (``corpusforge report`` writes it later)
+    report: bool = True
 
     def source_name(self, index: int) -> str:
         return self.inputs[index].source or f"input{index}"

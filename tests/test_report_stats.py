@@ -1,0 +1,99 @@
+"""The report's figures are gathered during the run: fixed-bin signal histograms that merge
+like the other counters, identical in filter and annotate mode, and samples of removed
+documents chosen by id hash (the same for any number of workers)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from report_data import pipeline, write_input
+
+from corpusforge import histogram
+from corpusforge.accounting import RunStats, StepStats
+
+from conftest import run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report-stats")
+    src = write_input(tmp / "web.jsonl")
+    filtered = run(tmp, pipeline(src, tmp / "filter", report=False), out="filter")
+    annotated = run(tmp, pipeline(src, tmp / "annotate", "annotate", report=False), out="annotate")
+    return tmp, filtered, annotated
+
+
+def test_filter_and_annotate_histograms_are_identical(runs):
+    tmp, filtered, annotated = runs
+    on_disk = json.loads((tmp / "filter" / "stats.json").read_text())
+    for name in ("length", "langid", "gopher_quality"):
+        f, a = _step(filtered, name), _step(annotated, name)
+        assert f.histograms, name
+        if name != "length":
+            # annotate mode passes every document on: its later filters see more of them, so only
+            # the first step's histograms compare; the later ones count what each step saw
+            assert sum(histogram.total(h["kept"]) + histogram.total(h["removed"])
+                       for h in a.histograms.values()) > 0
+            continue
+        assert f.histograms == a.histograms
+    # counts add up to what each step saw, kept and removed as decided (filter mode)
+    for st in filtered.steps[1:]:
+        for signal, h in st.histograms.items():
+            assert histogram.total(h["kept"]) + histogram.total(h["removed"]) == st.docs_in - st.errored, signal
+            assert histogram.total(h["kept"]) == st.docs_out, signal
+    # and they are in stats.json, read back as they were
+    back = RunStats.from_dict(on_disk)
+    assert [s.histograms for s in back.steps] == [s.histograms for s in filtered.steps]
+    assert on_disk["steps"][1]["histograms"]["n_chars"]["thresholds"] == {"max_chars": 20000, "min_chars": 200}
+
+
+def test_histogram_bins_are_fixed_and_merge():
+    a, b = StepStats("s"), StepStats("s")
+    import numpy as np
+
+    a.add_signals({"x": np.array([0.01, 0.5, 3.0, -2.0, np.nan])}, np.array([1, 1, 0, 0, 1], bool), {})
+    b.add_signals({"x": np.array([0.5, 1e12])}, np.array([1, 0], bool), {"x": {"max_x": 2}})
+    a.merge(b)
+    kept, removed = a.histograms["x"]["kept"], a.histograms["x"]["removed"]
+    assert histogram.total(kept) == 4 and histogram.total(removed) == 3 and kept[histogram.NAN] == 1
+    (half,) = [k for k in kept if k != histogram.NAN and histogram.bin_range(k)[0] == 0.5]
+    assert kept[half] == 2
+    ranges = [histogram.bin_range(k) for k in removed]
+    assert sum(lo <= 3.0 < hi for lo, hi in ranges) == 1 and sum(lo <= -2.0 < hi for lo, hi in ranges) == 1
+    assert max(hi for _, hi in ranges) == histogram.EDGES[-1]  # 1e12 is counted in the last bin
+    assert a.histograms["x"]["thresholds"] == {"max_x": 2}
+
+
+def test_samples_of_removed_documents(runs):
+    tmp, filtered, annotated = runs
+    length = _step(filtered, "length")
+    assert set(length.samples) == set(length.removed)
+    for reason, items in length.samples.items():
+        assert 0 < len(items) <= min(8, length.removed[reason])
+        assert [s["hash"] for s in items] == sorted(s["hash"] for s in items)
+        assert all("n_chars" in s["signals"] for s in items)
+    ids = {s["id"] for s in length.samples["too_short"]}
+    assert {"hostile-1", "hostile-2"} <= ids or len(length.samples["too_short"]) == 8
+    # Japanese and English documents alike, with their text cut
+    ja = [s for s in _step(filtered, "gopher_quality").samples["too_few_words"] if s["id"].startswith("ja-")]
+    en = [s for s in length.samples["too_long"] if not s["id"].startswith("ja-")]
+    assert ja and en and all(len(s["text"]) == min(1000, s["text_chars"]) for s in ja + en)
+    assert any("\u3040" <= c <= "\u30ff" for c in ja[0]["text"])
+    # annotate mode removes nothing: no samples
+    assert not any(s.samples for s in annotated.steps)
+
+
+def test_samples_do_not_depend_on_the_workers(runs, tmp_path):
+    tmp, filtered, _ = runs
+    from corpusforge.config import pipeline_from_yaml
+    from corpusforge.engine import run_pipeline
+
+    two = run_pipeline(pipeline_from_yaml(pipeline(tmp / "web.jsonl", tmp_path / "two", report=False)),
+                       workers=2)
+    for a, b in zip(filtered.steps, two.steps):
+        assert a.samples == b.samples and a.histograms == b.histograms, a.name
+
+
+def _step(stats: RunStats, name: str) -> StepStats:
+    return next(s for s in stats.steps if s.name == name)
