@@ -46,11 +46,16 @@ def counts(values: np.ndarray) -> Histogram:
         out[NAN] = int(missing.sum())
     present = values[~missing]
     if present.size:
-        idx = np.clip(np.searchsorted(EDGES, present, side="right") - 1, 0, len(EDGES) - 2)
+        idx = bins_of(present)
         found = np.bincount(idx, minlength=len(EDGES) - 1)
         for i in np.flatnonzero(found):
             out[str(int(i))] = int(found[i])
     return out
+
+
+def bins_of(values: np.ndarray | float) -> np.ndarray:
+    """The bin index of each value (below the first edge: the first bin; above: the last)."""
+    return np.clip(np.searchsorted(EDGES, values, side="right") - 1, 0, len(EDGES) - 2)
 
 
 def add(into: Histogram, other: Histogram) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from report_data import pipeline, write_input
 
 from corpusforge import histogram
 from corpusforge.accounting import RunStats, StepStats
 
 from conftest import run
+from report_data import pipeline, write_input
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, jobs, tokens
+from corpusforge.cli import filters, jobs, runreport, tokens
 from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
@@ -248,6 +248,7 @@ def inputs() -> None:
 app.command()(run)
 app.command()(validate)
 app.command()(stats)
+app.command("report")(runreport.report)
 app.command()(steps)
 app.command()(inputs)
 app.command("count")(tokens.count)

@@ -102,8 +102,10 @@ def is_document_path(relative: str) -> bool:
     return not any(part.startswith(("_", ".")) for part in parts) and parts[-1] not in RUN_FILES
 
 
-#: files a run writes next to its documents (``mix_manifest.json``: the mix stage's plan)
-RUN_FILES = frozenset({STATS_FILE, "mix_manifest.json"})
+#: files a run writes next to its documents (``mix_manifest.json``: the mix stage's plan;
+#: ``report.html``: the run report)
+REPORT_FILE = "report.html"
+RUN_FILES = frozenset({STATS_FILE, "mix_manifest.json", REPORT_FILE})
 
 
 def list_shards(path: str, suffixes: tuple[str, ...] = (".parquet",)) -> list[str]:

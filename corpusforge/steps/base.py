@@ -210,13 +210,13 @@ class Filter(Step[FilterConfigT]):
 
     def thresholds(self) -> dict[str, dict[str, float]]:
         """Per signal, the config values it is compared with: the numeric ``min_<x>`` /
-        ``max_<x>`` keys of a signal named ``x`` or ``n_x`` (a filter whose keys are named
+        ``max_<x>`` keys of a signal named ``x`` or ``n_x``, but a minimum of 0 (a filter whose keys are named
         otherwise overrides this, for the report's threshold lines)."""
         out: dict[str, dict[str, float]] = {}
         signals = self.signal_columns() or frozenset()
         for key, value in self.config.model_dump().items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or (key.startswith("min_") and value == 0):
+                continue  # not a number, or a lower bound of 0 (no bound)
             for prefix in ("min_", "max_"):
                 if key.startswith(prefix):
                     x = key[len(prefix):]

@@ -1,0 +1,121 @@
+"""The run report in a real headless Chromium: it loads offline with no console error, every
+number of ``stats.json`` is in the page, and hostile documents show as text and run nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from corpusforge.config import Pipeline
+from corpusforge.engine import run_pipeline
+from corpusforge.report.page import render
+
+from browser import open_page
+from conftest import ROOT, conserved
+from report_data import HOSTILE_TEXT, pipeline, write_input
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    """The sample pipeline (normalize, length, code_route, langid, dedup) on a smaller demo corpus."""
+    out = tmp_path_factory.mktemp("sample") / "out"
+    spec = yaml.safe_load((ROOT / "pipelines" / "sample.yaml").read_text())
+    spec["inputs"][0].update(docs=600, units=2)
+    spec["output"]["path"] = str(out)
+    conserved(run_pipeline(Pipeline.from_dict(spec), workers=1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def web_run(tmp_path_factory) -> Path:
+    """Japanese and English web pages and two hostile documents, through three filters."""
+    tmp = tmp_path_factory.mktemp("web")
+    from corpusforge.config import pipeline_from_yaml
+
+    conserved(run_pipeline(pipeline_from_yaml(pipeline(write_input(tmp / "web.jsonl"), tmp / "out")), workers=1))
+    return tmp / "out"
+
+
+def _page_numbers(page) -> dict:
+    return page.evaluate("""() => {
+        const rows = {};
+        for (const tr of document.querySelectorAll('table.funnel tr.step')) rows[tr.dataset.step] = {
+            docs_in: +tr.dataset.docsIn, docs_out: +tr.dataset.docsOut, bytes_in: +tr.dataset.bytesIn,
+            bytes_out: +tr.dataset.bytesOut, errored: +tr.dataset.errored, removed: {}, histograms: {}};
+        for (const tr of document.querySelectorAll('table.reasons tr.reason'))
+            rows[tr.dataset.step].removed[tr.dataset.reason] = +tr.dataset.count;
+        for (const c of document.querySelectorAll('.histogram'))
+            rows[c.dataset.step].histograms[c.dataset.signal] = [+c.dataset.kept, +c.dataset.removed];
+        return rows;
+    }""")
+
+
+def _expected(stats: dict) -> dict:
+    return {s["name"]: {"docs_in": s["docs_in"], "docs_out": s["docs_out"], "bytes_in": s["bytes_in"],
+                        "bytes_out": s["bytes_out"], "errored": s["errored"], "removed": s["removed"],
+                        "histograms": {k: [sum(h["kept"].values()), sum(h["removed"].values())]
+                                       for k, h in s.get("histograms", {}).items()}}
+            for s in stats["steps"]}
+
+
+@pytest.mark.parametrize("which", ["sample_run", "web_run"])
+def test_report_in_a_browser_shows_the_stats(which, request, tmp_path):
+    out = request.getfixturevalue(which)
+    stats = json.loads((out / "stats.json").read_text())
+    with open_page((out / "report.html").as_uri()) as (page, console):
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        numbers = _page_numbers(page)
+        pwned = page.evaluate("() => typeof window.__pwned")
+        body = page.inner_text("body")
+        scripts = page.evaluate("() => document.scripts.length")
+        images = page.evaluate("() => document.images.length")
+    assert console.errors == [] and console.foreign_requests == []
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert numbers == _expected(stats)
+    assert set(numbers) == {s["name"] for s in stats["steps"]}
+    assert pwned == "undefined" and scripts == 0 and images == 0
+    if which == "web_run":
+        # the hostile documents are among the samples, as text (control characters written out)
+        assert "<script>window.__pwned=1</script>" in body and "javascript:window.__pwned=1" in body
+        assert "\\x1b[31mRED" in body and "\x1b" not in body and "端末" in body
+        assert any("\u3040" <= c <= "\u30ff" for c in body)  # Japanese sampled pages
+
+
+def test_page_escapes_every_document_string():
+    """Hostile text in every place a document string can reach: no markup survives."""
+    doc = {"hash": "0", "id": HOSTILE_TEXT, "source": "<b>s</b>", "url": "javascript:alert(1)", "lang": "ja",
+           "text": HOSTILE_TEXT + "</pre></details><script>x()</script>", "text_chars": 10,
+           "signals": {"<i>sig</i>": "\"><script>y()</script>"}}
+    stats = {"steps": [{"name": "<step>", "docs_in": 1, "docs_out": 0, "bytes_in": 1, "bytes_out": 0,
+                        "errored": 0, "seconds": 0.1, "removed": {"<r>": 1}, "samples": {"<r>": [doc]},
+                        "error_kinds": {"<e>": 1}}]}
+    errors = {"<e>": [{"step": "<s>", "message": "<script>m()</script>", "snippet": "</textarea><svg onload=z()>"}]}
+    page = render(stats, {"pipeline": "<script>p()</script>"}, None, errors)
+    lowered = page.lower()
+    assert "<script" not in lowered and "<svg onload" not in lowered and "<img" not in lowered
+    assert "\x1b" not in page and "\\x1b[31m" in page and "<b>s</b>" not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page and "吾" not in page
+
+
+def test_report_command_and_report_false(web_run, tmp_path):
+    """A run writes its report unless `report: false`; `corpusforge report` writes it later."""
+    from corpusforge.config import pipeline_from_yaml
+
+    src = web_run.parent / "web.jsonl"
+    run_pipeline(pipeline_from_yaml(pipeline(src, tmp_path / "quiet", report=False)), workers=1)
+    assert not (tmp_path / "quiet" / "report.html").exists()
+    assert (tmp_path / "quiet" / "_report" / "run.json").exists()
+    done = subprocess.run([sys.executable, "-m", "corpusforge", "report", str(tmp_path / "quiet")],
+                          capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "quiet" / "report.html").read_text()
+    assert "report-test" in page and "jsonl: " in page
+    missing = subprocess.run([sys.executable, "-m", "corpusforge", "report", str(tmp_path / "none")],
+                             capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
+    assert missing.returncode == 1 and "holds no run" in missing.stderr
