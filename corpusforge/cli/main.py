@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, jobs, runreport, tokens
+from corpusforge.cli import filters, inspect, jobs, runreport, tokens
 from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
@@ -249,6 +249,7 @@ app.command()(run)
 app.command()(validate)
 app.command()(stats)
 app.command("report")(runreport.report)
+app.command("inspect")(inspect.inspect)
 app.command()(steps)
 app.command()(inputs)
 app.command("count")(tokens.count)
