@@ -87,3 +87,8 @@ def error_records(out: Path) -> list[dict]:
     if not folder.exists():
         return []
     return [orjson.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_bytes().splitlines()]
+
+
+# the report tests' runs, shared by their modules (a session fixture is computed once only
+# where it is defined once)
+from report_data import web_runs  # noqa: E402,F401

@@ -7,7 +7,11 @@ import gzip
 import json
 from pathlib import Path
 
-from conftest import shared_data
+import pytest
+
+from corpusforge.accounting import RunStats
+
+from conftest import conserved, shared_data
 
 #: removed by ``length`` (min_chars 200): a canary global is set if the page runs it
 HOSTILE_TEXT = ("<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=1\">"
@@ -41,3 +45,22 @@ steps:
 output: {{path: "{out}", format: jsonl, compression: none}}
 report: {str(report).lower()}
 """
+
+
+@pytest.fixture(scope="session")
+def web_runs(tmp_path_factory) -> dict[str, tuple[Path, RunStats]]:
+    """The input through the three filters, shared by the report, stats and inspect tests:
+    ``filter`` (one worker, with its report), ``annotate`` (one worker) and ``filter2``
+    (two workers, no report)."""
+    from corpusforge.config import pipeline_from_yaml
+    from corpusforge.engine import run_pipeline
+
+    tmp = tmp_path_factory.mktemp("web-runs")
+    src = write_input(tmp / "web.jsonl")
+    runs = {}
+    for name, mode, workers, report in (("filter", "filter", 1, True), ("annotate", "annotate", 1, False),
+                                        ("filter2", "filter", 2, False)):
+        out = tmp / name
+        stats = run_pipeline(pipeline_from_yaml(pipeline(src, out, mode, report)), workers=workers)
+        runs[name] = (out, conserved(stats))
+    return runs

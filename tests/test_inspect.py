@@ -9,20 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from corpusforge.cli import app
-from corpusforge.config import pipeline_from_yaml
-from corpusforge.engine import run_pipeline
-
-from report_data import pipeline, write_input
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> tuple[Path, Path]:
-    tmp = tmp_path_factory.mktemp("inspect")
-    src = write_input(tmp / "web.jsonl")
-    run_pipeline(pipeline_from_yaml(pipeline(src, tmp / "filter", report=False)), workers=1)
-    # annotate mode: the kept documents carry the signals, so --compare has both sides
-    run_pipeline(pipeline_from_yaml(pipeline(src, tmp / "annotate", "annotate", report=False)), workers=1)
-    return tmp / "filter", tmp / "annotate"
+@pytest.fixture
+def runs(web_runs) -> tuple[Path, Path]:
+    """A filter run and an annotate run (whose kept documents carry the signals, so --compare
+    has both sides)."""
+    return web_runs["filter"][0], web_runs["annotate"][0]
 
 
 def _inspect(*args: str) -> str:

@@ -4,8 +4,6 @@ number of ``stats.json`` is in the page, and hostile documents show as text and 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from corpusforge.report.page import render
 
 from browser import open_page
 from conftest import ROOT, conserved
-from report_data import HOSTILE_TEXT, pipeline, write_input
+from report_data import HOSTILE_TEXT
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +23,16 @@ def sample_run(tmp_path_factory) -> Path:
     """The sample pipeline (normalize, length, code_route, langid, dedup) on a smaller demo corpus."""
     out = tmp_path_factory.mktemp("sample") / "out"
     spec = yaml.safe_load((ROOT / "pipelines" / "sample.yaml").read_text())
-    spec["inputs"][0].update(docs=600, units=2)
+    spec["inputs"][0].update(docs=300, units=2)
     spec["output"]["path"] = str(out)
     conserved(run_pipeline(Pipeline.from_dict(spec), workers=1))
     return out
 
 
-@pytest.fixture(scope="module")
-def web_run(tmp_path_factory) -> Path:
+@pytest.fixture
+def web_run(web_runs) -> Path:
     """Japanese and English web pages and two hostile documents, through three filters."""
-    tmp = tmp_path_factory.mktemp("web")
-    from corpusforge.config import pipeline_from_yaml
-
-    conserved(run_pipeline(pipeline_from_yaml(pipeline(write_input(tmp / "web.jsonl"), tmp / "out")), workers=1))
-    return tmp / "out"
+    return web_runs["filter"][0]
 
 
 def _page_numbers(page) -> dict:
@@ -103,19 +97,17 @@ def test_page_escapes_every_document_string():
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page and "吾" not in page
 
 
-def test_report_command_and_report_false(web_run, tmp_path):
+def test_report_command_and_report_false(web_runs, tmp_path):
     """A run writes its report unless `report: false`; `corpusforge report` writes it later."""
-    from corpusforge.config import pipeline_from_yaml
+    from typer.testing import CliRunner
 
-    src = web_run.parent / "web.jsonl"
-    run_pipeline(pipeline_from_yaml(pipeline(src, tmp_path / "quiet", report=False)), workers=1)
-    assert not (tmp_path / "quiet" / "report.html").exists()
-    assert (tmp_path / "quiet" / "_report" / "run.json").exists()
-    done = subprocess.run([sys.executable, "-m", "corpusforge", "report", str(tmp_path / "quiet")],
-                          capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr
-    page = (tmp_path / "quiet" / "report.html").read_text()
-    assert "report-test" in page and "jsonl: " in page
-    missing = subprocess.run([sys.executable, "-m", "corpusforge", "report", str(tmp_path / "none")],
-                             capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
-    assert missing.returncode == 1 and "holds no run" in missing.stderr
+    from corpusforge.cli import app
+
+    quiet = web_runs["filter2"][0]
+    assert not (quiet / "report.html").exists() and (quiet / "_state" / "run.json").exists()
+    done = CliRunner().invoke(app, ["report", str(quiet)], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    page = (quiet / "report.html").read_text()
+    assert "report-test" in page and "jsonl: " in page and "workers: default" in page
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "none")], env={"COLUMNS": "200"})
+    assert missing.exit_code == 1 and "holds no run" in missing.output

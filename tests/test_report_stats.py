@@ -11,17 +11,11 @@ import pytest
 from corpusforge import histogram
 from corpusforge.accounting import RunStats, StepStats
 
-from conftest import run
-from report_data import pipeline, write_input
 
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("report-stats")
-    src = write_input(tmp / "web.jsonl")
-    filtered = run(tmp, pipeline(src, tmp / "filter", report=False), out="filter")
-    annotated = run(tmp, pipeline(src, tmp / "annotate", "annotate", report=False), out="annotate")
-    return tmp, filtered, annotated
+@pytest.fixture
+def runs(web_runs):
+    (out, filtered), (_, annotated) = web_runs["filter"], web_runs["annotate"]
+    return out.parent, filtered, annotated
 
 
 def test_filter_and_annotate_histograms_are_identical(runs):
@@ -84,13 +78,9 @@ def test_samples_of_removed_documents(runs):
     assert not any(s.samples for s in annotated.steps)
 
 
-def test_samples_do_not_depend_on_the_workers(runs, tmp_path):
-    tmp, filtered, _ = runs
-    from corpusforge.config import pipeline_from_yaml
-    from corpusforge.engine import run_pipeline
-
-    two = run_pipeline(pipeline_from_yaml(pipeline(tmp / "web.jsonl", tmp_path / "two", report=False)),
-                       workers=2)
+def test_samples_do_not_depend_on_the_workers(runs, web_runs):
+    _, filtered, _ = runs
+    two = web_runs["filter2"][1]
     for a, b in zip(filtered.steps, two.steps):
         assert a.samples == b.samples and a.histograms == b.histograms, a.name
 

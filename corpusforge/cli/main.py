@@ -28,6 +28,7 @@ from corpusforge.cli.report import (
     summary_table,
     tokens_text,
 )
+from corpusforge.cli.runlog import LogLevel, run_logging
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -80,6 +81,8 @@ def run(
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    log_level: Annotated[LogLevel, typer.Option(
+        help="what the terminal shows of the run log (OUT/_logs/run.log keeps info and above)")] = LogLevel.warning,
 ) -> None:
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json.
 
@@ -105,7 +108,8 @@ def run(
         return typer.Exit(exit_code(e))
 
     try:
-        with RunProgress(console, enabled=not quiet) as progress:
+        with run_logging(pipeline.output.path, log_level, err_console), \
+                RunProgress(console, enabled=not quiet) as progress:
             stats = run_pipeline(
                 pipeline, executor=executor.value if executor else None, workers=workers,
                 ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,

@@ -14,7 +14,7 @@ from corpusforge.io.storage import filesystem
 from corpusforge.report.page import render
 
 #: what the report knows of the pipeline, written by the run (the report may be made later)
-RUN_INFO = "_report/run.json"
+RUN_INFO = "run.json"
 #: error records shown per kind, and the most read from the error files
 ERRORS_PER_KIND, ERRORS_READ = 3, 2000
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def write_run_info(pipeline: Pipeline) -> None:
-    write_json(join(pipeline.output.path, RUN_INFO), run_info(pipeline), indent=True)
+    write_json(join(OutputLayout(pipeline.output.path).state, RUN_INFO), run_info(pipeline), indent=True)
 
 
 def report_finished_run(pipeline: Pipeline) -> None:
@@ -61,7 +61,7 @@ def write_report(root: str) -> str:
         stats = status.get("stats")  # a run that did not finish: its last counts
     if not isinstance(stats, dict):
         raise FileNotFoundError(f"{root} holds no run (no stats.json or _state/status.json)")
-    info = read_json(join(root, RUN_INFO))
+    info = read_json(join(layout.state, RUN_INFO))
     page = render(stats, status if isinstance(status, dict) else None,
                   info if isinstance(info, dict) else None, _error_samples(layout.errors))
     path = join(root, REPORT_FILE)
