@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from corpusforge import histogram, samples
+#: the key of a histogram's missing values (``corpusforge.histogram.NAN``, which imports numpy:
+#: the light commands read stats without it)
+_NAN = "nan"
 
 
 class ConservationError(AssertionError):
@@ -49,6 +51,8 @@ class StepStats:
                     thresholds: dict[str, dict[str, float]]) -> None:
         """Count one batch's numeric signals, split by the keep mask."""
         import numpy as np
+
+        from corpusforge import histogram
 
         keep = np.asarray(keep, dtype=bool)
         for name, values in signals.items():
@@ -91,6 +95,12 @@ class StepStats:
         if other.tokens is not None:
             self.add_tokens(other.tokens)
         self.targets.update(other.targets)
+        if other.histograms or other.samples:
+            self._merge_report(other)
+
+    def _merge_report(self, other: StepStats) -> None:
+        from corpusforge import histogram, samples
+
         for name, h in other.histograms.items():
             mine = self.histograms.setdefault(name, {"kept": {}, "removed": {}, "thresholds": {}})
             histogram.add(mine["kept"], h["kept"])
@@ -287,7 +297,11 @@ def _nodes(d: object) -> dict[str, dict[str, int]]:
 
 def _by_bin(h: dict[str, int]) -> dict[str, int]:
     """A histogram's bins in value order (missing values last)."""
-    return dict(sorted(h.items(), key=lambda kv: (kv[0] == histogram.NAN, int(kv[0]) if kv[0] != histogram.NAN else 0)))
+    return dict(sorted(h.items(), key=lambda kv: (kv[0] == _NAN, int(kv[0]) if kv[0] != _NAN else 0)))
+
+
+#: bins of ``corpusforge.histogram.EDGES`` (a test checks they agree)
+BINS = 500
 
 
 def _histograms(d: object) -> dict[str, dict]:
@@ -299,8 +313,7 @@ def _histograms(d: object) -> dict[str, dict]:
         for part in ("kept", "removed"):
             bins = dict(_mapping(h.get(part, {}), f"histograms[{name!r}].{part}"))
             for key, n in bins.items():
-                if key != histogram.NAN and not (isinstance(key, str) and key.isdigit()
-                                                 and int(key) < len(histogram.EDGES) - 1):
+                if key != _NAN and not (isinstance(key, str) and key.isdigit() and int(key) < BINS):
                     raise ValueError(f"histograms[{name!r}].{part} has no bin {key!r}")
                 _count(n, f"histograms[{name!r}].{part}[{key!r}]")
             entry[part] = bins

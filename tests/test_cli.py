@@ -26,7 +26,7 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == ""
 
 
-COMMANDS = ["run", "validate", "stats", "steps", "inputs", "count", "train-tokenizer", "filters", "submit",
+COMMANDS = ["run", "validate", "stats", "report", "inspect", "steps", "inputs", "count", "train-tokenizer", "filters", "submit",
             "jobs"]
 
 

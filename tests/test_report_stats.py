@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from corpusforge import histogram
+from corpusforge import accounting, histogram
 from corpusforge.accounting import RunStats, StepStats
 
 
@@ -57,6 +57,10 @@ def test_histogram_bins_are_fixed_and_merge():
     assert sum(lo <= 3.0 < hi for lo, hi in ranges) == 1 and sum(lo <= -2.0 < hi for lo, hi in ranges) == 1
     assert max(hi for _, hi in ranges) == histogram.EDGES[-1]  # 1e12 is counted in the last bin
     assert a.histograms["x"]["thresholds"] == {"max_x": 2}
+    # stats read back know the bins without importing numpy
+    assert len(histogram.EDGES) - 1 == accounting.BINS
+    with pytest.raises(ValueError, match="no bin"):
+        StepStats.from_dict({"name": "s", "histograms": {"x": {"kept": {str(accounting.BINS): 1}}}})
 
 
 def test_samples_of_removed_documents(runs):
