@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 
 from corpusforge import accounting, histogram
@@ -91,3 +92,25 @@ def test_samples_do_not_depend_on_the_workers(runs, web_runs):
 
 def _step(stats: RunStats, name: str) -> StepStats:
     return next(s for s in stats.steps if s.name == name)
+
+
+def test_a_routes_inner_filters_are_counted_under_their_branch():
+    """route (and per_source) pass their inner filters' signals on, named like their reasons."""
+    from corpusforge.schema import make_batch
+    from corpusforge.steps.route import Route
+
+    texts = ["吾輩は猫である。" * k for k in (1, 5, 40)] + ["The quick brown fox. " * k for k in (1, 3, 30)]
+    batch = make_batch([f"d{i}" for i in range(6)], texts, "web", "f.jsonl", list(range(6)))
+    batch = batch.append_column("lang", pa.array(["ja"] * 3 + ["en"] * 3))
+    step = Route(by="lang", branches={"ja": [{"step": "length", "min_chars": 30}],
+                                      "en": [{"step": "length", "min_chars": 100}]})
+    result = step.apply(batch)
+    st = StepStats("route")
+    for sig in result.signals:
+        st.add_signals(sig.values, sig.keep, sig.thresholds)
+    assert set(st.histograms) == {"ja/length:n_chars", "ja/length:n_bytes", "en/length:n_chars", "en/length:n_bytes"}
+    for branch, threshold, kept in (("ja", 30, 2), ("en", 100, 1)):
+        h = st.histograms[f"{branch}/length:n_chars"]
+        assert (histogram.total(h["kept"]), histogram.total(h["removed"])) == (kept, 3 - kept)
+        assert h["thresholds"] == {"min_chars": threshold}
+    assert result.removed.num_rows == 3

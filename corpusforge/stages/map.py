@@ -161,8 +161,8 @@ class UnitRunner:
             for piece, removed, err, signals in self._guarded(step, name, batch):
                 if piece is not None and piece.num_rows:
                     kept.append(piece)
-                if signals is not None:
-                    st.add_signals(signals.values, signals.keep, signals.thresholds)
+                for sig in signals:
+                    st.add_signals(sig.values, sig.keep, sig.thresholds)
                 if removed is not None and removed.num_rows:
                     for reason, count in _count_reasons(removed).items():
                         st.remove(reason, count)
@@ -187,7 +187,7 @@ class UnitRunner:
         main.write(public_columns(batch), utf8_checked=True)
 
     def _guarded(self, step: Step, name: str, batch: pa.Table
-                 ) -> Iterator[tuple[pa.Table | None, pa.Table | None, list[ErrorRecord], Signals | None]]:
+                 ) -> Iterator[tuple[pa.Table | None, pa.Table | None, list[ErrorRecord], list[Signals]]]:
         """Apply a step; if it raises, bisect the batch to isolate the failing documents.
         Rows the step returns with invalid UTF-8 are its error records too."""
         try:
@@ -196,7 +196,7 @@ class UnitRunner:
             if self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {type(e).__name__}: {e}") from e
             if batch.num_rows == 1:
-                yield None, None, [_error_of(name, e, batch)], None
+                yield None, None, [_error_of(name, e, batch)], []
                 return
         else:
             out, bad_out = _split_invalid(result.out, batch)
@@ -206,7 +206,7 @@ class UnitRunner:
             if errs and self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {errs[0].message}")
             # signals of rows that became error records would not add up: none then
-            yield out, removed, errs, None if errs else result.signals
+            yield out, removed, errs, [] if errs else result.signals
             return
         half = batch.num_rows // 2
         yield from self._guarded(step, name, batch.slice(0, half))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
@@ -46,9 +46,9 @@ class StepResult:
     #: when nothing was removed; a filter in filter mode always returns a table, possibly
     #: empty, so that its rejects' columns are known even when it removed nothing
     removed: pa.Table | None = None
-    #: a filter's signals over the batch it was given, for the stats' histograms (None: not
-    #: a filter); the same in filter and annotate mode
-    signals: Signals | None = None
+    #: a filter's signals over the batch it was given, for the stats' histograms, the same in
+    #: filter and annotate mode (a route: those of its inner filters over their rows)
+    signals: list[Signals] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +59,11 @@ class Signals:
     keep: np.ndarray
     #: ``{signal: {config key: value}}``
     thresholds: dict[str, dict[str, float]]
+
+    def named(self, prefix: str) -> Signals:
+        """The same signals named ``<prefix><signal>`` (a route's ``<branch>/<label>:``)."""
+        return Signals({f"{prefix}{k}": v for k, v in self.values.items()}, self.keep,
+                       {f"{prefix}{k}": v for k, v in self.thresholds.items()})
 
 
 def _once(setup: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -250,7 +255,7 @@ class Filter(Step[FilterConfigT]):
         if self.config.mode == "annotate":
             prefix = self._decision_prefix()
             out = _set_column(out, f"{prefix}_{KEEP}", pa.array(keep))
-            return StepResult(_set_column(out, f"{prefix}_{REASON}", reason), signals=signals)
+            return StepResult(_set_column(out, f"{prefix}_{REASON}", reason), signals=[signals])
         mask = pa.array(keep)
         kept_cols = out.column_names if self.config.keep_signals else batch.column_names
         kept = out.filter(mask).select(kept_cols)
@@ -262,7 +267,7 @@ class Filter(Step[FilterConfigT]):
         carried = removed.select(batch.column_names)
         for name in self._explaining_columns(batch, out):
             carried = carried.append_column(f"{REJECT_PREFIX}{name}", removed.column(name))
-        return StepResult(kept, carried.append_column(REMOVED_REASON, reason.filter(dropped)), signals)
+        return StepResult(kept, carried.append_column(REMOVED_REASON, reason.filter(dropped)), [signals])
 
     def _explaining_columns(self, batch: pa.Table, out: pa.Table) -> list[str]:
         """What the decision was made on: the signal columns (those ``evaluate`` added, and the
