@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge import samples
-from corpusforge.accounting import RunStats, StepStats
+from corpusforge.accounting import RunStats
 from corpusforge.report import write_report
 from corpusforge.schema import ID, REJECT_PREFIX, REMOVED_REASON, SOURCE, TEXT, URL
 

@@ -46,6 +46,19 @@ class StepStats:
     histograms: dict[str, dict] = field(default_factory=dict)
     #: removed documents per reason, the smallest id hashes (:mod:`corpusforge.samples`)
     samples: dict[str, list[dict]] = field(default_factory=dict)
+    #: documents and text bytes passed on, by source then language (``[docs, bytes]``), counted
+    #: by the last step of the map phase; None elsewhere
+    docs_by: dict[str, dict[str, list[int]]] | None = None
+
+    def add_docs_by(self, counts: dict[str, dict[str, list[int]]]) -> None:
+        mine = {} if self.docs_by is None else self.docs_by
+        for source, langs in counts.items():
+            row = mine.setdefault(source, {})
+            for lang, (docs, nbytes) in langs.items():
+                have = row.setdefault(lang, [0, 0])
+                have[0] += docs
+                have[1] += nbytes
+        self.docs_by = mine
 
     def add_signals(self, signals: dict[str, object], keep: object,
                     thresholds: dict[str, dict[str, float]]) -> None:
@@ -95,6 +108,8 @@ class StepStats:
         if other.tokens is not None:
             self.add_tokens(other.tokens)
         self.targets.update(other.targets)
+        if other.docs_by is not None:
+            self.add_docs_by(other.docs_by)
         if other.histograms or other.samples:
             self._merge_report(other)
 
@@ -142,6 +157,10 @@ class StepStats:
         for key in ("histograms", "samples"):
             if not d[key]:
                 del d[key]
+        if self.docs_by is None:
+            del d["docs_by"]
+        else:
+            d["docs_by"] = {s: dict(sorted(v.items())) for s, v in sorted(self.docs_by.items())}
         if self.histograms:
             d["histograms"] = {
                 name: {"kept": _by_bin(h["kept"]), "removed": _by_bin(h["removed"]),
@@ -174,6 +193,10 @@ class StepStats:
             _count(n, f"error_kinds[{kind!r}]")
         _seconds(out.seconds, "seconds")
         out.histograms = _histograms(out.histograms)
+        if out.docs_by is not None:
+            out.docs_by = {source: {lang: _pair(v, f"docs_by[{source!r}][{lang!r}]")
+                                    for lang, v in _mapping(langs, f"docs_by[{source!r}]").items()}
+                           for source, langs in _mapping(out.docs_by, "docs_by").items()}
         out.samples = _samples(out.samples)
         if out.tokens is not None:
             out.tokens = {source: dict(_mapping(langs, f"tokens[{source!r}]"))
@@ -323,6 +346,14 @@ def _histograms(d: object) -> dict[str, dict]:
             entry["thresholds"][key] = v
         out[name] = entry
     return out
+
+
+def _pair(v: object, key: str) -> list[int]:
+    if not (isinstance(v, list) and len(v) == 2):
+        raise ValueError(f"{key} is [documents, bytes], not {v!r}")
+    _count(v[0], key)
+    _count(v[1], key)
+    return list(v)
 
 
 def _samples(d: object) -> dict[str, list[dict]]:

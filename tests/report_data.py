@@ -47,6 +47,36 @@ report: {str(report).lower()}
 """
 
 
+def page_numbers(page) -> dict:
+    """Every step's figures as the report page shows them (its rows' data attributes)."""
+    return page.evaluate("""() => {
+        const rows = {};
+        for (const tr of document.querySelectorAll('table.funnel tr.step')) rows[tr.dataset.step] = {
+            docs_in: +tr.dataset.docsIn, docs_out: +tr.dataset.docsOut, bytes_in: +tr.dataset.bytesIn,
+            bytes_out: +tr.dataset.bytesOut, errored: +tr.dataset.errored, removed: {}, histograms: {}};
+        for (const tr of document.querySelectorAll('table.reasons tr.reason'))
+            rows[tr.dataset.step].removed[tr.dataset.reason] = +tr.dataset.count;
+        for (const tr of document.querySelectorAll('tr.docs-by'))
+            rows.docs_by = Object.assign(rows.docs_by || {}, {[tr.dataset.source + '/' + tr.dataset.lang]: [+tr.dataset.docs, +tr.dataset.bytes]});
+        for (const c of document.querySelectorAll('.histogram'))
+            rows[c.dataset.step].histograms[c.dataset.signal] = [+c.dataset.kept, +c.dataset.removed];
+        return rows;
+    }""")
+
+
+def stats_numbers(stats: dict) -> dict:
+    """The same figures from stats.json."""
+    out = {s["name"]: {"docs_in": s["docs_in"], "docs_out": s["docs_out"], "bytes_in": s["bytes_in"],
+                       "bytes_out": s["bytes_out"], "errored": s["errored"], "removed": s["removed"],
+                       "histograms": {k: [sum(h["kept"].values()), sum(h["removed"].values())]
+                                      for k, h in s.get("histograms", {}).items()}}
+           for s in stats["steps"]}
+    counted = [s["docs_by"] for s in stats["steps"] if "docs_by" in s]
+    if counted:  # per source and language, after the last step of the map phase
+        out["docs_by"] = {f"{src}/{lang}": v for src, langs in counted[-1].items() for lang, v in langs.items()}
+    return out
+
+
 @pytest.fixture(scope="session")
 def web_runs(tmp_path_factory) -> dict[str, tuple[Path, RunStats]]:
     """The input through the three filters, shared by the report, stats and inspect tests:

@@ -37,9 +37,16 @@ def test_filter_and_annotate_histograms_are_identical(runs):
         for signal, h in st.histograms.items():
             assert histogram.total(h["kept"]) + histogram.total(h["removed"]) == st.docs_in - st.errored, signal
             assert histogram.total(h["kept"]) == st.docs_out, signal
+    # the last step counts what it passes on per source and language: Japanese and English
+    by = _step(filtered, "gopher_quality").docs_by["web"]
+    assert set(by) <= {"ja", "en"} and sum(d for d, _ in by.values()) == filtered.steps[-1].docs_out
+    assert sum(b for _, b in by.values()) == filtered.steps[-1].bytes_out
+    assert sum(d for d, _ in _step(annotated, "gopher_quality").docs_by["web"].values()) == 72
+    assert _step(annotated, "gopher_quality").docs_by["web"]["ja"][0] > 0
     # and they are in stats.json, read back as they were
     back = RunStats.from_dict(on_disk)
     assert [s.histograms for s in back.steps] == [s.histograms for s in filtered.steps]
+    assert [s.docs_by for s in back.steps] == [s.docs_by for s in filtered.steps]
     assert on_disk["steps"][1]["histograms"]["n_chars"]["thresholds"] == {"max_chars": 20000, "min_chars": 200}
 
 

@@ -36,6 +36,7 @@ def render(stats: dict, status: dict | None, info: dict | None, errors: dict[str
         _run(stats, status, info),
         _funnel(steps),
         _reasons(steps),
+        _documents(steps),
         _tokens(stats),
         _histograms(steps),
         _targets(steps),
@@ -103,6 +104,18 @@ def _reasons(steps: list[dict]) -> str:
     if not rows:
         return "<h2>Removed by reason</h2><p class=\"muted\">nothing was removed</p>"
     return "<h2>Removed by reason</h2>" + _table(["step", "reason", "documents", "of its input"], rows, "reasons")
+
+
+def _documents(steps: list[dict]) -> str:
+    counted = next((s for s in reversed(steps) if s.get("docs_by") is not None), None)
+    if counted is None:
+        return ""
+    rows = [f'<tr class="docs-by" data-source="{esc(src)}" data-lang="{esc(lang)}" data-docs="{d}" data-bytes="{b}">'
+            f'<td class="l">{esc(src)}</td><td class="l">{esc(lang)}</td><td>{d:,}</td><td>{b:,}</td></tr>'
+            for src, langs in counted["docs_by"].items() for lang, (d, b) in langs.items()]
+    return (f"<h2>Documents per source and language</h2><p>passed on by <b>{esc(counted['name'])}</b>, "
+            "the last step of the map phase (before any stage)</p>"
+            + _table(["source", "language", "documents", "text bytes"], rows))
 
 
 def _tokens(stats: dict) -> str:

@@ -33,6 +33,7 @@ from corpusforge.schema import (
     POS,
     REMOVED_REASON,
     TEXT,
+    doc_counts,
     public_columns,
     text_bytes,
     token_counts,
@@ -183,6 +184,8 @@ class UnitRunner:
             if batch.num_rows == 0:
                 # later steps still see a (zero) batch count of nothing: nothing to do
                 return
+        if step_stats:  # what the map phase passes on, per source and language (the report)
+            step_stats[-1].add_docs_by(doc_counts(batch))
         # the reader validated the input and every step's new strings were checked
         main.write(public_columns(batch), utf8_checked=True)
 
