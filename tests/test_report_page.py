@@ -52,6 +52,11 @@ def test_report_in_a_browser_shows_the_stats(which, request, tmp_path):
     assert numbers == stats_numbers(stats)
     assert set(numbers) - {"docs_by"} == {s["name"] for s in stats["steps"]} and numbers["docs_by"]
     assert pwned == "undefined" and scripts == 0 and images == 0
+    if which == "sample_run":
+        # dedup: its clusters by size (one kept document each) and its duplicates, with samples
+        dedup = next(s for s in stats["steps"] if s["name"] == "dedup")
+        assert numbers["dedup"]["histograms"]["dup_cluster_size"] == [dedup["docs_out"], sum(dedup["removed"].values())]
+        assert set(dedup["samples"]) == set(dedup["removed"]) and "dup_of" in body
     if which == "web_run":
         # the hostile documents are among the samples, as text (control characters written out)
         assert "<script>window.__pwned=1</script>" in body and "javascript:window.__pwned=1" in body
