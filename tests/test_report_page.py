@@ -94,3 +94,24 @@ def test_report_command_and_report_false(web_runs, tmp_path):
     assert "report-test" in page and "jsonl: " in page and "workers: default" in page
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "none")], env={"COLUMNS": "200"})
     assert missing.exit_code == 1 and "holds no run" in missing.output
+
+
+def test_report_of_a_run_that_stopped(tmp_path):
+    """A failed run has no stats.json: the report shows its status, its counts so far and its
+    error records (escaped: an error record quotes a document)."""
+    from corpusforge.report import write_report
+
+    (tmp_path / "_state").mkdir()
+    (tmp_path / "_errors").mkdir()
+    steps = [{"name": "read", "docs_in": 3, "docs_out": 2, "bytes_in": 9, "bytes_out": 6, "errored": 1,
+              "seconds": 0.1, "removed": {}, "error_kinds": {"JSONDecodeError": 1}}]
+    (tmp_path / "_state" / "status.json").write_text(json.dumps({
+        "state": "failed", "exit_code": 3, "pipeline": "壊れた実行", "stats": {"steps": steps},
+        "last_error": {"type": "ErrorBudgetExceeded", "message": "too many errors"}}))
+    (tmp_path / "_errors" / "part-00000.jsonl").write_text(json.dumps({
+        "step": "read", "error": "JSONDecodeError", "message": "bad line <script>x()</script>",
+        "file": "in.jsonl", "position": 7, "snippet": "{\"text\": \"壊れ\x1b[2J"}) + "\n")
+    page = Path(write_report(str(tmp_path))).read_text(encoding="utf-8")
+    assert "failed" in page and "壊れた実行" in page and "ErrorBudgetExceeded: too many errors" in page
+    assert 'data-kind="JSONDecodeError" data-count="1"' in page
+    assert "bad line &lt;script&gt;x()&lt;/script&gt;" in page and "\\x1b[2J" in page and "\x1b" not in page

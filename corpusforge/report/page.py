@@ -200,7 +200,7 @@ def _samples(steps: list[dict]) -> str:
                 out.append(f'<div class="card sample" data-id="{esc(d.get("id"))}"><b>{esc(d.get("id"))}</b> '
                            f'<span class="muted">{esc(d.get("source"))} {esc(d.get("lang") or "")}</span><br>'
                            f'url: <code>{esc(d.get("url"))}</code><br>{sig}'
-                           f'<pre class="doc">{esc(d.get("text") or "(text not kept)")}{"…" if cut else ""}</pre></div>')
+                           f'<pre class="doc">{esc(d["text"]) if "text" in d else "(text not kept)"}{"…" if cut else ""}</pre></div>')
             out.append("</details>")
     return "".join(out)
 

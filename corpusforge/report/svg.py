@@ -97,7 +97,7 @@ def _ticks(lo: int, n: int, most: int = 7) -> list[int]:
     round_ = [j for j, e in enumerate(edges)
               if e == 0 or abs(e) == 0.5 or (abs(e) >= 1 and abs(math.log10(abs(e)) - round(math.log10(abs(e)))) < 1e-9)]
     step = max(1, math.ceil(len(round_) / most))
-    inner = [j for j in round_[::step] if n / 10 < j < n - n / 10]
+    inner = [j for j in round_[::step] if n / 10 < j < n - n / 6]
     return sorted({0, n, *inner})
 
 
