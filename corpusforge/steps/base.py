@@ -250,8 +250,10 @@ class Filter(Step[FilterConfigT]):
 
     def apply(self, batch: pa.Table) -> StepResult:
         out, keep, reason = self.evaluate(batch)
+        if not hasattr(self, "_thresholds"):  # the config does not change: once per object
+            self._thresholds = self.thresholds()
         signals = Signals({c: out.column(c) for c in self._explaining_columns(batch, out)}, keep,
-                          self.thresholds())
+                          self._thresholds)
         if self.config.mode == "annotate":
             prefix = self._decision_prefix()
             out = _set_column(out, f"{prefix}_{KEEP}", pa.array(keep))
