@@ -41,3 +41,30 @@ def test_run_log_and_log_level(tmp_path):
     assert "queued" in loud.output and "done on" in loud.output
     again = (tmp_path / "out" / "_logs" / "run.log").read_text(encoding="utf-8")
     assert len(re.findall(r"map: task unit-\d+ queued", again)) == len(queued)  # the old folder was cleared
+
+
+def test_progress_has_a_bar_per_stage_task_group():
+    """The records the stages' tasks log move a bar per task group (the map phase has the units)."""
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from corpusforge.cli.report import RunProgress
+
+    progress = RunProgress(Console(file=io.StringIO(), width=160), enabled=True)
+    log = logging.getLogger("corpusforge.stages.context")
+    log.addHandler(progress.handler)
+    old = log.level
+    log.setLevel(logging.INFO)
+    try:
+        with progress:
+            log.info("x", extra={"task_group": "map", "tasks": 4, "done_earlier": 0})
+            log.info("x", extra={"task_group": "00-dedup/sign", "tasks": 3, "done_earlier": 1})
+            for label in ("task-00001", "task-00002"):
+                log.info("x", extra={"task_group": "00-dedup/sign", "task_done": label})
+    finally:
+        log.removeHandler(progress.handler)
+        log.setLevel(old)
+    (bar,) = progress.progress.tasks
+    assert bar.description == "00-dedup/sign" and (bar.completed, bar.total) == (3, 3)

@@ -108,8 +108,8 @@ def run(
         return typer.Exit(exit_code(e))
 
     try:
-        with run_logging(pipeline.output.path, log_level, err_console), \
-                RunProgress(console, enabled=not quiet) as progress:
+        with RunProgress(console, enabled=not quiet) as progress, \
+                run_logging(pipeline.output.path, log_level, err_console, progress.handler):
             stats = run_pipeline(
                 pipeline, executor=executor.value if executor else None, workers=workers,
                 ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,

@@ -48,11 +48,12 @@ class _Inert(logging.Formatter):
 
 
 @contextmanager
-def run_logging(output: str, level: LogLevel, console: Console) -> Iterator[str | None]:
-    """Log the run to ``<output>/_logs/run.log`` (a local output; a bucket gets none) and to the
-    terminal at ``level``; yields the log's path."""
+def run_logging(output: str, level: LogLevel, console: Console,
+                *more: logging.Handler) -> Iterator[str | None]:
+    """Log the run to ``<output>/_logs/run.log`` (a local output; a bucket gets none), to the
+    terminal at ``level`` and to ``more`` handlers (the progress view); yields the log's path."""
     logger = logging.getLogger("corpusforge")
-    handlers: list[logging.Handler] = []
+    handlers: list[logging.Handler] = list(more)
     path = None
     terminal = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
     terminal.setLevel(level.value.upper())

@@ -104,7 +104,9 @@ class StageContext:
         if on_start is not None:
             on_start(len(items), len(items) - len(pending))
         group = join(self.key, phase)
-        log.info("%s: %d task(s), %d done earlier", group, len(items), len(items) - len(pending))
+        # the extras are for a progress view (the command line's bar per phase)
+        log.info("%s: %d task(s), %d done earlier", group, len(items), len(items) - len(pending),
+                 extra={"task_group": group, "tasks": len(items), "done_earlier": len(items) - len(pending)})
         for i in pending:
             log.info("%s: task %s queued", group, labels[i])
 
@@ -113,7 +115,8 @@ class StageContext:
             results[i] = value
             write_marker(paths[i], labels[i], value, node)
             _count(tally, node)
-            log.info("%s: task %s done on %s: %s", group, labels[i], node, _counts(value))
+            log.info("%s: task %s done on %s: %s", group, labels[i], node, _counts(value),
+                     extra={"task_group": group, "task_done": labels[i]})
             errored = _errored(value)
             if errored:
                 log.warning("%s: task %s: %d document(s) became error records (see %s)", group, labels[i],
