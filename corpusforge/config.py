@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from corpusforge.component import missing_columns
 from corpusforge.io.batching import BatchConfig
@@ -20,7 +20,7 @@ from corpusforge.io.fields import column_name
 from corpusforge.io.inputs import InputConfig
 from corpusforge.io.storage import StorageOptions, bucket_of, missing_backend
 from corpusforge.io.warc import META_COLUMNS
-from corpusforge.models import Fraction, Model, PositiveInt, Size, unique_names
+from corpusforge.models import Fraction, Model, PositiveInt, Size, refusal, unique_names
 from corpusforge.schema import DOC_SCHEMA, LANG, LANG_SCORE, N_TOKENS, TOKEN_IDS
 from corpusforge.steps.build import EntryError, build_step, resolve_step
 from corpusforge.suggest import pydantic_issues
@@ -106,6 +106,10 @@ class StageSpec(Model):
         return self.label or self.stage
 
 
+#: inputs whose units are not files (a generated range, a hub stream): no ledger can hold them
+STREAM_INPUTS = frozenset({"demo", "hf"})
+
+
 class Pipeline(Model):
     name: str = "pipeline"
     inputs: list[InputConfig] = Field(min_length=1)
@@ -120,8 +124,22 @@ class Pipeline(Model):
     #: with skip: the largest fraction of a step's documents that may error before the run
     #: stops (exit code 3); a step's own ``max_error_fraction`` overrides it (engine/budget.py)
     max_error_fraction: Fraction = 0.1
+    #: a corpus that grows night by night: the output root keeps a ledger of the input files
+    #: processed, and each run processes only the new ones into ``snapshot=<id>/``, deduplicated
+    #: against the earlier snapshots (docs/nightly.md)
+    incremental: bool = False
     #: write ``<output>/report.html`` when the run ends (``corpusforge report`` writes it later)
     report: bool = True
+
+    @model_validator(mode="after")
+    def _incremental_inputs(self) -> Pipeline:
+        if self.incremental:
+            streams = [(("inputs", i, "type"), f"incremental runs keep a ledger of input files; a "
+                        f"{c.type!r} input is no set of files", c.type)
+                       for i, c in enumerate(self.inputs) if c.type in STREAM_INPUTS]
+            if streams:
+                raise refusal("Pipeline", streams)
+        return self
 
     def source_name(self, index: int) -> str:
         return self.inputs[index].source or f"input{index}"

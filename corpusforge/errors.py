@@ -58,6 +58,15 @@ EXIT_ERROR_BUDGET = 3
 EXIT_LOCKED = 4
 #: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C
 EXIT_INTERRUPTED = 130
+#: 128 + SIGTERM: stopped by a scheduler (systemd, Kubernetes, ``ray job stop``)
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, which the command line turns into this: the run stops as on Ctrl-C (status
+    ``interrupted``, resumable), with the exit code a shell gives a terminated program."""
+
+    exit_code = EXIT_TERMINATED
 
 
 class RunStopped(RuntimeError):
@@ -81,7 +90,7 @@ def exit_code(exc: BaseException | None) -> int:
     if exc is None:
         return EXIT_OK
     if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
+        return getattr(exc, "exit_code", EXIT_INTERRUPTED)
     if isinstance(exc, ConfigError):
         return EXIT_REFUSED
     code = getattr(exc, "exit_code", EXIT_FAILED)

@@ -40,7 +40,12 @@ def test_the_nightly_recipe_is_commoncrawl_ja_written_to_a_bucket(tmp_path):
                                               str(model)))
     recipe, _ = load_pipeline(str(ROOT / "pipelines" / "commoncrawl-ja.yaml"))
     assert nightly.output.path.startswith("s3://") and nightly.executor.type == "ray"
-    same = {"name", "output", "executor", "tokenizer", "steps"}
+    # an incremental corpus over the newest crawl, a range of its files each night
+    assert nightly.incremental and not recipe.incremental
+    (cc,), (one,) = nightly.inputs, recipe.inputs
+    assert cc.crawls == "latest" and cc.files == "0-99"
+    assert cc.model_dump(exclude={"crawl", "crawls", "files"}) == one.model_dump(exclude={"crawl", "crawls", "files"})
+    same = {"name", "output", "executor", "tokenizer", "steps", "inputs", "incremental"}
     assert nightly.model_dump(exclude=same) == recipe.model_dump(exclude=same)
     # the same chain; its last step, the token counts, differs only in where the model is
     assert [s.model_dump() for s in nightly.steps[:-1]] == [s.model_dump() for s in recipe.steps[:-1]]

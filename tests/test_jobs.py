@@ -177,7 +177,7 @@ def test_a_submitted_run_completes_and_a_second_is_stopped(head: str, tmp_path: 
     assert _job_status(head, here, "cf-slow") == "STOPPED"
     # stopped mid-run: some units done, not all, and the output free for a --resume
     left = json.loads(status_file.read_text())
-    assert left["state"] != "succeeded" and 1 <= left["units"]["done"] < left["units"]["total"] == 12
+    assert left["state"] == "interrupted" and 1 <= left["units"]["done"] < left["units"]["total"] == 12, left.get("last_error")
     assert not (tmp_path / "slow" / "stats.json").exists() and not (tmp_path / "slow" / "_state" / "lock").exists()
 
     listed = _cli(head, here, "jobs", "list")

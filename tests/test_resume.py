@@ -82,7 +82,11 @@ def test_kill_9_then_resume_gives_identical_output(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_ctrl_c_and_sigterm_say_how_to_resume(tmp_path, stop):
+    """Ctrl-C (SIGINT to the process group) and a scheduler's stop (SIGTERM to the run's
+    process only, as systemd, Kubernetes and `ray job stop` send it) stop the run with its
+    status saying so, and it resumes."""
     (tmp_path / "tests_user_steps.py").write_text((ROOT / "tests" / "user_steps.py").read_text())
     (tmp_path / "p.yaml").write_text(PIPELINE.format(out=tmp_path / "out"))
     run = cli("run", "p.yaml", "--workers", "2", "--quiet", cwd=tmp_path)
@@ -91,12 +95,17 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     while not (state.exists() and list(state.glob("unit-*.json"))):
         assert run.poll() is None and time.time() < deadline, run.stdout.read().decode()
         time.sleep(0.02)
-    # as a terminal's Ctrl-C: the whole process group, workers included
-    os.killpg(run.pid, signal.SIGINT)
+    if stop == "ctrl-c":  # as a terminal's Ctrl-C: the whole process group, workers included
+        os.killpg(run.pid, signal.SIGINT)
+    else:
+        os.kill(run.pid, signal.SIGTERM)
     out = run.communicate(timeout=120)[0].decode()
-    assert run.returncode == 130, out
-    assert out.strip().splitlines() == ["interrupted; to continue where it stopped: corpusforge run p.yaml --resume"]
+    code, said = (130, "interrupted") if stop == "ctrl-c" else (143, "terminated (SIGTERM)")
+    assert run.returncode == code, out
+    assert out.strip().splitlines() == [f"{said}; to continue where it stopped: corpusforge run p.yaml --resume"]
     assert not (tmp_path / "out" / "stats.json").exists()
+    status = json.loads((state / "status.json").read_text())
+    assert (status["state"], status["exit_code"]) == ("interrupted", code)
     resumed = cli("run", "p.yaml", "--workers", "2", "--quiet", "--resume", cwd=tmp_path)
     assert resumed.wait(timeout=300) == 0, resumed.stdout.read().decode()
     assert (tmp_path / "out" / "stats.json").exists()

@@ -317,3 +317,39 @@ def test_an_s3_path_without_s3fs_is_a_config_error_naming_the_extra(tmp_path):
     assert p.returncode == 2, p.stdout + p.stderr
     assert "p.yaml:5: output.path: s3:// paths need s3fs: pip install 'corpusforge[s3]'" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_an_incremental_corpus_in_a_bucket_over_a_mirror_in_a_bucket(s3, tmp_path):
+    """Two nights with the mirror and the corpus both in buckets: night 2 lists the grown
+    mirror, reads only the new file, removes its copy of a night-1 document (naming it), and
+    the corpus reads back with its snapshots."""
+    from corpusforge.io.corpus import read_ledger, read_manifest
+
+    mirror, out = s3.bucket("mirror-incr"), s3.bucket("corpus-incr") + "/ja-en"
+    night1 = [{"id": "ja1", "text": "吾輩は猫である。名前はまだ無い。" * 4},
+              {"id": "en1", "text": "The quick brown fox jumps over the lazy dog. " * 4}]
+    night2 = [{"id": "ja2", "text": night1[0]["text"]},
+              {"id": "en2", "text": "A new page about corpus construction for language models. " * 4}]
+    for name, docs in (("a.jsonl", night1), ("b.jsonl", night2)):
+        (tmp_path / name).write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs),
+                                     encoding="utf-8")
+    body = textwrap.dedent(f"""\
+        inputs: [{{type: jsonl, path: {mirror}/*.jsonl, storage_options: {s3.yaml_options}}}]
+        incremental: true
+        stages: [{{dedup: {{exact: {{on: [text]}}}}}}]
+        output: {{path: {out}, storage_options: {s3.yaml_options}}}
+        """)
+    read_in = []
+    for name, snapshot in (("a.jsonl", "n1"), ("b.jsonl", "n2")):
+        s3.upload(str(tmp_path / name), f"{mirror}/{name}")
+        read_in.append(run_pipeline(pipeline_from_yaml(body), workers=1, snapshot=snapshot).steps[0].docs_out)
+    assert read_in == [2, 2]
+    assert not run_pipeline(pipeline_from_yaml(body), workers=1).steps  # nothing new
+    assert [s["id"] for s in read_manifest(out)["snapshots"]] == ["n1", "n2"]
+    assert sorted(read_ledger(out).column("name").to_pylist()) == ["a.jsonl", "b.jsonl"]
+    docs = read_output(out)
+    assert sorted(zip(docs.column("id").to_pylist(), docs.column("snapshot").to_pylist())) == [
+        ("en1", "n1"), ("en2", "n2"), ("ja1", "n1")]
+    rejects = read_output(out, "_rejects")
+    assert rejects.select(["id", "reject_dup_of", "snapshot"]).to_pylist() == [
+        {"id": "ja2", "reject_dup_of": "ja1", "snapshot": "n2"}]

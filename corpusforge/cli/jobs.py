@@ -23,7 +23,7 @@ from rich.console import Console
 
 from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.terminal import literal
-from corpusforge.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REFUSED
+from corpusforge.errors import EXIT_FAILED, EXIT_REFUSED, EXIT_TERMINATED
 
 #: where an address is looked up when --address is not given, in this order
 ADDRESS_ENV = ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")
@@ -142,11 +142,11 @@ def _wait_ended(client: Any, job: str) -> Any:
 
 
 def _exit_code(info: Any) -> int:
-    """A job's exit code as the run's: 130 for a stopped job (its run was interrupted), else the
+    """A job's exit code as the run's: 143 for a stopped job (its run was sent SIGTERM), else the
     run's own (the job's driver), else 0 for a job that succeeded and 1 for one that failed."""
     status = str(info.status)
     if status == "STOPPED":
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED
     code = getattr(info, "driver_exit_code", None)
     if isinstance(code, int) and 0 <= code < 256:
         return code

@@ -7,6 +7,7 @@ commands never load pyarrow, the readers or the steps.
 from __future__ import annotations
 
 import shlex
+import signal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -20,6 +21,7 @@ from corpusforge.cli import filters, inspect, jobs, runreport, tokens
 from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
+    corpus_tables,
     errors_text,
     nodes_table,
     print_whole,
@@ -81,19 +83,25 @@ def run(
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in the same output folder")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    snapshot: Annotated[Optional[str], typer.Option(
+        help="incremental pipelines: the new night's snapshot id (default: the crawl id, or the time)")] = None,
     log_level: Annotated[LogLevel, typer.Option(
         help="what the terminal shows of the run log (OUT/_logs/run.log keeps info and above)")] = LogLevel.warning,
 ) -> None:
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json.
 
+    An incremental pipeline processes only the input files its output's ledger does not
+    hold yet, into a new snapshot (docs/nightly.md); with none new it says so and exits 0.
+
     Exit codes: 0 done, 1 failed (on_error: fail, a lost executor), 2 refused before or at the
     start (config, inputs, credentials, a step that cannot be set up, output in the way), 3 over
-    an error budget, 4 the output is held by another live run, 130 interrupted.
+    an error budget, 4 the output is held by another live run, 130 interrupted, 143 terminated
+    (SIGTERM from a scheduler: stopped as on Ctrl-C).
     """
     from corpusforge.engine import OutputExistsError, run_pipeline
     from corpusforge.engine.budget import ErrorBudgetExceeded
     from corpusforge.engine.lock import LockLost, OutputLocked
-    from corpusforge.errors import SetupFailed, StepFailed, exit_code
+    from corpusforge.errors import SetupFailed, StepFailed, Terminated, exit_code
     from corpusforge.executors import ExecutorFailed, ExecutorUnavailable
     from corpusforge.io.layout import STATS_FILE, OutputLayout
 
@@ -107,13 +115,16 @@ def run(
             err_console.print(literal(hint, "yellow"), soft_wrap=True)
         return typer.Exit(exit_code(e))
 
+    # a scheduler stops a run with SIGTERM (systemd, Kubernetes, `ray job stop`): it stops as on
+    # Ctrl-C, its status says so, and it can be resumed
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         with RunProgress(console, enabled=not quiet) as progress, \
                 run_logging(pipeline.output.path, log_level, err_console, progress.handler):
             stats = run_pipeline(
                 pipeline, executor=executor.value if executor else None, workers=workers,
                 ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,
-                on_start=progress.start, on_done=progress.unit_done,
+                snapshot=snapshot, on_start=progress.start, on_done=progress.unit_done,
             )
     except (OutputExistsError, OutputLocked, LockLost) as e:
         raise stop(str(e), e) from None
@@ -132,14 +143,34 @@ def run(
     except KeyboardInterrupt as e:
         # finished tasks left their markers: a resume continues from there; one line, never
         # wrapped: it is meant to be copied
-        err_console.print(literal(f"interrupted; to continue where it stopped: {again}", "yellow"),
+        how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        err_console.print(literal(f"{how}; to continue where it stopped: {again}", "yellow"),
                           soft_wrap=True)
         raise typer.Exit(exit_code(e)) from None
+    out = pipeline.output.path
+    if pipeline.incremental:
+        from corpusforge.io.corpus import CorpusLayout, read_manifest
+
+        manifest = read_manifest(out) or {"snapshots": []}
+        if not stats.steps:
+            console.print(literal(f"nothing new: every input file is in the ledger of {out} "
+                                  f"({len(manifest['snapshots'])} snapshot(s))"))
+            return
+        out = CorpusLayout(out).snapshot(manifest["snapshots"][-1]["id"])
     print_whole(console, summary_table(stats, pipeline.name))
     console.print(reasons_text(stats), end="")
     console.print(tokens_text(stats), end="")
-    console.print(errors_text(stats, OutputLayout(pipeline.output.path).errors))
-    console.print(literal(f"output: {pipeline.output.path}  (stats: {pipeline.output.path}/{STATS_FILE})"))
+    console.print(errors_text(stats, OutputLayout(out).errors))
+    console.print(literal(f"output: {out}  (stats: {out}/{STATS_FILE})"))
+    if pipeline.incremental:
+        console.print(literal(f"committed to the corpus {pipeline.output.path} (its manifest: "
+                              f"{pipeline.output.path}/manifest.json; corpusforge stats {pipeline.output.path})"))
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    from corpusforge.errors import Terminated
+
+    raise Terminated()
 
 
 def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")]) -> None:
@@ -152,12 +183,16 @@ def validate(pipeline_file: Annotated[Path, typer.Argument(help="pipeline YAML")
 def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output folder (local or a bucket URL)")]) -> None:
     """Pretty-print the stats of a run; for an output folder, also where its run is
     (_state/status.json: running, succeeded, failed or interrupted) and the counts so far."""
+    from corpusforge.io.corpus import is_corpus
     from corpusforge.io.layout import STATS_FILE, OutputLayout, join
     from corpusforge.io.storage import filesystem
 
     file, status = path, None
     try:
         fs, root = filesystem(path)
+        if fs.isdir(root) and is_corpus(path):
+            _corpus_stats(path)
+            return
         if fs.isdir(root):
             layout = OutputLayout(path)
             status = _status(layout)
@@ -181,6 +216,25 @@ def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output fo
     where = nodes_table(run_stats)
     if where is not None:
         console.print(where)
+
+
+def _corpus_stats(path: str) -> None:
+    """An incremental corpus: its manifest, and the night under way or failed, if any."""
+    from corpusforge.io.atomic import read_json
+    from corpusforge.io.corpus import CorpusLayout, read_manifest
+    from corpusforge.io.layout import OutputLayout
+
+    layout = CorpusLayout(path)
+    for table in corpus_tables(read_manifest(path), f"corpus {path}"):
+        print_whole(console, table)
+    night = read_json(layout.night_file)
+    if night is not None:
+        folder = OutputLayout(layout.snapshot(night["snapshot"]))
+        status = _status(folder)
+        console.print(literal(f"night {night['snapshot']} ({len(night['files'])} files) has not "
+                              f"committed: {folder.root}", "yellow"))
+        if status is not None:
+            console.print(status_text(status, _holder(folder)))
 
 
 def _read_small(fs, path: str) -> bytes:

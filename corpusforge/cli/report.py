@@ -246,3 +246,36 @@ def status_text(status: dict, holder: tuple[dict, bool] | None) -> Text:
         out.append("last error: ", style="bold")
         out.append(f"{inert(str(error.get('type')))}: {inert(str(error.get('message')))}\n")
     return out
+
+
+def corpus_tables(manifest: dict, title: str) -> list[Table]:
+    """An incremental corpus's manifest: its snapshots, then documents, bytes and tokens per
+    language and per source over all of them, then its dedup index segments (names shown
+    literally: they come from file names)."""
+    snaps = Table(title=literal(title), pad_edge=False, collapse_padding=True)
+    for name, right in (("snapshot", False), ("committed", False), ("files", True), ("read", True),
+                        ("docs", True), ("bytes", True), ("tokens", True)):
+        snaps.add_column(name, justify="right" if right else "left", no_wrap=True)
+    for s in manifest["snapshots"]:
+        snaps.add_row(literal(s["id"]), s["committed_at"], f"{s['files']:,}", f"{s['docs_read']:,}",
+                      f"{s['docs']:,}", human_bytes(s["bytes"]), f"{s['tokens']:,}")
+    totals = manifest["totals"]
+    snaps.add_row("total", "", f"{totals['files']:,}", "", f"{totals['docs']:,}",
+                  human_bytes(totals["bytes"]), f"{totals['tokens']:,}", style="bold")
+    out = [snaps]
+    for group in ("languages", "sources"):
+        table = Table(title=f"{group} (all snapshots)", pad_edge=False, collapse_padding=True)
+        for name in (group[:-1] if group == "sources" else "language", "docs", "bytes", "tokens"):
+            table.add_column(name, justify="left" if name in ("language", "source") else "right",
+                             no_wrap=True)
+        for name, v in totals[group].items():
+            table.add_row(literal(name), f"{v['docs']:,}", human_bytes(v["bytes"]), f"{v['tokens']:,}")
+        out.append(table)
+    for index in manifest.get("index", []):
+        table = Table(title=literal(f"dedup index {index['path']}"), pad_edge=False, collapse_padding=True)
+        table.add_column("segment", no_wrap=True)
+        table.add_column("documents", justify="right", no_wrap=True)
+        for seg in index["segments"]:
+            table.add_row(literal(seg["name"]), f"{seg['rows']:,}")
+        out.append(table)
+    return out

@@ -451,7 +451,7 @@ class Dedup(Stage[DedupConfig]):
             if index is not None:
                 # a fresh start in this output folder: what an earlier run wrote here (and
                 # added to the index) is gone, so its documents must not count as seen
-                index.drop_output(_output_id(ctx.root))
+                index.drop_output(output_id(ctx.root))
             plan = {
                 "files": list(ctx.input_files), "sizes": sizes,
                 "index_parts": [p.__dict__ for p in index.parts()] if index else [],
@@ -489,14 +489,14 @@ class Dedup(Stage[DedupConfig]):
             part_list = [IndexPart(**{**index.part_paths(segment, i).__dict__, "rows": a["rows"]})
                          for i, a in zip(files, added)]
             # listed in index.json by commit(), once the whole run has succeeded
-            index.write_pending(segment, part_list, lay.params(), _output_id(ctx.root))
+            index.write_pending(segment, part_list, lay.params(), output_id(ctx.root))
         return sum_stats(ctx.name, written)
 
     def commit(self, ctx: StageContext) -> None:
         if self.config.index:
-            DedupIndex(self.config.index).commit(_output_id(ctx.root))
+            DedupIndex(self.config.index).commit(output_id(ctx.root))
 
 
-def _output_id(root: str) -> str:
+def output_id(root: str) -> str:
     """How a segment names the output folder of its run (absolute, for local folders)."""
     return root if "://" in root else os.path.abspath(root)

@@ -22,6 +22,7 @@ from corpusforge.config import Pipeline, check_pipeline, check_storage
 from corpusforge.engine.budget import ErrorBudget
 from corpusforge.engine.inputs_guard import check_no_overlap
 from corpusforge.engine.lock import OutputLock
+from corpusforge.engine.nightly import run_night
 from corpusforge.engine.output import prepare_output, write_stats
 from corpusforge.engine.status import RunStatus
 from corpusforge.executors import Executor, make_executor
@@ -46,6 +47,7 @@ def run_pipeline(
     resume: bool = False,
     overwrite: bool = False,
     units: list[WorkUnit] | None = None,
+    snapshot: str | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[WorkUnit, RunStats], None] | None = None,
 ) -> RunStats:
@@ -58,6 +60,10 @@ def run_pipeline(
     the pipeline's planned work units when the caller has them already (the command line).
     ``on_start(units, already_done)`` and ``on_done(unit, stats)`` report the map phase's
     progress (the command line's progress bar).
+
+    An ``incremental`` pipeline runs one night (``engine/nightly.py``): only the input files
+    its corpus's ledger does not hold, into the snapshot ``snapshot`` (default: the crawl id
+    or the time); with nothing new it does nothing and returns stats with no steps.
     """
     started = time.perf_counter()
     # a pipeline from YAML was checked when parsed; one built in code is checked here
@@ -69,6 +75,10 @@ def run_pipeline(
     units = plan_units(pipeline.inputs) if units is None else units
     layout = OutputLayout(pipeline.output.path)
     check_no_overlap(pipeline.output.path, units)
+    if pipeline.incremental:
+        return run_night(pipeline, units, run_pipeline, snapshot=snapshot, resume=resume,
+                         overwrite=overwrite, executor=executor, workers=workers,
+                         ray_address=ray_address, on_start=on_start, on_done=on_done)
     # an address given for this run means Ray, whatever the YAML's executor
     kind = executor or ("ray" if ray_address else pipeline.executor.type)
     watch = _Watch(on_done, ErrorBudget.of(pipeline, layout.errors))

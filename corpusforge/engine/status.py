@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from corpusforge.accounting import RunStats, StepStats
-from corpusforge.errors import EXIT_INTERRUPTED, EXIT_OK, exit_code
+from corpusforge.errors import EXIT_OK, exit_code
 from corpusforge.io.atomic import read_json, write_json
 from corpusforge.io.layout import OutputLayout
 
@@ -98,7 +98,8 @@ class RunStatus:
     def end(self, exc: BaseException | None) -> None:
         """The run ended: succeeded (``exc`` None), interrupted, or failed with ``exc``."""
         code = exit_code(exc)
-        self.body["state"] = {EXIT_OK: SUCCEEDED, EXIT_INTERRUPTED: INTERRUPTED}.get(code, FAILED)
+        self.body["state"] = (SUCCEEDED if code == EXIT_OK else
+                              INTERRUPTED if isinstance(exc, KeyboardInterrupt) else FAILED)
         self.body["exit_code"] = code
         self.body["ended_at"] = now_iso()
         if exc is not None and not isinstance(exc, KeyboardInterrupt):

@@ -8,10 +8,14 @@ over the cluster's nodes; each reports the node it ran on.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from typing import Any
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from corpusforge import usermodules
 from corpusforge.executors.base import ExecutorFailed, ExecutorUnavailable, OnResult, node_name
@@ -20,6 +24,26 @@ from corpusforge.executors.base import ExecutorFailed, ExecutorUnavailable, OnRe
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 #: a task whose worker or node died runs again, this many times (tasks are idempotent)
 RETRIES = 3
+
+
+#: a cluster's Ray client server starts one server process per connection, which now and then
+#: dies as it starts (a fork race inside Ray's client proxy, seen mostly on a loaded head):
+#: Ray then refuses the connection with "Starting Ray client server failed", and a new
+#: connection gets a new server process
+CLIENT_ATTEMPTS = 3
+
+
+def _client_server_died(e: BaseException) -> bool:
+    return "Starting Ray client server failed" in str(e)
+
+
+def _leave_client_mode() -> None:
+    """A failed ray:// init leaves the process in client mode, where a later ray.init (a retry,
+    or the next local run of a notebook or service) fails; disconnecting with no client left
+    turns it off."""
+    from ray.util.client import ray as client
+
+    client.disconnect()
 
 
 def _run(imports: usermodules.UserModules, payload: bytes) -> tuple[str, Any]:
@@ -95,17 +119,22 @@ class RayExecutor:
                       "_node_ip_address": "127.0.0.1"}
         if env:
             kwargs["runtime_env"] = env
+        client = str(self.address or "").startswith("ray://")
+        # ray.init replaces the driver's SIGTERM handler with one that exits at once; the
+        # program's own (the command line's: stop as on Ctrl-C, resumable) is put back after it
+        on_term = signal.getsignal(signal.SIGTERM)
         try:
-            ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
+            for attempt in Retrying(stop=stop_after_attempt(CLIENT_ATTEMPTS), wait=wait_fixed(1),
+                                    retry=retry_if_exception(_client_server_died), reraise=True,
+                                    before_sleep=lambda _: _leave_client_mode()):
+                with attempt:
+                    ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", **kwargs)
         except Exception as e:  # noqa: BLE001 - Ray raises many kinds here; all mean "no Ray"
-            if str(self.address or "").startswith("ray://"):
-                # a failed ray:// init leaves the process in client mode, where a later local
-                # ray.init (the next run of a notebook or service) fails; disconnecting with no
-                # client left turns it off
-                from ray.util.client import ray as client
-
-                client.disconnect()
+            if client:
+                _leave_client_mode()
             raise ExecutorUnavailable(f"cannot connect to {self._where()}: {type(e).__name__}: {e}") from e
+        if callable(on_term) and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_term)
         self._started = True
         self._size()
 

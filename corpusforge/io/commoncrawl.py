@@ -5,18 +5,20 @@ retries and backoff on transient HTTP errors."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Iterator
 from typing import Literal
 
 import pyarrow as pa
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from corpusforge.errors import ErrorRecord
 from corpusforge.io import warc
 from corpusforge.io.batching import BatchConfig
 from corpusforge.io.reader import register_reader
 from corpusforge.io.retry import open_retrying
+from corpusforge.io.storage import filesystem
 from corpusforge.io.units import WorkUnit
 from corpusforge.models import Model, Size
 
@@ -48,12 +50,18 @@ def parse_slice(spec: str | int | None) -> tuple[int, int | None]:
     return start, end
 
 
+#: the list of Common Crawl's snapshots, newest first (for ``crawls: latest`` on its endpoint)
+COLLINFO_URL = "https://index.commoncrawl.org/collinfo.json"
+
+
 class CommonCrawlInput(Model):
-    """A slice of a Common Crawl snapshot's WARC or WET path listing."""
+    """A slice of the WARC or WET path listing of one or more Common Crawl snapshots."""
 
     type: Literal["commoncrawl"]
     #: crawl id, e.g. CC-MAIN-2023-50
-    crawl: str
+    crawl: str | None = None
+    #: several crawls: a list of ids, or ``latest`` (the newest the endpoint or mirror has)
+    crawls: Literal["latest"] | list[str] | None = None
     format: Literal["warc", "wet"] = "warc"
     #: which files of the listing: ``0-9`` (inclusive), ``10:20`` (half-open), ``5``; all when omitted
     files: str | int | None = "0"
@@ -67,10 +75,26 @@ class CommonCrawlInput(Model):
 
     @field_validator("crawl")
     @classmethod
-    def _crawl_id(cls, v: str) -> str:
-        if not _CRAWL_ID.match(v):
-            raise ValueError(f"expected a crawl id such as CC-MAIN-2023-50, got {v!r}")
+    def _crawl_id(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_crawl_id(v)
         return v
+
+    @field_validator("crawls")
+    @classmethod
+    def _crawl_ids(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("name at least one crawl id, or write `latest`")
+            for crawl in v:
+                _check_crawl_id(crawl)
+        return v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CommonCrawlInput:
+        if (self.crawl is None) == (self.crawls is None):
+            raise ValueError("give `crawl: <id>` or `crawls: [<id>, ...] | latest`, not both or neither")
+        return self
 
     @field_validator("files")
     @classmethod
@@ -78,32 +102,67 @@ class CommonCrawlInput(Model):
         parse_slice(v)
         return v
 
-    def listing_url(self) -> str:
-        return f"{self.base_url.rstrip('/')}/crawl-data/{self.crawl}/{self.format}.paths.gz"
+    def listing_url(self, crawl: str | None = None) -> str:
+        return f"{self.base_url.rstrip('/')}/crawl-data/{crawl or self.crawl}/{self.format}.paths.gz"
 
 
-def listing(cfg: CommonCrawlInput) -> list[str]:
-    """The crawl's ``<format>.paths.gz``: file paths relative to the base URL."""
+def _check_crawl_id(v: str) -> None:
+    if not _CRAWL_ID.match(v):
+        raise ValueError(f"expected a crawl id such as CC-MAIN-2023-50, got {v!r}")
 
+
+def _fetch(url: str, cfg: CommonCrawlInput) -> bytes:
     try:
         # opening and reading are retried inside; a permanent error is raised at once
-        with open_retrying(cfg.listing_url(), cfg.retries, cfg.backoff) as f:
-            data = gzip.decompress(f.read())
+        with open_retrying(url, cfg.retries, cfg.backoff) as f:
+            return f.read()
     except OSError:
         raise
     except Exception as e:  # noqa: BLE001 - HTTP client errors: the run is refused up front
-        raise OSError(f"cannot fetch {cfg.listing_url()}: {type(e).__name__}: {e}") from e
+        raise OSError(f"cannot fetch {url}: {type(e).__name__}: {e}") from e
+
+
+def listing(cfg: CommonCrawlInput, crawl: str | None = None) -> list[str]:
+    """A crawl's ``<format>.paths.gz``: file paths relative to the base URL."""
+    data = gzip.decompress(_fetch(cfg.listing_url(crawl), cfg))
     return [line for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def crawl_ids(cfg: CommonCrawlInput) -> list[str]:
+    """The crawls the input reads: its ``crawl``, its list, or the newest one there is."""
+    if cfg.crawl is not None:
+        return [cfg.crawl]
+    if isinstance(cfg.crawls, list):
+        return list(cfg.crawls)
+    return [latest_crawl(cfg)]
+
+
+def latest_crawl(cfg: CommonCrawlInput) -> str:
+    """The newest crawl: from Common Crawl's list of crawls on its own endpoint; in a mirror
+    (a folder or bucket with ``crawl-data/``), the newest id among its crawl folders."""
+    if cfg.base_url.rstrip("/") == CC_BASE_URL.rstrip("/"):
+        ids = [c["id"] for c in json.loads(_fetch(COLLINFO_URL, cfg)) if _CRAWL_ID.match(c.get("id", ""))]
+    else:
+        fs, root = filesystem(f"{cfg.base_url.rstrip('/')}/crawl-data")
+        ids = [p.rstrip("/").rpartition("/")[2] for p in fs.ls(root, detail=False)]
+        ids = [i for i in ids if _CRAWL_ID.match(i)]
+    if not ids:
+        raise OSError(f"no crawl found at {cfg.base_url} (crawl-data/CC-MAIN-YYYY-WW/)")
+    # ids are CC-MAIN-<year>-<week>: their text order is their time order
+    return max(ids)
 
 
 def plan(cfg: CommonCrawlInput, input_index: int) -> list[WorkUnit]:
     start, end = parse_slice(cfg.files)
-    paths = listing(cfg)
-    if start >= len(paths):
-        raise ValueError(f"files {cfg.files!r}: the {cfg.format} listing of {cfg.crawl} has "
-                         f"{len(paths)} files")
     base = cfg.base_url.rstrip("/")
-    return [WorkUnit(0, input_index, f"{base}/{p}", p) for p in paths[start:end]]
+    units = []
+    for crawl in crawl_ids(cfg):
+        paths = listing(cfg, crawl)
+        if start >= len(paths):
+            raise ValueError(f"files {cfg.files!r}: the {cfg.format} listing of {crawl} has "
+                             f"{len(paths)} files")
+        units += [WorkUnit(0, input_index, f"{base}/{p}", p) for p in paths[start:end]]
+    return units
 
 
 def as_warc_input(cfg: CommonCrawlInput) -> warc.WarcInput:

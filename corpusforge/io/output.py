@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.json as pj
 
+from corpusforge.io.corpus import committed_snapshot_paths, is_corpus
 from corpusforge.io.files import open_binary
 from corpusforge.io.layout import join, list_shards
 from corpusforge.io.storage import StorageOptions, filesystem, register
@@ -16,6 +17,13 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.zst", ".jsonl.gz")
 
 
 def _shards(path: str, sink: str | None, suffixes: tuple[str, ...]) -> tuple[object, str, list[str]]:
+    """The filesystem, the folder partitions are relative to, and the shards: of one run, or
+    of every committed snapshot of an incremental corpus (``snapshot=<id>/`` comes back as a
+    column, and a night that has not committed is left out)."""
+    if is_corpus(path):
+        fs, root = filesystem(path)
+        bases = [join(s, sink) if sink else s for s in committed_snapshot_paths(path)]
+        return fs, root, [filesystem(f)[1] for b in bases for f in list_shards(b, suffixes)]
     base = join(path, sink) if sink else path
     fs, root = filesystem(base)
     return fs, root, [filesystem(f)[1] for f in list_shards(base, suffixes)]
