@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+#: the key of a histogram's missing values (``corpusforge.histogram.NAN``, which imports numpy:
+#: the light commands read stats without it)
+_NAN = "nan"
+
 
 class ConservationError(AssertionError):
     """A step lost or invented documents."""
@@ -36,6 +40,42 @@ class StepStats:
     #: error records by kind (the exception's type name): what the error budget's message and
     #: the summary name; ``errored`` counts documents, a record may stand for several
     error_kinds: dict[str, int] = field(default_factory=dict)
+    #: a filter's signals: ``{signal: {"kept": hist, "removed": hist, "thresholds": {key:
+    #: value}}}`` on the fixed bins of :mod:`corpusforge.histogram` (annotate mode counts the
+    #: documents it would remove as removed)
+    histograms: dict[str, dict] = field(default_factory=dict)
+    #: removed documents per reason, the smallest id hashes (:mod:`corpusforge.samples`)
+    samples: dict[str, list[dict]] = field(default_factory=dict)
+    #: documents and text bytes passed on, by source then language (``[docs, bytes]``), counted
+    #: by the last step of the map phase; None elsewhere
+    docs_by: dict[str, dict[str, list[int]]] | None = None
+
+    def add_docs_by(self, counts: dict[str, dict[str, list[int]]]) -> None:
+        mine = {} if self.docs_by is None else self.docs_by
+        for source, langs in counts.items():
+            row = mine.setdefault(source, {})
+            for lang, (docs, nbytes) in langs.items():
+                have = row.setdefault(lang, [0, 0])
+                have[0] += docs
+                have[1] += nbytes
+        self.docs_by = mine
+
+    def add_signals(self, signals: dict[str, object], keep: object,
+                    thresholds: dict[str, dict[str, float]]) -> None:
+        """Count one batch's numeric signals, split by the keep mask."""
+        import numpy as np
+
+        from corpusforge import histogram
+
+        keep = np.asarray(keep, dtype=bool)
+        for name, values in signals.items():
+            floats = histogram.numeric(values)
+            if floats is None or floats.shape != keep.shape:
+                continue
+            h = self.histograms.setdefault(name, {"kept": {}, "removed": {}, "thresholds": {}})
+            histogram.add(h["kept"], histogram.counts(floats[keep]))
+            histogram.add(h["removed"], histogram.counts(floats[~keep]))
+            h["thresholds"].update(thresholds.get(name, {}))
 
     def remove(self, reason: str, n: int = 1) -> None:
         if n:
@@ -68,6 +108,20 @@ class StepStats:
         if other.tokens is not None:
             self.add_tokens(other.tokens)
         self.targets.update(other.targets)
+        if other.docs_by is not None:
+            self.add_docs_by(other.docs_by)
+        if other.histograms or other.samples:
+            self._merge_report(other)
+
+    def _merge_report(self, other: StepStats) -> None:
+        from corpusforge import histogram, samples
+
+        for name, h in other.histograms.items():
+            mine = self.histograms.setdefault(name, {"kept": {}, "removed": {}, "thresholds": {}})
+            histogram.add(mine["kept"], h["kept"])
+            histogram.add(mine["removed"], h["removed"])
+            mine["thresholds"].update(h.get("thresholds", {}))
+        samples.merge(self.samples, other.samples)
 
     def add_tokens(self, counts: dict[str, dict[str, int]]) -> None:
         """Add token counts (``{source: {lang: tokens}}``); the step now counts tokens."""
@@ -99,6 +153,21 @@ class StepStats:
             d["error_kinds"] = dict(sorted(self.error_kinds.items()))
         else:
             del d["error_kinds"]
+        # only a filter's stats have histograms, only a step that removed has samples
+        for key in ("histograms", "samples"):
+            if not d[key]:
+                del d[key]
+        if self.docs_by is None:
+            del d["docs_by"]
+        else:
+            d["docs_by"] = {s: dict(sorted(v.items())) for s, v in sorted(self.docs_by.items())}
+        if self.histograms:
+            d["histograms"] = {
+                name: {"kept": _by_bin(h["kept"]), "removed": _by_bin(h["removed"]),
+                       "thresholds": dict(sorted(h["thresholds"].items()))}
+                for name, h in sorted(self.histograms.items())}
+        if self.samples:
+            d["samples"] = dict(sorted(self.samples.items()))
         return d
 
     @classmethod
@@ -123,6 +192,12 @@ class StepStats:
                 raise ValueError(f"an error kind is a string, not {kind!r}")
             _count(n, f"error_kinds[{kind!r}]")
         _seconds(out.seconds, "seconds")
+        out.histograms = _histograms(out.histograms)
+        if out.docs_by is not None:
+            out.docs_by = {source: {lang: _pair(v, f"docs_by[{source!r}][{lang!r}]")
+                                    for lang, v in _mapping(langs, f"docs_by[{source!r}]").items()}
+                           for source, langs in _mapping(out.docs_by, "docs_by").items()}
+        out.samples = _samples(out.samples)
         if out.tokens is not None:
             out.tokens = {source: dict(_mapping(langs, f"tokens[{source!r}]"))
                           for source, langs in _mapping(out.tokens, "tokens").items()}
@@ -240,6 +315,55 @@ def _nodes(d: object) -> dict[str, dict[str, int]]:
                 raise ValueError(f"a node is named by a string, not {node!r}")
             _count(n, f"nodes[{group!r}][{node!r}]")
         out[group] = dict(tally)
+    return out
+
+
+def _by_bin(h: dict[str, int]) -> dict[str, int]:
+    """A histogram's bins in value order (missing values last)."""
+    return dict(sorted(h.items(), key=lambda kv: (kv[0] == _NAN, int(kv[0]) if kv[0] != _NAN else 0)))
+
+
+#: bins of ``corpusforge.histogram.EDGES`` (a test checks they agree)
+BINS = 500
+
+
+def _histograms(d: object) -> dict[str, dict]:
+    """``histograms`` read back, types checked."""
+    out = {}
+    for name, h in _mapping(d, "histograms").items():
+        h = _mapping(h, f"histograms[{name!r}]")
+        entry: dict = {"thresholds": {}}
+        for part in ("kept", "removed"):
+            bins = dict(_mapping(h.get(part, {}), f"histograms[{name!r}].{part}"))
+            for key, n in bins.items():
+                if key != _NAN and not (isinstance(key, str) and key.isdigit() and int(key) < BINS):
+                    raise ValueError(f"histograms[{name!r}].{part} has no bin {key!r}")
+                _count(n, f"histograms[{name!r}].{part}[{key!r}]")
+            entry[part] = bins
+        for key, v in _mapping(h.get("thresholds", {}), f"histograms[{name!r}].thresholds").items():
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ValueError(f"histograms[{name!r}].thresholds[{key!r}] is a number, not {v!r}")
+            entry["thresholds"][key] = v
+        out[name] = entry
+    return out
+
+
+def _pair(v: object, key: str) -> list[int]:
+    if not (isinstance(v, list) and len(v) == 2):
+        raise ValueError(f"{key} is [documents, bytes], not {v!r}")
+    _count(v[0], key)
+    _count(v[1], key)
+    return list(v)
+
+
+def _samples(d: object) -> dict[str, list[dict]]:
+    """``samples`` read back: a list of mappings with a ``hash`` per reason."""
+    out = {}
+    for reason, items in _mapping(d, "samples").items():
+        if not isinstance(items, list) or not all(isinstance(s, dict) and isinstance(s.get("hash"), str)
+                                                  for s in items):
+            raise ValueError(f"samples[{reason!r}] is a list of sampled documents")
+        out[reason] = items
     return out
 
 

@@ -128,6 +128,8 @@ class Pipeline(Model):
     #: processed, and each run processes only the new ones into ``snapshot=<id>/``, deduplicated
     #: against the earlier snapshots (docs/nightly.md)
     incremental: bool = False
+    #: write ``<output>/report.html`` when the run ends (``corpusforge report`` writes it later)
+    report: bool = True
 
     @model_validator(mode="after")
     def _incremental_inputs(self) -> Pipeline:

@@ -116,3 +116,21 @@ def token_counts(batch: pa.Table, n_tokens: str = N_TOKENS) -> dict[str, dict[st
     for row in grouped.to_pylist():
         out.setdefault(row[SOURCE], {})[row[LANG]] = int(row["n_sum"] or 0)
     return out
+
+
+def doc_counts(batch: pa.Table) -> dict[str, dict[str, list[int]]]:
+    """``{source: {language: [documents, text bytes]}}`` of a batch (``und`` without a language):
+    what the output of a run's map phase holds, for the report."""
+    if batch.num_rows == 0:
+        return {}
+    n = batch.num_rows
+    lang = batch.column(LANG).cast(pa.string()) if LANG in batch.column_names else pa.nulls(n, pa.string())
+    grouped = pa.table({
+        SOURCE: batch.column(SOURCE).cast(pa.string()),
+        LANG: pc.fill_null(lang, NO_LANG),
+        "b": pc.binary_length(batch.column(TEXT)).cast(pa.int64()),
+    }).group_by([SOURCE, LANG], use_threads=False).aggregate([("b", "count"), ("b", "sum")])
+    out: dict[str, dict[str, list[int]]] = {}
+    for row in grouped.to_pylist():
+        out.setdefault(row[SOURCE], {})[row[LANG]] = [int(row["b_count"]), int(row["b_sum"] or 0)]
+    return out

@@ -9,7 +9,8 @@ bucket wrote what the same run on local disk writes:
 Either side is a folder or a URL (any fsspec filesystem; S3 credentials and endpoint from the
 usual AWS_* environment variables, such as AWS_ENDPOINT_URL_S3).
 
-Every file is compared except the resume state (``_state/`` folders) and stats files, whose
+Every file is compared except the resume state (``_state/`` folders), the run log
+(``_logs/``), the report (``report.html``: times) and stats files, whose
 document and byte counts are compared instead (timings and the nodes the tasks ran on differ
 from run to run). A
 ``stats.json`` below the root (an older layout kept the map phase's there) is ignored.
@@ -35,7 +36,7 @@ def files(root: str) -> dict[str, bytes]:
     for p in sorted(fs.find(base)):
         rel = p[len(base) + 1:]
         parts = rel.split("/")
-        if "_state" not in parts and parts[-1] != "stats.json":
+        if "_state" not in parts and "_logs" not in parts and parts[-1] not in ("stats.json", "report.html"):
             out[rel] = fs.cat_file(p)
     return out
 

@@ -101,3 +101,8 @@ def search_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict
     out = write_run(tmp_path_factory.mktemp("search") / "out", docs)
     index(str(out), ("exact", "bm25", "dense"))
     return str(out), docs
+
+
+# the report tests' runs, shared by their modules (a session fixture is computed once only
+# where it is defined once)
+from report_data import web_runs  # noqa: E402,F401

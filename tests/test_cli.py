@@ -26,8 +26,8 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == ""
 
 
-COMMANDS = ["run", "validate", "stats", "steps", "inputs", "count", "train-tokenizer", "filters", "index",
-            "search", "trace", "serve", "submit",
+COMMANDS = ["run", "validate", "stats", "report", "inspect", "steps", "inputs", "count", "train-tokenizer",
+            "filters", "index", "search", "trace", "serve", "submit",
             "jobs"]
 
 

@@ -63,12 +63,12 @@ def cli(*args: str, cwd: Path) -> subprocess.Popen:
 
 
 def files(folder: Path, drop: str) -> dict[str, bytes]:
-    """Every file but the resume state and timings; ``drop`` (the run's own folder) is cut out of
+    """Every file but the resume state, the run log, the report and timings; ``drop`` (the run's own folder) is cut out of
     JSON files so that two runs in two folders compare."""
     out = {}
     for p in sorted([*(folder / "out").rglob("*"), *(folder / "index").rglob("*")]):
         rel = p.relative_to(folder)
-        if not p.is_file() or "_state" in rel.parts or rel.name == "stats.json":
+        if not p.is_file() or "_state" in rel.parts or "_logs" in rel.parts or rel.name in ("stats.json", "report.html"):
             continue
         data = p.read_bytes()
         out[rel.as_posix()] = data.replace(drop.encode(), b"RUN") if p.suffix == ".json" else data

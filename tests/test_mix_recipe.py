@@ -11,7 +11,9 @@ from corpusforge.engine import run_pipeline
 from corpusforge.io.megatron import MegatronDataset
 from corpusforge.mix.recipe_sample import build
 
+from browser import open_page
 from conftest import ROOT, SHARED_DATA, read_output, shared_data
+from report_data import page_numbers, stats_numbers
 
 
 @pytest.mark.slow
@@ -45,3 +47,12 @@ def test_llm_jp_v1_recipe_runs_end_to_end(tmp_path, monkeypatch):
     assert sum(len(d) for d in ds) == train.num_rows
     assert {p.name for p in (out / "validation").iterdir()} == {
         "ja_mc4-ja", "ja_wiki-ja", "en_wiki-en", "en_pile", "code_stack"}
+    # the run's report, in a browser: every step and stage with the figures of stats.json, the
+    # per-source filters' signals among them, and the mix targets
+    with open_page((out / "report.html").as_uri()) as (page, console):
+        numbers = page_numbers(page)
+        targets = page.evaluate("() => [...document.querySelectorAll('tr.target')].map(t => t.dataset.lang)")
+    assert console.errors == [] and console.foreign_requests == []
+    assert numbers == stats_numbers(orjson.loads((out / "stats.json").read_bytes()))
+    assert any(k.startswith("ja-web:ja_quality:") for k in numbers["mc4-ja"]["histograms"])
+    assert sorted(targets) == ["code", "en", "ja"]

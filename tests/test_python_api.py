@@ -96,7 +96,7 @@ PIPELINE_DICT = {
 
 def _files(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and "_state" not in p.parts and p.name != "stats.json"}
+            if p.is_file() and "_state" not in p.parts and p.name not in ("stats.json", "report.html")}
 
 
 def _counts(stats: RunStats) -> list[dict]:

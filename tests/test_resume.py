@@ -34,7 +34,8 @@ def cli(*args: str, cwd: Path, **kw) -> subprocess.Popen:
 
 def snapshot(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and "_state" not in p.parts and p.name != "stats.json"}
+            if p.is_file() and "_state" not in p.parts and "_logs" not in p.parts
+            and p.name not in ("stats.json", "report.html")}
 
 
 def counts(out: Path) -> list[dict]:

@@ -9,10 +9,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from browser import open_page
 
 from corpusforge.search.server import make_server
 
+from browser import open_page
 from search_corpus import HOSTILE, HOSTILE_ID
 
 

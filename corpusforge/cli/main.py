@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from corpusforge.accounting import RunStats
-from corpusforge.cli import filters, jobs, search, tokens
+from corpusforge.cli import filters, inspect, jobs, runreport, search, tokens
 from corpusforge.cli.pipelinefile import load_checked
 from corpusforge.cli.report import (
     RunProgress,
@@ -30,6 +30,7 @@ from corpusforge.cli.report import (
     summary_table,
     tokens_text,
 )
+from corpusforge.cli.runlog import LogLevel, run_logging
 from corpusforge.cli.terminal import install_inert_tracebacks, literal
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -84,6 +85,8 @@ def run(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     snapshot: Annotated[Optional[str], typer.Option(
         help="incremental pipelines: the new night's snapshot id (default: the crawl id, or the time)")] = None,
+    log_level: Annotated[LogLevel, typer.Option(
+        help="what the terminal shows of the run log (OUT/_logs/run.log keeps info and above)")] = LogLevel.warning,
 ) -> None:
     """Run a pipeline: read, process, write Parquet/JSONL, print a summary and write stats.json.
 
@@ -116,7 +119,8 @@ def run(
     # Ctrl-C, its status says so, and it can be resumed
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        with RunProgress(console, enabled=not quiet) as progress:
+        with RunProgress(console, enabled=not quiet) as progress, \
+                run_logging(pipeline.output.path, log_level, err_console, progress.handler):
             stats = run_pipeline(
                 pipeline, executor=executor.value if executor else None, workers=workers,
                 ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,
@@ -302,6 +306,8 @@ def inputs() -> None:
 app.command()(run)
 app.command()(validate)
 app.command()(stats)
+app.command("report")(runreport.report)
+app.command("inspect")(inspect.inspect)
 app.command()(steps)
 app.command()(inputs)
 app.command("count")(tokens.count)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import io
+import logging
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -129,17 +138,21 @@ def reasons_text(stats: RunStats) -> Text:
 
 
 class RunProgress:
-    """A progress bar over work units with the running docs/s rate."""
+    """A progress bar over work units with the running docs/s and MB/s rates and the time
+    left, and one bar per task group of the global stages (``00-dedup/sign`` ...), fed by the
+    run log's records (:attr:`handler`)."""
 
     def __init__(self, console: Console, enabled: bool = True) -> None:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("units"), TextColumn("{task.fields[docs]:,} docs"),
-            TextColumn("{task.fields[rate]} docs/s"), TimeElapsedColumn(),
+            TextColumn("{task.fields[what]}"), TextColumn("{task.fields[docs]}"),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
             console=console, disable=not enabled, transient=False,
         )
         self.task = None
         self.docs = 0
+        self.bytes = 0
+        self.handler = _PhaseBars(self.progress)
 
     def __enter__(self) -> RunProgress:
         self.progress.start()
@@ -149,13 +162,36 @@ class RunProgress:
         self.progress.stop()
 
     def start(self, total: int, already_done: int) -> None:
-        self.task = self.progress.add_task("running", total=total, completed=already_done, docs=0, rate="-")
+        self.task = self.progress.add_task("running", total=total, completed=already_done, what="units",
+                                           docs="0 docs", rate="- docs/s")
 
     def unit_done(self, _unit, stats: RunStats) -> None:
         self.docs += stats.steps[0].docs_in
+        self.bytes += stats.steps[0].bytes_in
         elapsed = self.progress.tasks[0].elapsed or 0
-        rate = f"{self.docs / elapsed:,.0f}" if elapsed > 0 else "-"
-        self.progress.update(self.task, advance=1, docs=self.docs, rate=rate)
+        rate = (f"{self.docs / elapsed:,.0f} docs/s, {self.bytes / elapsed / 1e6:,.1f} MB/s" if elapsed > 0
+                else "- docs/s")
+        self.progress.update(self.task, advance=1, docs=f"{self.docs:,} docs", rate=rate)
+
+
+class _PhaseBars(logging.Handler):
+    """A bar per task group of a global stage, from the records ``StageContext.map_tasks``
+    logs (the map phase has the units bar)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(logging.INFO)
+        self.progress = progress
+        self.bars: dict[str, TaskID] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        group = getattr(record, "task_group", None)
+        if not isinstance(group, str) or group == "map":
+            return
+        if hasattr(record, "tasks"):
+            self.bars[group] = self.progress.add_task(inert(group), total=record.tasks, completed=record.done_earlier,
+                                                      what="tasks", docs="", rate="")
+        elif hasattr(record, "task_done") and group in self.bars:
+            self.progress.advance(self.bars[group])
 
 
 def errors_text(stats: RunStats, errors_dir: str) -> Text:

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge import samples
 from corpusforge.accounting import StepStats, sum_stats
 from corpusforge.dedup.components import components, representatives
 from corpusforge.dedup.config import DedupConfig
@@ -398,6 +399,8 @@ def _write_task(task: WriteTask) -> StepStats:
     tokens = token_counts(kept)
     if tokens is not None:
         st.add_tokens(tokens)
+    # every document by the size of its cluster: the kept ones are the clusters, one each
+    st.add_signals({CLUSTER_SIZE: size.astype(np.float64)}, keep, {})
     if not keep.all():
         gone = ~keep
         reps = read_table(lay.path("reps.parquet"))
@@ -416,6 +419,7 @@ def _write_task(task: WriteTask) -> StepStats:
         if rejects is not None:
             rejects.write(sinks.reject_rows(removed))
             rejects.commit()
+            samples.merge(st.samples, samples.take(removed, sinks.rejects_text))
     return st
 
 

@@ -32,6 +32,7 @@ from corpusforge.io.markers import read_marker, write_marker
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.storage import filesystem, register
 from corpusforge.io.units import WorkUnit
+from corpusforge.report import report_finished_run
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.map import READ, MapStage, MapWork
@@ -112,6 +113,7 @@ def run_pipeline(
                     status.end(e)
                 raise
             status.end(None)
+            report_finished_run(pipeline)  # report.html (unless `report: false`)
     return total
 
 

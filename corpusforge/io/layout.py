@@ -103,8 +103,9 @@ def is_document_path(relative: str) -> bool:
 
 
 #: files a run writes next to its documents (``mix_manifest.json``: the mix stage's plan;
-#: ``manifest.json``: an incremental corpus's, io/corpus.py)
-RUN_FILES = frozenset({STATS_FILE, "mix_manifest.json", "manifest.json"})
+#: ``manifest.json``: an incremental corpus's, io/corpus.py; ``report.html``: the run report)
+REPORT_FILE = "report.html"
+RUN_FILES = frozenset({STATS_FILE, "mix_manifest.json", "manifest.json", REPORT_FILE})
 
 
 def list_shards(path: str, suffixes: tuple[str, ...] = (".parquet",)) -> list[str]:

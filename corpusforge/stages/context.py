@@ -3,15 +3,20 @@ resumable parallel tasks on the run's executor."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpusforge.accounting import RunStats, StepStats
 from corpusforge.executors import Executor
 from corpusforge.io.layout import OutputLayout, join
 from corpusforge.io.markers import read_marker, write_marker
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.storage import filesystem, with_storage
+
+#: the run log's lines (one per task queued and done, with its counts and node)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,12 +103,24 @@ class StageContext:
                 pending.append(i)
         if on_start is not None:
             on_start(len(items), len(items) - len(pending))
+        group = join(self.key, phase)
+        # the extras are for a progress view (the command line's bar per phase)
+        log.info("%s: %d task(s), %d done earlier", group, len(items), len(items) - len(pending),
+                 extra={"task_group": group, "tasks": len(items), "done_earlier": len(items) - len(pending)})
+        for i in pending:
+            log.info("%s: task %s queued", group, labels[i])
 
         def done(j: int, value: Any, node: str) -> None:
             i = pending[j]
             results[i] = value
             write_marker(paths[i], labels[i], value, node)
             _count(tally, node)
+            log.info("%s: task %s done on %s: %s", group, labels[i], node, _counts(value),
+                     extra={"task_group": group, "task_done": labels[i]})
+            errored = _errored(value)
+            if errored:
+                log.warning("%s: task %s: %d document(s) became error records (see %s)", group, labels[i],
+                            errored, self.sinks.errors)
             if on_result is not None:
                 on_result(i, value)
 
@@ -124,6 +141,23 @@ class StageContext:
                 marker = read_marker(join(root, relative))
                 if marker is not None:
                     _count(self.nodes.setdefault(join(self.key, relative.rpartition("/")[0]), {}), marker.node)
+
+
+def _counts(value: Any) -> str:
+    """A task's result in a few words for the run log."""
+    if isinstance(value, RunStats) and value.steps:
+        first, last = value.steps[0], value.steps[-1]
+        return (f"{first.docs_in} docs in, {last.docs_out} out, "
+                f"{sum(s.docs_removed for s in value.steps)} removed, {sum(s.errored for s in value.steps)} errored")
+    if isinstance(value, StepStats):
+        return f"{value.docs_in} docs in, {value.docs_out} out, {value.docs_removed} removed, {value.errored} errored"
+    return "finished"
+
+
+def _errored(value: Any) -> int:
+    if isinstance(value, RunStats):
+        return sum(s.errored for s in value.steps)
+    return value.errored if isinstance(value, StepStats) else 0
 
 
 def _count(tally: dict[str, int], node: str | None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge import samples
 from corpusforge.accounting import RunStats, StepStats
 from corpusforge.errors import ErrorRecord, SetupFailed, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
@@ -32,13 +33,14 @@ from corpusforge.schema import (
     POS,
     REMOVED_REASON,
     TEXT,
+    doc_counts,
     public_columns,
     text_bytes,
     token_counts,
 )
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
-from corpusforge.steps.base import Step
+from corpusforge.steps.base import Signals, Step
 from corpusforge.steps.build import build_step
 
 #: the reader's row in the stats
@@ -157,14 +159,18 @@ class UnitRunner:
             st.docs_in += batch.num_rows
             st.bytes_in += text_bytes(batch)
             kept: list[pa.Table] = []
-            for piece, removed, err in self._guarded(step, name, batch):
+            for piece, removed, err, signals in self._guarded(step, name, batch):
                 if piece is not None and piece.num_rows:
                     kept.append(piece)
+                for sig in signals:
+                    st.add_signals(sig.values, sig.keep, sig.thresholds)
                 if removed is not None and removed.num_rows:
                     for reason, count in _count_reasons(removed).items():
                         st.remove(reason, count)
                     if rejects is not None:
                         rejects.write(self.work.sinks.reject_rows(removed, name), utf8_checked=True)
+                        # the report's examples, chosen by id hash as the rejects are written
+                        samples.merge(st.samples, samples.take(removed, self.work.sinks.rejects_text))
                 for e in err:
                     st.error(e.error)
                     errors.write(e)
@@ -178,11 +184,13 @@ class UnitRunner:
             if batch.num_rows == 0:
                 # later steps still see a (zero) batch count of nothing: nothing to do
                 return
+        if step_stats:  # what the map phase passes on, per source and language (the report)
+            step_stats[-1].add_docs_by(doc_counts(batch))
         # the reader validated the input and every step's new strings were checked
         main.write(public_columns(batch), utf8_checked=True)
 
     def _guarded(self, step: Step, name: str, batch: pa.Table
-                 ) -> Iterator[tuple[pa.Table | None, pa.Table | None, list[ErrorRecord]]]:
+                 ) -> Iterator[tuple[pa.Table | None, pa.Table | None, list[ErrorRecord], list[Signals]]]:
         """Apply a step; if it raises, bisect the batch to isolate the failing documents.
         Rows the step returns with invalid UTF-8 are its error records too."""
         try:
@@ -191,7 +199,7 @@ class UnitRunner:
             if self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {type(e).__name__}: {e}") from e
             if batch.num_rows == 1:
-                yield None, None, [_error_of(name, e, batch)]
+                yield None, None, [_error_of(name, e, batch)], []
                 return
         else:
             out, bad_out = _split_invalid(result.out, batch)
@@ -200,7 +208,8 @@ class UnitRunner:
                     for i in range(bad.num_rows)]
             if errs and self.work.on_error == "fail":
                 raise StepFailed(f"step {name!r} failed: {errs[0].message}")
-            yield out, removed, errs
+            # signals of rows that became error records would not add up: none then
+            yield out, removed, errs, [] if errs else result.signals
             return
         half = batch.num_rows // 2
         yield from self._guarded(step, name, batch.slice(0, half))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
@@ -46,6 +46,24 @@ class StepResult:
     #: when nothing was removed; a filter in filter mode always returns a table, possibly
     #: empty, so that its rejects' columns are known even when it removed nothing
     removed: pa.Table | None = None
+    #: a filter's signals over the batch it was given, for the stats' histograms, the same in
+    #: filter and annotate mode (a route: those of its inner filters over their rows)
+    signals: list[Signals] = field(default_factory=list)
+
+
+@dataclass
+class Signals:
+    """What a filter decided on: its signal columns, the keep mask and its thresholds."""
+
+    values: dict[str, pa.ChunkedArray]
+    keep: np.ndarray
+    #: ``{signal: {config key: value}}``
+    thresholds: dict[str, dict[str, float]]
+
+    def named(self, prefix: str) -> Signals:
+        """The same signals named ``<prefix><signal>`` (a route's ``<branch>/<label>:``)."""
+        return Signals({f"{prefix}{k}": v for k, v in self.values.items()}, self.keep,
+                       {f"{prefix}{k}": v for k, v in self.thresholds.items()})
 
 
 def _once(setup: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -195,6 +213,23 @@ class Filter(Step[FilterConfigT]):
     ) -> tuple[np.ndarray, pa.Array]:
         """A boolean keep mask and a reason per document (null where kept)."""
 
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        """Per signal, the config values it is compared with: the numeric ``min_<x>`` /
+        ``max_<x>`` keys of a signal named ``x`` or ``n_x``, but a minimum of 0 (a filter whose keys are named
+        otherwise overrides this, for the report's threshold lines)."""
+        out: dict[str, dict[str, float]] = {}
+        signals = self.signal_columns() or frozenset()
+        for key, value in self.config.model_dump().items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or (key.startswith("min_") and value == 0):
+                continue  # not a number, or a lower bound of 0 (no bound)
+            for prefix in ("min_", "max_"):
+                if key.startswith(prefix):
+                    x = key[len(prefix):]
+                    for name in (x, f"n_{x}"):
+                        if name in signals:
+                            out.setdefault(name, {})[key] = value
+        return out
+
     def evaluate(self, batch: pa.Table) -> tuple[pa.Table, np.ndarray, pa.Array]:
         """The batch with the signal columns added, the keep mask and the reasons."""
         sig = self.signals(batch)
@@ -215,10 +250,14 @@ class Filter(Step[FilterConfigT]):
 
     def apply(self, batch: pa.Table) -> StepResult:
         out, keep, reason = self.evaluate(batch)
+        if not hasattr(self, "_thresholds"):  # the config does not change: once per object
+            self._thresholds = self.thresholds()
+        signals = Signals({c: out.column(c) for c in self._explaining_columns(batch, out)}, keep,
+                          self._thresholds)
         if self.config.mode == "annotate":
             prefix = self._decision_prefix()
             out = _set_column(out, f"{prefix}_{KEEP}", pa.array(keep))
-            return StepResult(_set_column(out, f"{prefix}_{REASON}", reason))
+            return StepResult(_set_column(out, f"{prefix}_{REASON}", reason), signals=[signals])
         mask = pa.array(keep)
         kept_cols = out.column_names if self.config.keep_signals else batch.column_names
         kept = out.filter(mask).select(kept_cols)
@@ -230,7 +269,7 @@ class Filter(Step[FilterConfigT]):
         carried = removed.select(batch.column_names)
         for name in self._explaining_columns(batch, out):
             carried = carried.append_column(f"{REJECT_PREFIX}{name}", removed.column(name))
-        return StepResult(kept, carried.append_column(REMOVED_REASON, reason.filter(dropped)))
+        return StepResult(kept, carried.append_column(REMOVED_REASON, reason.filter(dropped)), [signals])
 
     def _explaining_columns(self, batch: pa.Table, out: pa.Table) -> list[str]:
         """What the decision was made on: the signal columns (those ``evaluate`` added, and the

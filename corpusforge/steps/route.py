@@ -25,7 +25,7 @@ from pydantic import Field, field_validator, model_validator
 
 from corpusforge.models import FileRef, refusal
 from corpusforge.schema import REJECT_PREFIX, REMOVED_REASON
-from corpusforge.steps.base import Step, StepConfig, StepResult
+from corpusforge.steps.base import Signals, Step, StepConfig, StepResult
 from corpusforge.steps.build import EntryError, build_chain, resolve_step
 from corpusforge.steps.presets import PresetError, expand_preset
 from corpusforge.steps.registry import register
@@ -163,14 +163,16 @@ class Branch:
         # labelled with unique names: two inner filters of one kind annotate under their own
         return cls(name, values, build_chain(entries), drop_where)
 
-    def run(self, rows: pa.Table) -> tuple[pa.Table, list[pa.Table]]:
-        """The branch's rows after its chain, and the removed rows with prefixed reasons.
+    def run(self, rows: pa.Table) -> tuple[pa.Table, list[pa.Table], list[Signals]]:
+        """The branch's rows after its chain, the removed rows with prefixed reasons and the
+        inner filters' signals, named like the reasons.
 
         The chain runs even when no row is left (or none came): its added columns then still
         reach the output, so every batch of a route has the same columns, which a shard
         writer needs. A step that cannot take an empty batch ends that probe quietly.
         """
         removed: list[pa.Table] = []
+        signals: list[Signals] = []
         for column, values in self.drop_where.items():
             if column not in rows.column_names or not rows.num_rows:
                 continue
@@ -195,13 +197,15 @@ class Branch:
                     e.add_note(f"in {where}inner step {step.label!r}")
                     raise
             rows = result.out
+            where = f"{self.name}/" if self.name is not None else ""
+            signals += [sig.named(f"{where}{step.label}:") for sig in result.signals]
             # kept when empty too: a filter's empty rejects still bring its reject_* columns,
             # so the route's rejects have the same columns in every batch
             if result.removed is not None:
                 r = result.removed
                 reasons = pc.binary_join_element_wise(f"{step.label}:", r.column(REMOVED_REASON).cast(pa.string()), "")
                 removed.append(self._mark(r.drop_columns([REMOVED_REASON]), reasons))
-        return rows, removed
+        return rows, removed, signals
 
     def _mark(self, rows: pa.Table, reasons: pa.Array | pa.ChunkedArray) -> pa.Table:
         """Removed rows with their reason (prefixed ``<branch>/``) and, named, the branch."""
@@ -225,10 +229,12 @@ def route_batch(batch: pa.Table, column: str, branches: Sequence[Branch],
     batch = batch.append_column(_ROW, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
     kept: list[pa.Table] = []
     removed: list[pa.Table] = []
+    signals: list[Signals] = []
     for i, branch in enumerate(branches):
-        out, gone = branch.run(batch.filter(pa.array(which == i)))
+        out, gone, sig = branch.run(batch.filter(pa.array(which == i)))
         kept.append(out)
         removed += gone
+        signals += sig
     others = batch.filter(pa.array(which < 0))
     if unmatched == "keep":
         kept.append(others)
@@ -239,7 +245,7 @@ def route_batch(batch: pa.Table, column: str, branches: Sequence[Branch],
     out = out.take(pc.sort_indices(out.column(_ROW))).drop_columns([_ROW])
     gone = (pa.concat_tables(removed, promote_options="permissive").drop_columns([_ROW])
             if any(r.num_rows for r in removed) else None)
-    return StepResult(out, gone)
+    return StepResult(out, gone, signals)
 
 
 @register
