@@ -115,8 +115,8 @@ def test_bisection_isolates_a_row_of_invalid_utf8_without_raising():
                    batch=BatchConfig(), on_error="skip", sinks=Sinks(path=""))
     runner = UnitRunner(work)
     results = list(runner._guarded(runner.steps[0], "title", batch))
-    kept = [t for out, _, _ in results if out is not None for t in out.column("text").to_pylist()]
-    errors = [e for _, _, errs in results for e in errs]
+    kept = [t for out, _, _, _ in results if out is not None for t in out.column("text").to_pylist()]
+    errors = [e for _, _, errs, _ in results for e in errs]
     assert kept == [JA, EN.title(), JA + "!"]
     assert [(e.id, e.position, e.error) for e in errors] == [("c", 20, "UnicodeDecodeError")]
     assert errors[0].snippet.endswith(JA) and errors[0].file == "f.jsonl"
