@@ -44,7 +44,7 @@ def ours(folder: Path, fast: bool = False) -> tuple[float, int, int, list[str], 
     step = ExtractHtml(timeout=30, fast=fast, **OPTIONS)
     step.setup()
     step._extract([(b"<html><body><p>warm up</p></body></html>", None, None)])  # start the worker
-    warm = step.trafilatura_seconds
+    warm = step.extractor_seconds
     t0 = time.perf_counter()
     pages, kept, texts = 0, 0, []
     for unit in warc.plan(cfg, 0):
@@ -58,7 +58,7 @@ def ours(folder: Path, fast: bool = False) -> tuple[float, int, int, list[str], 
     dt = time.perf_counter() - t0
     step.close()
     # measured inside the worker, in this very run: robust to the machine's noise
-    share = (step.trafilatura_seconds - warm) / dt
+    share = (step.extractor_seconds - warm) / dt
     return dt, pages, kept, texts, share
 
 
