@@ -176,6 +176,10 @@ def main() -> None:
     print(f"corpusforge with extractor: resiliparse: {res[1] / res[0]:.1f} pages/s "
           f"({(res[1] / res[0]) / (dp / dt):.2f}x datatrove), {res[2]} pages with text, "
           f"{sum(len(t) for t in res[3]) / max(1, chars):.0%} of the default's characters")
+    for label in ("corpusforge", "corpusforge resiliparse"):
+        texts = best[label][3]
+        print(f"{label}: {sum(len(t.encode()) for t in texts) / max(1, len(texts)):,.0f} bytes of UTF-8 text "
+              "per page with text")
     ro, rt, rn = best["read"]
     print(f"reading alone ({rn} pages): corpusforge {rn / ro:.0f} pages/s, datatrove WarcReader "
           f"{rn / rt:.0f} pages/s ({rt / ro:.1f}x)")
