@@ -7,7 +7,7 @@ import gzip
 import textwrap
 
 import pytest
-from test_ingest_extract import EN_PAGE, JA_PAGE, html_batch
+from test_ingest_extract import EN_PAGE, JA_PAGE, _run, html_batch
 
 from corpusforge.config import pipeline_from_yaml
 from corpusforge.errors import ErrorRecord
@@ -46,7 +46,7 @@ REAL = [
     ("yahoo-4", "トレンドマイクロは3月9日、Wi-Fi利用時の通信を暗号化し保護する", "IDでもっと便利に新規取得"),
     ("hukumusume", "肉をくわえたイヌが、橋を渡っていました。", None),
     ("001", "The idea behind code coverage is to record which parts of your code", "Hi, I'm Nicolas."),
-    ("bbc-1", "Obama", "Accessibility Help"),
+    ("bbc-1", "President Barack Obama has admitted that his failure to pass", "Accessibility Help"),
 ]
 
 
@@ -94,6 +94,27 @@ def test_tables_and_links_options_reach_resiliparse():
     assert "表の中の文章です。" in default and "A sentence inside a table cell." in default
     assert "表の中の文章です。" not in no_tables and "吾輩は猫である。" in no_tables and "hereditary" in no_tables
     assert "https://example.jp/neko" in links and "https://example.jp/neko" not in default
+
+
+def test_comments_option_reaches_resiliparse():
+    page = ("<html><body><article><p>" + "吾輩は猫である。名前はまだ無い。" * 10 + "</p></article>"
+            "<div class='comments'><p>読者のコメントです。A reader comment long enough to count.</p></div>"
+            "</body></html>").encode()
+    batch = html_batch([(page, "utf-8", "text/html", 200)])
+    texts = [ExtractHtml(extractor="resiliparse", isolation="inline", include_comments=c
+                         ).apply(batch).out.column("text")[0].as_py() for c in (False, True)]
+    assert "吾輩は猫である。" in texts[0] and "読者のコメントです。" not in texts[0]
+    assert "読者のコメントです。" in texts[1]
+
+
+def test_a_pipeline_with_resiliparse_accounts_for_every_page(tmp_path):
+    stats, errors, out = _run(tmp_path, "extractor: resiliparse", [JA_PAGE.encode(), EN_PAGE.encode(),
+                                                                  b"<html><body></body></html>"])
+    step = stats.to_dict()["steps"][1]
+    assert errors == [] and out.num_rows == 2
+    assert (step["docs_in"], step["docs_out"], step["removed"], step["errored"]) == (3, 2, {"no_text": 1}, 0)
+    texts = sorted(out.column("text").to_pylist())
+    assert "吾輩は猫である。名前はまだ無い。" in texts[1] and "hereditary recklessness" in texts[0]
 
 
 def test_include_links_reaches_trafilatura_too():
