@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-#: seconds the worker may take to start (imports trafilatura and lxml)
+#: seconds the worker may take to start (imports the extractor: trafilatura and lxml, or resiliparse)
 START_TIMEOUT = 60.0
 
 
@@ -28,7 +28,7 @@ class PageResult:
     #: exception class name when the page failed (ExtractionTimeout, ExtractorCrashed, ...)
     error: str | None = None
     message: str | None = None
-    #: time spent inside trafilatura (what the framework cannot make faster)
+    #: time spent inside the extractor (what the framework cannot make faster)
     seconds: float = 0.0
 
 
@@ -42,8 +42,10 @@ _BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')];
 class ExtractorProcess:
     """Sends pages to ``corpusforge.extract.worker`` and collects one result per page."""
 
-    def __init__(self, options: dict, timeout: float, memory_limit: int | None) -> None:
+    def __init__(self, options: dict, timeout: float, memory_limit: int | None,
+                 extractor: str = "trafilatura") -> None:
         self.options, self.timeout, self.memory_limit = options, timeout, memory_limit
+        self.extractor = extractor
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
         #: process id of the worker once it is ready for pages (None while there is none)
@@ -59,7 +61,7 @@ class ExtractorProcess:
         self.proc.stdin.close()
         self.proc.stdout.close()
         try:
-            self.send.send_bytes(pickle.dumps((self.options, self.memory_limit)))
+            self.send.send_bytes(pickle.dumps((self.options, self.memory_limit, self.extractor)))
             ready = self.recv.poll(START_TIMEOUT) and self.recv.recv() == "ready"
         except (EOFError, OSError):  # it died while starting
             ready = False

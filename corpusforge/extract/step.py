@@ -1,4 +1,5 @@
-"""``extract_html``: HTML payloads to main text with trafilatura, in an isolated subprocess.
+"""``extract_html``: HTML payloads to main text with trafilatura (or resiliparse), in an isolated
+subprocess.
 
 Rows without an ``html`` payload (WET text, JSONL documents) pass through untouched.
 Rows with one are removed with a reason when the response is not a 200 (``http_status``),
@@ -15,11 +16,11 @@ from typing import Annotated, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from corpusforge.extract.pool import ExtractorProcess, PageResult
 from corpusforge.io.warc import CHARSET, CONTENT_TYPE, HTML, HTTP_STATUS
-from corpusforge.models import PositiveFloat, Size
+from corpusforge.models import PositiveFloat, Size, refusal
 from corpusforge.schema import FILE, ID, POS, REMOVED_REASON, TEXT, URL
 from corpusforge.steps.base import Filter, Step, StepConfig, StepResult
 from corpusforge.steps.registry import register
@@ -33,13 +34,25 @@ class ExtractionError(RuntimeError):
     """One or more pages of the batch failed; the runner isolates them."""
 
 
+#: keys only trafilatura has: refused, when set, with ``extractor: resiliparse``
+TRAFILATURA_ONLY = ("favor_precision", "favor_recall", "fast", "deduplicate")
+
+
 class ExtractConfig(StepConfig):
+    #: the HTML-to-text library: trafilatura (main-text extraction, the default) or resiliparse
+    #: (rule-based main content, several times faster)
+    extractor: Literal["trafilatura", "resiliparse"] = "trafilatura"
+    #: resiliparse: main content only; false keeps all visible text (trafilatura always keeps
+    #: the main content only)
+    main_content: bool = True
     #: trafilatura: keep less, but cleaner text
     favor_precision: bool = False
     #: trafilatura: keep more text when in doubt
     favor_recall: bool = False
     include_comments: bool = False
     include_tables: bool = True
+    #: keep link targets in the text (trafilatura: ``[text](url)``, resiliparse: ``text (url)``)
+    include_links: bool = False
     #: trafilatura's fast mode: no fallback extractors
     fast: bool = False
     deduplicate: bool = False
@@ -56,10 +69,23 @@ class ExtractConfig(StepConfig):
     #: drop the raw ``html`` column once the text is extracted
     drop_html: bool = True
 
+    @model_validator(mode="after")
+    def _check_extractor(self) -> ExtractConfig:
+        if self.extractor == "resiliparse":
+            bad = [k for k in TRAFILATURA_ONLY if k in self.model_fields_set]
+            why = "is a trafilatura option; resiliparse has no equivalent"
+        else:
+            bad = ["main_content"] if "main_content" in self.model_fields_set and not self.main_content else []
+            why = "false needs extractor: resiliparse (trafilatura always keeps the main content only)"
+        if bad:
+            raise refusal(type(self).__name__, [((k,), f"{k} {why}", getattr(self, k)) for k in bad])
+        return self
+
 
 @register
 class ExtractHtml(Step[ExtractConfig]):
-    """Main text of HTML pages (trafilatura), charset from header, meta tag or detection."""
+    """Main text of HTML pages (trafilatura or resiliparse), charset from header, meta tag or
+    detection."""
 
     name = "extract_html"
     #: the codec the text was decoded with (the raw ``html`` column is dropped by default)
@@ -68,15 +94,20 @@ class ExtractHtml(Step[ExtractConfig]):
     def setup(self) -> None:
         self._proc: ExtractorProcess | None = None
         self._memo: dict[tuple, PageResult] = {}
-        #: pages extracted and seconds spent inside trafilatura, for benchmarks and reports
+        #: pages extracted and seconds spent inside the extractor, for benchmarks and reports
         self.pages = 0
-        self.trafilatura_seconds = 0.0
+        self.extractor_seconds = 0.0
 
     def _options(self) -> dict:
+        """The config in the chosen library's own keyword arguments."""
         c = self.config
+        if c.extractor == "resiliparse":
+            # resiliparse has no table switch: tables are skipped as elements
+            return dict(main_content=c.main_content, comments=c.include_comments, links=c.include_links,
+                        skip_elements=None if c.include_tables else ["table"])
         return dict(favor_precision=c.favor_precision, favor_recall=c.favor_recall,
                     include_comments=c.include_comments, include_tables=c.include_tables,
-                    fast=c.fast, deduplicate=c.deduplicate)
+                    include_links=c.include_links, fast=c.fast, deduplicate=c.deduplicate)
 
     def _extract(self, tasks: list[tuple[bytes, str | None, str | None]]) -> list[PageResult]:
         c = self.config
@@ -86,13 +117,13 @@ class ExtractHtml(Step[ExtractConfig]):
             out = []
             for raw, charset, url in tasks:
                 try:
-                    text, codec, seconds = extract_page(raw, charset, url, self._options())
+                    text, codec, seconds = extract_page(raw, charset, url, self._options(), c.extractor)
                     out.append(PageResult(text=text, codec=codec, seconds=seconds))
                 except Exception as e:  # noqa: BLE001 - reported per page like the subprocess does
                     out.append(PageResult(error=type(e).__name__, message=str(e)))
             return out
         if self._proc is None:
-            self._proc = ExtractorProcess(self._options(), c.timeout, c.memory_limit)
+            self._proc = ExtractorProcess(self._options(), c.timeout, c.memory_limit, c.extractor)
         return self._proc.run(tasks)
 
     def apply(self, batch: pa.Table) -> StepResult:
@@ -117,7 +148,7 @@ class ExtractHtml(Step[ExtractConfig]):
             for k, res in zip(missing, self._extract(tasks)):
                 self._memo[keys[k]] = res
                 self.pages += 1
-                self.trafilatura_seconds += res.seconds
+                self.extractor_seconds += res.seconds
         results = [self._memo[key] for key in keys]
         failed = [(key, r) for key, r in zip(keys, results) if r.error is not None]
         if failed:

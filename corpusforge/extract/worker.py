@@ -1,4 +1,5 @@
-"""The extraction subprocess: decode + trafilatura, one page at a time, results streamed back.
+"""The extraction subprocess: decode + extract (trafilatura or resiliparse), one page at a time,
+results streamed back.
 
 Run as ``python -m corpusforge.extract.worker``: requests arrive pickled on stdin,
 results leave on stdout, so the parent can kill a page that hangs and start a fresh
@@ -15,21 +16,21 @@ import time
 from multiprocessing.connection import Connection
 
 
-def extract_page(raw: bytes, charset: str | None, url: str | None, options: dict
-                 ) -> tuple[str, str, float]:
-    """``(text, codec, seconds inside trafilatura)`` of one page; empty text when trafilatura
-    finds no main content."""
-    import trafilatura
-
+def extract_page(raw: bytes, charset: str | None, url: str | None, options: dict,
+                 extractor: str = "trafilatura") -> tuple[str, str, float]:
+    """``(text, codec, seconds inside the extractor)`` of one page; empty text when the
+    extractor finds no text."""
     from corpusforge.extract.charset import decode_html
+    from corpusforge.extract.engines import engine
 
+    extract = engine(extractor)
     html, codec, _ = decode_html(raw, charset)
     t0 = time.perf_counter()
-    text = trafilatura.extract(html, url=url, output_format="txt", **options)
-    return text or "", codec, time.perf_counter() - t0
+    text = extract(html, url, options)
+    return text, codec, time.perf_counter() - t0
 
 
-def serve(inp: Connection, out: Connection, options: dict) -> None:
+def serve(inp: Connection, out: Connection, options: dict, extractor: str) -> None:
     """Answer ``[(raw, charset, url), ...]`` with ``(i, text, codec, error, seconds)`` per page."""
     while True:
         try:
@@ -40,7 +41,7 @@ def serve(inp: Connection, out: Connection, options: dict) -> None:
             return
         for i, (raw, charset, url) in enumerate(tasks):
             try:
-                text, codec, seconds = extract_page(raw, charset, url, options)
+                text, codec, seconds = extract_page(raw, charset, url, options, extractor)
                 out.send((i, text, codec, None, seconds))
             except MemoryError:
                 out.send((i, None, None, "MemoryError: page exceeded the extractor's memory limit", 0.0))
@@ -64,8 +65,10 @@ def main() -> None:
     inp, out = Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    options, memory_limit = pickle.loads(inp.recv_bytes())
-    import trafilatura  # noqa: F401 - paid once at start, not on the first page
+    options, memory_limit, extractor = pickle.loads(inp.recv_bytes())
+    from corpusforge.extract.engines import engine
+
+    engine(extractor)  # its import is paid once at start, not on the first page
 
     # the imported modules' objects never die: keep them out of every garbage collection
     gc.freeze()
@@ -76,7 +79,7 @@ def main() -> None:
         cap = _address_space() + memory_limit
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     out.send("ready")
-    serve(inp, out, options)
+    serve(inp, out, options, extractor)
 
 
 if __name__ == "__main__":
