@@ -37,3 +37,17 @@ def test_units_are_numbered_across_inputs():
     units = plan_units(inputs)
     assert [(u.index, u.input_index, u.start, u.end) for u in units] == [
         (0, 0, 0, 5), (1, 0, 5, 10), (2, 1, 0, 3), (3, 1, 3, 6), (4, 1, 6, 9)]
+
+
+def test_a_glob_over_links_to_files_finds_them(tmp_path):
+    """A mirror made of symbolic links into a shared folder is read like one of files."""
+    from corpusforge.io.files import expand
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "mirror").mkdir()
+    for name in ("ja.jsonl", "en.jsonl"):
+        (tmp_path / "data" / name).write_text('{"text": "吾輩は猫である"}\n', encoding="utf-8")
+        (tmp_path / "mirror" / name).symlink_to(tmp_path / "data" / name)
+    (tmp_path / "mirror" / "gone.jsonl").symlink_to(tmp_path / "data" / "missing.jsonl")
+    found = expand(str(tmp_path / "mirror" / "*.jsonl"))
+    assert [name for _, name in found] == ["en.jsonl", "ja.jsonl"]

@@ -63,7 +63,7 @@ def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
             else:
                 listing = fs.glob(root, detail=True)
                 match = bool
-            found = {p: i for p, i in listing.items() if i.get("type") == "file" and match(p)}
+            found = {p: i for p, i in listing.items() if _is_file(fs, p, i) and match(p)}
         elif fs.isdir(root):
             # a folder: its documents, not a run layout's rejects, errors, state or stats
             # (reading a previous run's output folder reads what it kept)
@@ -83,6 +83,13 @@ def expand(patterns: str | list[str]) -> list[tuple[str, str]]:
             out.setdefault(path, name)
             _LISTED[path] = _version(found[p])
     return list(out.items())
+
+
+def _is_file(fs: fsspec.AbstractFileSystem, path: str, info: dict) -> bool:
+    """A file, or a link to one (a mirror of links into a shared folder is a mirror too)."""
+    if info.get("type") == "file":
+        return True
+    return bool(info.get("islink")) and fs.isfile(path)
 
 
 #: ``path -> (size, version)`` of the files the last listings found
