@@ -39,6 +39,7 @@ def render(stats: dict, status: dict | None, info: dict | None, errors: dict[str
         _documents(steps),
         _tokens(stats),
         _histograms(steps),
+        _clusters(steps),
         _targets(steps),
         _errors(steps, errors),
         _times(steps),
@@ -152,6 +153,30 @@ def _histograms(steps: list[dict]) -> str:
                        f'{f", missing {missing:,}" if missing else ""}</span><br>{svg.signal_histogram(h)}</div>')
         out.append("</div>")
     return "".join(out) if any_ else ""
+
+
+#: characters of a cluster's kept text in its table row
+CLUSTER_TEXT = 160
+
+
+def _clusters(steps: list[dict]) -> str:
+    out = []
+    for s in steps:
+        items = s.get("clusters") or []
+        if not items:
+            continue
+        rows = [f'<tr class="cluster" data-step="{esc(s["name"])}" data-id="{esc(c.get("id"))}" data-size="{int(c["size"])}">'
+                f'<td>{int(c["size"]):,}</td><td class="l">{esc(c.get("id"))}</td>'
+                f'<td class="l">{esc(c.get("source"))} {esc(c.get("lang") or "")}</td><td class="l"><code>{esc(c.get("url"))}</code></td>'
+                f'<td class="l">{esc((c.get("text") or "")[:CLUSTER_TEXT])}'
+                f'{"…" if c.get("text_chars", 0) > CLUSTER_TEXT else ""}</td></tr>'
+                for c in items]
+        out.append(f'<h3>{esc(s["name"])}</h3>'
+                   + _table(["documents", "kept id", "source", "url", "kept text"], rows, "clusters"))
+    if not out:
+        return ""
+    return ("<h2>Largest duplicate clusters</h2><p>Per dedup stage, its largest clusters (ties by the kept "
+            "document's id): how many documents each holds and the one it kept.</p>" + "".join(out))
 
 
 def _targets(steps: list[dict]) -> str:
