@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from corpusforge.report.escape import esc
-from corpusforge.report.page import CSP, STYLE, _table
+from corpusforge.report.page import CSP, STYLE, table
 
 COUNTS = ("docs", "bytes", "tokens")
 
@@ -36,7 +36,7 @@ def render_corpus(manifest: dict, root: str, reports: dict[str, str]) -> str:
         f"<p>{len(snaps)} snapshot(s), as <code>manifest.json</code> lists them; a snapshot's name opens "
         "its own run report.</p>",
         "<h2>Snapshots</h2>",
-        _table(["snapshot", "committed", "files", "read", "documents", "text bytes", "tokens"], rows, "snapshots"),
+        table(["snapshot", "committed", "files", "read", "documents", "text bytes", "tokens"], rows, "snapshots"),
     ]
     for group, title in (("languages", "language"), ("sources", "source")):
         grows = [f'<tr class="by-{title}" data-snapshot="{esc(s.get("id"))}" data-{title}="{esc(k)}" {_attrs(v)}>'
@@ -46,12 +46,12 @@ def render_corpus(manifest: dict, root: str, reports: dict[str, str]) -> str:
                   f'<td class="l">{esc(k)}</td>{_cells(v)}</tr>'
                   for k, v in (totals.get(group) or {}).items() if isinstance(v, dict)]
         parts.append(f"<h2>Per {title}</h2>"
-                     + _table(["snapshot", title, "documents", "text bytes", "tokens"], grows, f"by-{title}"))
+                     + table(["snapshot", title, "documents", "text bytes", "tokens"], grows, f"by-{title}"))
     index = manifest.get("index") or []
     for ix in index if isinstance(index, list) else []:
         segs = [f'<tr><td class="l">{esc(g.get("name"))}</td><td>{_n(g, "rows"):,}</td></tr>'
                 for g in ix.get("segments", []) if isinstance(g, dict)]
-        parts.append(f"<h2>Dedup index {esc(ix.get('path'))}</h2>" + _table(["segment", "documents"], segs))
+        parts.append(f"<h2>Dedup index {esc(ix.get('path'))}</h2>" + table(["segment", "documents"], segs))
     parts.append("</body></html>")
     return "\n".join(parts)
 
