@@ -17,8 +17,13 @@ from corpusforge.io.atomic import read_json, write_json
 from corpusforge.io.layout import join
 from corpusforge.io.storage import filesystem
 
-#: a task rewrites its file at most this often (the first batch is always written)
-WRITE_SECONDS = 0.5
+#: seconds between two writes of a unit's file (the first batch is always written) and two
+#: looks at the folder: on a local disk, and in a bucket (a request each: fewer)
+LOCAL_SECONDS, BUCKET_SECONDS = 0.5, 5.0
+
+
+def interval(folder: str) -> float:
+    return BUCKET_SECONDS if "://" in folder else LOCAL_SECONDS
 
 
 class UnitProgress:
@@ -28,12 +33,13 @@ class UnitProgress:
         self.path = join(folder, f"{label}.json") if folder else ""
         self.docs = self.bytes = 0
         self._written: float | None = None
+        self._every = interval(folder)
 
     def add(self, docs: int, nbytes: int) -> None:
         self.docs += docs
         self.bytes += nbytes
         now = time.monotonic()
-        if self.path and (self._written is None or now - self._written >= WRITE_SECONDS):
+        if self.path and (self._written is None or now - self._written >= self._every):
             self._written = now
             # a progress file that cannot be written costs the view, never the unit
             with contextlib.suppress(OSError):

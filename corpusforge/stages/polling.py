@@ -6,10 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from corpusforge.io.progress import read_progress, remove_progress
-
-#: seconds between two looks at the progress folder
-POLL_SECONDS = 0.5
+from corpusforge.io.progress import interval, read_progress, remove_progress
 
 OnProgress = Callable[[str, int, int], None]
 
@@ -49,7 +46,7 @@ class ProgressPoller:
                     self.on_progress(label, *counts)
 
     def _loop(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
+        while not self._stop.wait(interval(self.folder)):
             try:
                 self.poll()
             except Exception:  # noqa: BLE001 - the view's loss, never the run's
