@@ -46,6 +46,9 @@ class StepStats:
     histograms: dict[str, dict] = field(default_factory=dict)
     #: removed documents per reason, the smallest id hashes (:mod:`corpusforge.samples`)
     samples: dict[str, list[dict]] = field(default_factory=dict)
+    #: a dedup stage's largest duplicate clusters: their kept document (a sample, see
+    #: :func:`corpusforge.samples.largest_clusters`) and ``size``, largest first
+    clusters: list[dict] = field(default_factory=list)
     #: documents and text bytes passed on, by source then language (``[docs, bytes]``), counted
     #: by the last step of the map phase; None elsewhere
     docs_by: dict[str, dict[str, list[int]]] | None = None
@@ -110,7 +113,7 @@ class StepStats:
         self.targets.update(other.targets)
         if other.docs_by is not None:
             self.add_docs_by(other.docs_by)
-        if other.histograms or other.samples:
+        if other.histograms or other.samples or other.clusters:
             self._merge_report(other)
 
     def _merge_report(self, other: StepStats) -> None:
@@ -122,6 +125,8 @@ class StepStats:
             histogram.add(mine["removed"], h["removed"])
             mine["thresholds"].update(h.get("thresholds", {}))
         samples.merge(self.samples, other.samples)
+        if other.clusters:
+            self.clusters = samples.merge_clusters(self.clusters, other.clusters)
 
     def add_tokens(self, counts: dict[str, dict[str, int]]) -> None:
         """Add token counts (``{source: {lang: tokens}}``); the step now counts tokens."""
@@ -154,7 +159,7 @@ class StepStats:
         else:
             del d["error_kinds"]
         # only a filter's stats have histograms, only a step that removed has samples
-        for key in ("histograms", "samples"):
+        for key in ("histograms", "samples", "clusters"):
             if not d[key]:
                 del d[key]
         if self.docs_by is None:
@@ -198,6 +203,10 @@ class StepStats:
                                     for lang, v in _mapping(langs, f"docs_by[{source!r}]").items()}
                            for source, langs in _mapping(out.docs_by, "docs_by").items()}
         out.samples = _samples(out.samples)
+        if not (isinstance(out.clusters, list) and all(
+                isinstance(c, dict) and isinstance(c.get("hash"), str) and not isinstance(c.get("size"), bool)
+                and isinstance(c.get("size"), int) for c in out.clusters)):
+            raise ValueError("clusters are a list of kept documents with their cluster's size")
         if out.tokens is not None:
             out.tokens = {source: dict(_mapping(langs, f"tokens[{source!r}]"))
                           for source, langs in _mapping(out.tokens, "tokens").items()}

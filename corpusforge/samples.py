@@ -23,6 +23,8 @@ from corpusforge.schema import ID, LANG, REJECT_PREFIX, REMOVED_REASON, SOURCE, 
 PER_REASON = 8
 #: characters of text kept per sampled document
 TEXT_CHARS = 1000
+#: the largest duplicate clusters a dedup stage keeps
+CLUSTERS = 10
 
 Sample = dict[str, Any]
 
@@ -49,6 +51,29 @@ def merge(into: dict[str, list[Sample]], other: dict[str, list[Sample]], k: int 
     for reason, samples in other.items():
         both = {s["hash"]: s for s in [*into.get(reason, []), *samples]}
         into[reason] = [both[h] for h in sorted(both)[:k]]
+
+
+def largest_clusters(kept: pa.Table, sizes: np.ndarray, k: int = CLUSTERS) -> list[Sample]:
+    """The ``k`` largest clusters (size above 1) among ``kept``, the documents that clusters
+    keep, with ``sizes`` their clusters' sizes: largest first, ties by the kept document's id,
+    so that merging those of any split of the documents (:func:`merge_clusters`) gives the same."""
+    rows = np.flatnonzero(sizes > 1)
+    if rows.size > k:  # only the sizes that can make the top k (ties at the edge sorted below)
+        rows = rows[sizes[rows] >= np.partition(sizes[rows], -k)[-k]]
+    if rows.size == 0:
+        return []
+    sub = kept.take(pa.array(rows))
+    order = pc.sort_indices(pa.table({"size": pa.array(-sizes[rows].astype(np.int64)), "id": sub.column(ID)}),
+                            sort_keys=[("size", "ascending"), ("id", "ascending")])
+    hashes = id_hash(sub.column(ID))
+    return [{**_sample(sub, i, int(hashes[i]), True), "size": int(sizes[rows[i]])}
+            for i in order.to_pylist()[:k]]
+
+
+def merge_clusters(into: list[Sample], other: list[Sample], k: int = CLUSTERS) -> list[Sample]:
+    """The ``k`` largest clusters of both lists (a cluster is listed once, by its kept id)."""
+    both = {c["id"]: c for c in [*into, *other]}
+    return sorted(both.values(), key=lambda c: (-c["size"], str(c["id"])))[:k]
 
 
 def _sample(t: pa.Table, i: int, h: int, with_text: bool) -> Sample:

@@ -121,10 +121,12 @@ def run(
     try:
         with RunProgress(console, enabled=not quiet) as progress, \
                 run_logging(pipeline.output.path, log_level, err_console, progress.handler):
+            progress.plan(units)
             stats = run_pipeline(
                 pipeline, executor=executor.value if executor else None, workers=workers,
                 ray_address=ray_address, resume=resume, overwrite=overwrite, units=units,
                 snapshot=snapshot, on_start=progress.start, on_done=progress.unit_done,
+                on_progress=None if quiet else progress.unit_progress,
             )
     except (OutputExistsError, OutputLocked, LockLost) as e:
         raise stop(str(e), e) from None

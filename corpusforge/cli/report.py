@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -21,6 +24,9 @@ from rich.text import Text
 
 from corpusforge.accounting import RunStats
 from corpusforge.cli.terminal import inert, literal
+
+if TYPE_CHECKING:
+    from corpusforge.io.units import WorkUnit
 
 
 def human_bytes(n: float) -> str:
@@ -140,19 +146,31 @@ def reasons_text(stats: RunStats) -> Text:
 class RunProgress:
     """A progress bar over work units with the running docs/s and MB/s rates and the time
     left, and one bar per task group of the global stages (``00-dedup/sign`` ...), fed by the
-    run log's records (:attr:`handler`)."""
+    run log's records (:attr:`handler`).
+
+    The units bar moves within a unit too: running units report the documents and text bytes
+    they have read (:meth:`unit_progress`, from the driver's polling thread), and a unit counts
+    as the share of its expected bytes it has read. A unit's expected text bytes are the mean
+    of the units finished so far, or before any has, the planned input bytes per unit (the
+    listed file sizes, :meth:`plan`); the time left is the bytes left at the rate so far."""
 
     def __init__(self, console: Console, enabled: bool = True) -> None:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[what]}"), TextColumn("{task.fields[docs]}"),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), _Remaining(),
             console=console, disable=not enabled, transient=False,
         )
         self.task = None
         self.docs = 0
         self.bytes = 0
         self.handler = _PhaseBars(self.progress)
+        self.total = self.already_done = self.finished = 0
+        #: documents and text bytes read so far by each running unit, by label
+        self.running: dict[str, tuple[int, int]] = {}
+        self._ended: set[str] = set()
+        self._planned: float | None = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> RunProgress:
         self.progress.start()
@@ -161,17 +179,73 @@ class RunProgress:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def start(self, total: int, already_done: int) -> None:
-        self.task = self.progress.add_task("running", total=total, completed=already_done, what="units",
-                                           docs="0 docs", rate="- docs/s")
+    def plan(self, units: Sequence[WorkUnit]) -> None:
+        """The planned input bytes per unit, from the listed sizes of the units' files (none
+        when a unit has no file or a size is not known)."""
+        from corpusforge.io.files import listed_size  # the command line imports light
 
-    def unit_done(self, _unit, stats: RunStats) -> None:
-        self.docs += stats.steps[0].docs_in
-        self.bytes += stats.steps[0].bytes_in
+        files: dict[str, int | None] = {u.path: listed_size(u.path) if u.path else None for u in units}
+        if units and files and all(size is not None for size in files.values()):
+            self._planned = sum(files.values()) / len(units)  # type: ignore[arg-type]
+
+    def start(self, total: int, already_done: int) -> None:
+        self.total, self.already_done = total, already_done
+        self.task = self.progress.add_task("running", total=total, completed=already_done, what="units",
+                                           docs="0 docs", rate="- docs/s", eta=None)
+
+    def unit_progress(self, unit: WorkUnit, docs: int, nbytes: int) -> None:
+        with self._lock:
+            if unit.label not in self._ended:
+                self.running[unit.label] = (docs, nbytes)
+                self._show()
+
+    def unit_done(self, unit, stats: RunStats) -> None:
+        with self._lock:
+            self._ended.add(unit.label)
+            self.running.pop(unit.label, None)
+            self.finished += 1
+            self.docs += stats.steps[0].docs_in
+            self.bytes += stats.steps[0].bytes_in
+            self._show()
+
+    def expected_unit_bytes(self) -> float | None:
+        if self.finished:
+            return self.bytes / self.finished
+        return self._planned
+
+    def _show(self) -> None:
+        if self.task is None:
+            return
+        docs = self.docs + sum(d for d, _ in self.running.values())
+        nbytes = self.bytes + sum(b for _, b in self.running.values())
         elapsed = self.progress.tasks[0].elapsed or 0
-        rate = (f"{self.docs / elapsed:,.0f} docs/s, {self.bytes / elapsed / 1e6:,.1f} MB/s" if elapsed > 0
+        rate = (f"{docs / elapsed:,.0f} docs/s, {nbytes / elapsed / 1e6:,.1f} MB/s" if elapsed > 0
                 else "- docs/s")
-        self.progress.update(self.task, advance=1, docs=f"{self.docs:,} docs", rate=rate)
+        per_unit = self.expected_unit_bytes()
+        share = sum(min(b / per_unit, 0.99) for _, b in self.running.values()) if per_unit else 0.0
+        eta = None
+        if per_unit and nbytes and elapsed > 0:
+            waiting = max(self.total - self.already_done - self.finished - len(self.running), 0)
+            left = waiting * per_unit + sum(max(per_unit - b, 0.0) for _, b in self.running.values())
+            eta = _duration(left / (nbytes / elapsed))
+        self.progress.update(self.task, completed=self.already_done + self.finished + share,
+                             docs=f"{docs:,} docs", rate=rate, eta=eta)
+
+
+class _Remaining(TimeRemainingColumn):
+    """The time left: the units bar's own estimate (from bytes left), rich's elsewhere."""
+
+    def render(self, task):  # noqa: ANN001 - rich's signature
+        eta = task.fields.get("eta")
+        if eta is None or task.finished:
+            return super().render(task)
+        return Text(eta, style="progress.remaining")
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    h, m = divmod(minutes, 60)
+    return f"{h}:{m:02d}:{s:02d}"
 
 
 class _PhaseBars(logging.Handler):

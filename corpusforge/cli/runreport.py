@@ -11,10 +11,11 @@ from rich.console import Console
 from corpusforge.cli.terminal import literal
 
 
-def report(out: Annotated[str, typer.Argument(help="a run's output folder (local or a bucket URL)")]) -> None:
+def report(out: Annotated[str, typer.Argument(help="a run's output folder or an incremental corpus's root (local or a bucket URL)")]) -> None:
     """Write OUT/report.html: the funnel, removal reasons, signal histograms, tokens, errors,
     times and samples of removed documents, from the run's stats (no pass over the data).
-    One self-contained file: open it in any browser, offline."""
+    One self-contained file: open it in any browser, offline. For an incremental corpus: its
+    snapshots from the manifest, each linking to the snapshot's own report."""
     from corpusforge.report import write_report
 
     console = Console()

@@ -401,6 +401,9 @@ def _write_task(task: WriteTask) -> StepStats:
         st.add_tokens(tokens)
     # every document by the size of its cluster: the kept ones are the clusters, one each
     st.add_signals({CLUSTER_SIZE: size.astype(np.float64)}, keep, {})
+    # the largest clusters kept here (a cluster kept by the index's earlier run has no kept
+    # document in this run, and is not listed)
+    st.clusters = samples.largest_clusters(kept, size[keep])
     if not keep.all():
         gone = ~keep
         reps = read_table(lay.path("reps.parquet"))

@@ -50,6 +50,7 @@ def run_pipeline(
     snapshot: str | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[WorkUnit, RunStats], None] | None = None,
+    on_progress: Callable[[WorkUnit, int, int], None] | None = None,
 ) -> RunStats:
     """Run a pipeline to completion and return its merged stats (also written to stats.json).
 
@@ -59,7 +60,8 @@ def run_pipeline(
     holding files raises :class:`~corpusforge.engine.output.OutputExistsError`. ``units`` are
     the pipeline's planned work units when the caller has them already (the command line).
     ``on_start(units, already_done)`` and ``on_done(unit, stats)`` report the map phase's
-    progress (the command line's progress bar).
+    progress (the command line's progress bar); ``on_progress(unit, docs, bytes)``, called
+    from another thread, the documents and text bytes a running unit has read so far.
 
     An ``incremental`` pipeline runs one night (``engine/nightly.py``): only the input files
     its corpus's ledger does not hold, into the snapshot ``snapshot`` (default: the crawl id
@@ -78,13 +80,14 @@ def run_pipeline(
     if pipeline.incremental:
         return run_night(pipeline, units, run_pipeline, snapshot=snapshot, resume=resume,
                          overwrite=overwrite, executor=executor, workers=workers,
-                         ray_address=ray_address, on_start=on_start, on_done=on_done)
+                         ray_address=ray_address, on_start=on_start, on_done=on_done,
+                         on_progress=on_progress)
     # an address given for this run means Ray, whatever the YAML's executor
     kind = executor or ("ray" if ray_address else pipeline.executor.type)
     watch = _Watch(on_done, ErrorBudget.of(pipeline, layout.errors))
     phases: list[tuple[str, int | None, Stage]] = [
         ("map", None, MapStage(_map_work(pipeline), units, on_start=on_start, on_done=watch.done,
-                               on_found=watch.found))]
+                               on_found=watch.found, on_progress=on_progress))]
     for i, (name, stage) in enumerate(zip(pipeline.stage_names(), pipeline.build_stages())):
         phases.append((name, i, stage))
     # one executor for every phase: one process pool, one Ray lifetime

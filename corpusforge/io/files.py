@@ -112,6 +112,11 @@ def listed(path: str) -> tuple[int | None, str | None]:
     return _LISTED[path]
 
 
+def listed_size(path: str) -> int | None:
+    """A file's size if a listing found it (never a request: for estimates only)."""
+    return _LISTED.get(path, (None, None))[0]
+
+
 def _unstrip(fs: fsspec.AbstractFileSystem, path: str, pattern: str) -> str:
     # glob() returns protocol-less paths; keep the protocol so workers can reopen them
     if "://" in pattern and "://" not in path:

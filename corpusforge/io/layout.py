@@ -14,6 +14,7 @@
     _state/status.json  where the run is: state, times, counts, exit code, last error
     _state/lock/        the one-writer lock: ``gen-<n>.json``, the highest generation holds it
     _state/unit-*.json  map-phase work unit markers
+    _state/progress/    what each running map unit has read so far (removed when the phase ends)
     _state/stages/      phase markers (``map.json``, ``<ii>-<name>.json``) and their task
                         markers (``<ii>-<name>/<phase>/task-<n>.json``)
     stats.json          the merged stats of the whole run
@@ -67,6 +68,11 @@ class OutputLayout:
     def lock_dir(self) -> str:
         """The output lock's folder (``gen-<n>.json`` files; see ``engine/lock.py``)."""
         return join(self.state, LOCK_DIR)
+
+    @property
+    def progress_dir(self) -> str:
+        """Running map units' progress files (``io/progress.py``)."""
+        return join(self.state, "progress")
 
     @property
     def stats_file(self) -> str:

@@ -39,6 +39,7 @@ def render(stats: dict, status: dict | None, info: dict | None, errors: dict[str
         _documents(steps),
         _tokens(stats),
         _histograms(steps),
+        _clusters(steps),
         _targets(steps),
         _errors(steps, errors),
         _times(steps),
@@ -48,7 +49,8 @@ def render(stats: dict, status: dict | None, info: dict | None, errors: dict[str
     return "\n".join(parts)
 
 
-def _table(head: list[str], rows: list[str], cls: str = "") -> str:
+def table(head: list[str], rows: list[str], cls: str = "") -> str:
+    """A table of `head` and pre-rendered `rows` (class `cls`: what the tests select on)."""
     th = "".join(f'<th class="l">{esc(h)}</th>' if i == 0 else f"<th>{esc(h)}</th>" for i, h in enumerate(head))
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -74,7 +76,7 @@ def _run(stats: dict, status: dict | None, info: dict | None) -> str:
     node_rows = [f'<tr><td class="l">{esc(g)}</td><td class="l">{esc(n)}</td><td>{t}</td></tr>'
                  for g, tally in nodes.items() for n, t in tally.items()]
     return ("<h2>Run</h2>" + f'<table id="run">{body}</table>'
-            + (("<h3>Tasks per node</h3>" + _table(["task group", "node", "tasks"], node_rows)) if node_rows else ""))
+            + (("<h3>Tasks per node</h3>" + table(["task group", "node", "tasks"], node_rows)) if node_rows else ""))
 
 
 def _funnel(steps: list[dict]) -> str:
@@ -92,7 +94,7 @@ def _funnel(steps: list[dict]) -> str:
     key = (f'<p class="key"><span style="background:{svg.KEPT}"></span>passed on'
            f'<span style="background:{svg.REMOVED}"></span>removed<span style="background:{svg.ERRORED}"></span>errored</p>')
     return ("<h2>Funnel</h2><p>Documents and text bytes into and out of every step and stage, in run order.</p>"
-            + _table(["step", "docs in", "docs out", "removed", "errored", "bytes in", "bytes out"], rows, "funnel")
+            + table(["step", "docs in", "docs out", "removed", "errored", "bytes in", "bytes out"], rows, "funnel")
             + key + svg.stacked_bars(bars))
 
 
@@ -103,7 +105,7 @@ def _reasons(steps: list[dict]) -> str:
             for s in steps for r, n in s.get("removed", {}).items()]
     if not rows:
         return "<h2>Removed by reason</h2><p class=\"muted\">nothing was removed</p>"
-    return "<h2>Removed by reason</h2>" + _table(["step", "reason", "documents", "of its input"], rows, "reasons")
+    return "<h2>Removed by reason</h2>" + table(["step", "reason", "documents", "of its input"], rows, "reasons")
 
 
 def _documents(steps: list[dict]) -> str:
@@ -115,7 +117,7 @@ def _documents(steps: list[dict]) -> str:
             for src, langs in counted["docs_by"].items() for lang, (d, b) in langs.items()]
     return (f"<h2>Documents per source and language</h2><p>passed on by <b>{esc(counted['name'])}</b>, "
             "the last step of the map phase (before any stage)</p>"
-            + _table(["source", "language", "documents", "text bytes"], rows))
+            + table(["source", "language", "documents", "text bytes"], rows))
 
 
 def _tokens(stats: dict) -> str:
@@ -128,7 +130,7 @@ def _tokens(stats: dict) -> str:
     for key, title in (("languages", "language"), ("sources", "source")):
         rows = [f'<tr class="tokens" data-{title}="{esc(k)}" data-tokens="{n}"><td class="l">{esc(k)}</td><td>{n:,}</td></tr>'
                 for k, n in (t.get(key) or {}).items()]
-        out.append('<div class="card">' + _table([title, "tokens"], rows) + "</div>")
+        out.append('<div class="card">' + table([title, "tokens"], rows) + "</div>")
     return "".join(out) + "</div>"
 
 
@@ -154,6 +156,30 @@ def _histograms(steps: list[dict]) -> str:
     return "".join(out) if any_ else ""
 
 
+#: characters of a cluster's kept text in its table row
+CLUSTER_TEXT = 160
+
+
+def _clusters(steps: list[dict]) -> str:
+    out = []
+    for s in steps:
+        items = s.get("clusters") or []
+        if not items:
+            continue
+        rows = [f'<tr class="cluster" data-step="{esc(s["name"])}" data-id="{esc(c.get("id"))}" data-size="{int(c["size"])}">'
+                f'<td>{int(c["size"]):,}</td><td class="l">{esc(c.get("id"))}</td>'
+                f'<td class="l">{esc(c.get("source"))} {esc(c.get("lang") or "")}</td><td class="l"><code>{esc(c.get("url"))}</code></td>'
+                f'<td class="l">{esc((c.get("text") or "")[:CLUSTER_TEXT])}'
+                f'{"…" if c.get("text_chars", 0) > CLUSTER_TEXT else ""}</td></tr>'
+                for c in items]
+        out.append(f'<h3>{esc(s["name"])}</h3>'
+                   + table(["documents", "kept id", "source", "url", "kept text"], rows, "clusters"))
+    if not out:
+        return ""
+    return ("<h2>Largest duplicate clusters</h2><p>Per dedup stage, its largest clusters (ties by the kept "
+            "document's id): how many documents each holds and the one it kept.</p>" + "".join(out))
+
+
 def _targets(steps: list[dict]) -> str:
     rows = [f'<tr class="target" data-step="{esc(s["name"])}" data-lang="{esc(lang)}" data-tokens="{t.get("tokens", 0)}">'
             f'<td class="l">{esc(s["name"])}</td><td class="l">{esc(lang)}</td><td>{t.get("target", 0):,}</td>'
@@ -161,7 +187,7 @@ def _targets(steps: list[dict]) -> str:
             for s in steps for lang, t in (s.get("targets") or {}).items()]
     if not rows:
         return ""
-    return "<h2>Mix: targets and achieved</h2>" + _table(["stage", "language", "target", "tokens", "met"], rows)
+    return "<h2>Mix: targets and achieved</h2>" + table(["stage", "language", "target", "tokens", "met"], rows)
 
 
 def _errors(steps: list[dict], samples: dict[str, list[dict]]) -> str:
@@ -170,7 +196,7 @@ def _errors(steps: list[dict], samples: dict[str, list[dict]]) -> str:
             for s in steps for k, n in (s.get("error_kinds") or {}).items()]
     if not rows:
         return "<h2>Errors</h2><p class=\"muted\">no error records</p>"
-    out = ["<h2>Errors</h2>", _table(["step", "kind", "records"], rows)]
+    out = ["<h2>Errors</h2>", table(["step", "kind", "records"], rows)]
     for kind, recs in samples.items():
         out.append(f"<h3>{esc(kind)}</h3>")
         for r in recs:

@@ -9,8 +9,10 @@ import orjson
 
 from corpusforge.config import Pipeline
 from corpusforge.io.atomic import atomic_write, read_json, write_json
+from corpusforge.io.corpus import CorpusLayout, is_corpus, read_manifest
 from corpusforge.io.layout import REPORT_FILE, OutputLayout, join
 from corpusforge.io.storage import filesystem
+from corpusforge.report.corpus_page import render_corpus
 from corpusforge.report.page import render
 
 #: what the report knows of the pipeline, written by the run (the report may be made later)
@@ -52,8 +54,11 @@ def report_finished_run(pipeline: Pipeline) -> None:
 
 
 def write_report(root: str) -> str:
-    """Write ``<root>/report.html`` from the run's files; its path. Raises FileNotFoundError
-    when ``root`` holds no run."""
+    """Write ``<root>/report.html`` from the run's files (an incremental corpus's root: from
+    its manifest, :func:`write_corpus_report`); its path. Raises FileNotFoundError when
+    ``root`` holds no run."""
+    if is_corpus(root):
+        return write_corpus_report(root)
     layout = OutputLayout(root)
     status = read_json(layout.status_file)
     stats = read_json(layout.stats_file)
@@ -67,6 +72,23 @@ def write_report(root: str) -> str:
     path = join(root, REPORT_FILE)
     with atomic_write(path) as f:
         f.write(page.encode("utf-8"))
+    return path
+
+
+def write_corpus_report(root: str) -> str:
+    """Write ``<corpus>/report.html``: the manifest's snapshots, linking to their reports."""
+    manifest = read_manifest(root)
+    if not isinstance(manifest, dict):
+        raise FileNotFoundError(f"{root} holds no corpus manifest")
+    layout, fs = CorpusLayout(root), filesystem(root)[0]
+    reports = {}
+    for s in manifest.get("snapshots", []):
+        folder = layout.snapshot(str(s.get("id")))
+        if fs.exists(filesystem(join(folder, REPORT_FILE))[1]):
+            reports[str(s.get("id"))] = f"{folder[len(layout.root.rstrip('/')) + 1:]}/{REPORT_FILE}"
+    path = join(root, REPORT_FILE)
+    with atomic_write(path) as f:
+        f.write(render_corpus(manifest, root, reports).encode("utf-8"))
     return path
 
 

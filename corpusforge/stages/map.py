@@ -7,6 +7,7 @@ files; the stage fans the units out through ``ctx.map_tasks`` like any other sta
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import pickle
 import time
@@ -22,6 +23,7 @@ from corpusforge.accounting import RunStats, StepStats
 from corpusforge.errors import ErrorRecord, SetupFailed, StepFailed, snippet
 from corpusforge.io.batching import BatchConfig, bounded
 from corpusforge.io.inputs import InputConfig, read_unit
+from corpusforge.io.progress import UnitProgress
 from corpusforge.io.reader import Skipped
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.units import WorkUnit
@@ -40,6 +42,7 @@ from corpusforge.schema import (
 )
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
+from corpusforge.stages.polling import ProgressPoller
 from corpusforge.steps.base import Signals, Step
 from corpusforge.steps.build import build_step
 
@@ -59,6 +62,8 @@ class MapWork:
     batch: BatchConfig
     on_error: str
     sinks: Sinks
+    #: where running units report what they have read so far ("": nobody watches)
+    progress: str = ""
 
     @property
     def names(self) -> list[str]:
@@ -102,6 +107,7 @@ class UnitRunner:
         rejects = sinks.rejects_writer(unit.index)
         errors = sinks.errors_writer(unit.index)
         read_stats = stats.steps[0]
+        progress = UnitProgress(self.work.progress, unit.label)
 
         try:
             t0 = time.perf_counter()
@@ -125,6 +131,7 @@ class UnitRunner:
                     read_stats.bytes_out += b
                     for batch in bounded(item, self.work.batch):
                         self._through_steps(batch, stats.steps[1:], main, rejects, errors)
+                        progress.add(batch.num_rows, text_bytes(batch))
                 t0 = time.perf_counter()
             main.commit()
             if rejects is not None:
@@ -287,23 +294,40 @@ class MapStage(Stage):
     def __init__(self, work: MapWork, units: list[WorkUnit], *,
                  on_start: Callable[[int, int], None] | None = None,
                  on_done: Callable[[WorkUnit, RunStats], None] | None = None,
-                 on_found: Callable[[WorkUnit, RunStats], None] | None = None) -> None:
+                 on_found: Callable[[WorkUnit, RunStats], None] | None = None,
+                 on_progress: Callable[[WorkUnit, int, int], None] | None = None) -> None:
         """``on_done(unit, stats)`` is called as each unit run now ends, ``on_found`` for each
-        unit a resumed run finds finished."""
+        unit a resumed run finds finished, ``on_progress(unit, docs, bytes)`` (from another
+        thread) as a running unit reports the documents and text bytes it has read so far."""
         super().__init__()
         self.work, self.units = work, units
         self.on_start, self.on_done, self.on_found = on_start, on_done, on_found
+        self.on_progress = on_progress
 
     def run(self, ctx: StageContext) -> RunStats:
-        work = replace(self.work, sinks=ctx.sinks)
+        folder = ctx.layout.progress_dir if self.on_progress is not None else ""
+        work = replace(self.work, sinks=ctx.sinks, progress=folder)
         key = work.key()
+        by_label = {u.label: u for u in self.units}
+        on_progress = self.on_progress
+
+        def moved(label: str, docs: int, nbytes: int) -> None:
+            if on_progress is not None and label in by_label:
+                on_progress(by_label[label], docs, nbytes)
+
+        poller = ProgressPoller(folder, moved)
 
         def per(hook: Callable[[WorkUnit, RunStats], None] | None) -> Callable[[int, RunStats], None] | None:
-            return None if hook is None else lambda i, stats: hook(self.units[i], stats)
+            def call(i: int, stats: RunStats) -> None:
+                poller.done(self.units[i].label)
+                if hook is not None:
+                    hook(self.units[i], stats)
+            return call
 
-        per_unit = ctx.map_tasks("", run_unit_task, [UnitTask(work, key, u) for u in self.units],
-                                 names=[u.label for u in self.units], on_start=self.on_start,
-                                 on_result=per(self.on_done), on_found=per(self.on_found))
+        with poller if folder else contextlib.nullcontext():
+            per_unit = ctx.map_tasks("", run_unit_task, [UnitTask(work, key, u) for u in self.units],
+                                     names=[u.label for u in self.units], on_start=self.on_start,
+                                     on_result=per(self.on_done), on_found=per(self.on_found))
         total = RunStats.empty([READ, *work.names])
         for stats in per_unit:
             stats.check()
