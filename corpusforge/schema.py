@@ -103,17 +103,8 @@ def token_counts(batch: pa.Table, n_tokens: str = N_TOKENS) -> dict[str, dict[st
     carries no token counts. What the stats count for each step after a tokenize step."""
     if n_tokens not in batch.column_names:
         return None
-    if batch.num_rows == 0:
-        return {}
-    n = batch.num_rows
-    lang = batch.column(LANG).cast(pa.string()) if LANG in batch.column_names else pa.nulls(n, pa.string())
-    grouped = pa.table({
-        SOURCE: batch.column(SOURCE).cast(pa.string()),
-        LANG: pc.fill_null(lang, NO_LANG),
-        "n": batch.column(n_tokens).cast(pa.int64()),
-    }).group_by([SOURCE, LANG], use_threads=False).aggregate([("n", "sum")])
     out: dict[str, dict[str, int]] = {}
-    for row in grouped.to_pylist():
+    for row in _by_source_and_lang(batch, {"n": batch.column(n_tokens).cast(pa.int64())}, [("n", "sum")]):
         out.setdefault(row[SOURCE], {})[row[LANG]] = int(row["n_sum"] or 0)
     return out
 
@@ -121,16 +112,21 @@ def token_counts(batch: pa.Table, n_tokens: str = N_TOKENS) -> dict[str, dict[st
 def doc_counts(batch: pa.Table) -> dict[str, dict[str, list[int]]]:
     """``{source: {language: [documents, text bytes]}}`` of a batch (``und`` without a language):
     what the output of a run's map phase holds, for the report."""
-    if batch.num_rows == 0:
-        return {}
-    n = batch.num_rows
-    lang = batch.column(LANG).cast(pa.string()) if LANG in batch.column_names else pa.nulls(n, pa.string())
-    grouped = pa.table({
-        SOURCE: batch.column(SOURCE).cast(pa.string()),
-        LANG: pc.fill_null(lang, NO_LANG),
-        "b": pc.binary_length(batch.column(TEXT)).cast(pa.int64()),
-    }).group_by([SOURCE, LANG], use_threads=False).aggregate([("b", "count"), ("b", "sum")])
     out: dict[str, dict[str, list[int]]] = {}
-    for row in grouped.to_pylist():
+    sizes = pc.binary_length(batch.column(TEXT)).cast(pa.int64())
+    for row in _by_source_and_lang(batch, {"b": sizes}, [("b", "count"), ("b", "sum")]):
         out.setdefault(row[SOURCE], {})[row[LANG]] = [int(row["b_count"]), int(row["b_sum"] or 0)]
     return out
+
+
+def _by_source_and_lang(batch: pa.Table, values: dict[str, pa.Array], aggregations: list) -> list[dict]:
+    """``aggregations`` of the ``values`` columns per source and language of ``batch``."""
+    if batch.num_rows == 0:
+        return []
+    n = batch.num_rows
+    lang = batch.column(LANG).cast(pa.string()) if LANG in batch.column_names else pa.nulls(n, pa.string())
+    return pa.table({
+        SOURCE: batch.column(SOURCE).cast(pa.string()),
+        LANG: pc.fill_null(lang, NO_LANG),
+        **values,
+    }).group_by([SOURCE, LANG], use_threads=False).aggregate(aggregations).to_pylist()

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
@@ -36,7 +35,7 @@ from corpusforge.io.output import open_output, read_output
 from corpusforge.io.storage import filesystem
 from corpusforge.io.tables import write_table
 from corpusforge.io.units import WorkUnit
-from corpusforge.schema import LANG, N_TOKENS
+from corpusforge.schema import LANG, N_TOKENS, SOURCE, TEXT, doc_counts, token_counts
 
 log = logging.getLogger(__name__)
 
@@ -177,37 +176,25 @@ def commit(layout: CorpusLayout, night: Night, stats: RunStats, tonight: Pipelin
 
 def tally(folder: str, fmt: str) -> dict:
     """Documents, text bytes and tokens of a run's output, in all and per language and per
-    source (one read of those columns; the text's lengths only)."""
+    source (one read of those columns)."""
     if fmt == "parquet":
         dataset = open_output(folder)
-        names = set(dataset.schema.names)
-        cols = ["text", *(c for c in (LANG, "source", N_TOKENS) if c in names)]
+        cols = [c for c in (TEXT, SOURCE, LANG, N_TOKENS) if c in dataset.schema.names]
         batches = (pa.Table.from_batches([b]) for b in dataset.to_batches(columns=cols))
     else:
         batches = iter([read_output(folder)])
-    per: dict[tuple[str, str], list[int]] = {}
+    out: dict = {**_zero(), "languages": {}, "sources": {}}
     for t in batches:
-        n = t.num_rows
-        lang = t[LANG] if LANG in t.column_names else pa.nulls(n, pa.string())
-        source = t["source"] if "source" in t.column_names else pa.nulls(n, pa.string())
-        tokens = t[N_TOKENS] if N_TOKENS in t.column_names else pa.array([0] * n, pa.int64())
-        g = pa.table({"lang": pc.cast(lang, pa.string()), "source": pc.cast(source, pa.string()),
-                      "bytes": pc.binary_length(pc.cast(t["text"], pa.binary())),
-                      "tokens": pc.cast(tokens, pa.int64())})
-        agg = g.group_by(["lang", "source"]).aggregate([("bytes", "count"), ("bytes", "sum"),
-                                                         ("tokens", "sum")])
-        for r in agg.to_pylist():
-            acc = per.setdefault((r["lang"] or "-", r["source"] or "-"), [0, 0, 0])
-            acc[0] += r["bytes_count"]
-            acc[1] += r["bytes_sum"] or 0
-            acc[2] += r["tokens_sum"] or 0
-    out: dict = {"docs": 0, "bytes": 0, "tokens": 0, "languages": {}, "sources": {}}
-    for (lang, source), (docs, size, tokens) in sorted(per.items()):
-        for bucket in (out, out["languages"].setdefault(lang, _zero()),
-                       out["sources"].setdefault(source, _zero())):
-            bucket["docs"] += docs
-            bucket["bytes"] += size
-            bucket["tokens"] += tokens
+        tokens = token_counts(t) or {}
+        for source, langs in doc_counts(t).items():
+            for lang, (docs, size) in langs.items():
+                for bucket in (out, out["languages"].setdefault(lang, _zero()),
+                               out["sources"].setdefault(source, _zero())):
+                    bucket["docs"] += docs
+                    bucket["bytes"] += size
+                    bucket["tokens"] += tokens.get(source, {}).get(lang, 0)
+    for group in ("languages", "sources"):
+        out[group] = dict(sorted(out[group].items()))
     return out
 
 
