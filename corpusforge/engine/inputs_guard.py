@@ -52,13 +52,15 @@ def input_versions(units: list[WorkUnit]) -> dict[str, list]:
     """``path -> [size, version]`` of every input file: as the listing that found it said,
     else stat'ed (in parallel)."""
     paths = sorted({u.path for u in units if u.path})
-
-    def version(path: str) -> list:
-        fs, _ = filesystem(path)
-        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        if protocol in _IMMUTABLE:
-            return [None, None]
-        return list(listed(path))
-
     with ThreadPoolExecutor(max_workers=16) as pool:
-        return dict(zip(paths, pool.map(version, paths)))
+        return dict(zip(paths, (list(v) for v in pool.map(file_version, paths))))
+
+
+def file_version(path: str) -> tuple[int | None, str | None]:
+    """``(size, version)`` of an input file, as its listing said; nothing for files that
+    never change (no request per file)."""
+    fs, _ = filesystem(path)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if protocol in _IMMUTABLE:
+        return None, None
+    return listed(path)

@@ -24,12 +24,12 @@ from corpusforge.accounting import RunStats
 from corpusforge.config import Pipeline
 from corpusforge.dedup.index import DedupIndex
 from corpusforge.dedup.stage import output_id
+from corpusforge.engine.inputs_guard import file_version
 from corpusforge.engine.lock import OutputLock
 from corpusforge.engine.output import OutputExistsError
 from corpusforge.executors import ExecutorUnavailable
 from corpusforge.io.atomic import read_json, write_json
 from corpusforge.io.corpus import LEDGER_SCHEMA, CorpusLayout, read_ledger, read_manifest
-from corpusforge.io.files import listed
 from corpusforge.io.layout import OutputLayout
 from corpusforge.io.output import open_output, read_output
 from corpusforge.io.storage import filesystem
@@ -237,18 +237,10 @@ def _ledger_rows(pipeline: Pipeline, units: list[WorkUnit]) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        size, version = _version(u.path)
+        size, version = file_version(u.path)
         rows.append({"source": key[0], "name": key[1], "path": u.path, "size": size,
                      "version": version, "crawl": crawl_of(u.path)})
     return rows
-
-
-def _version(path: str) -> tuple[int | None, str | None]:
-    fs, _ = filesystem(path)
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    if protocol in ("http", "https"):  # Common Crawl's files never change; no request per file
-        return None, None
-    return listed(path)
 
 
 def _warn_changed(pipeline: Pipeline, keyed: dict, seen: dict) -> None:
@@ -259,7 +251,7 @@ def _warn_changed(pipeline: Pipeline, keyed: dict, seen: dict) -> None:
         row = seen.get(key)
         if row is None or row["size"] is None:
             continue
-        if [row["size"], row["version"]] != list(_version(unit.path)):
+        if [row["size"], row["version"]] != list(file_version(unit.path)):
             changed.append(key[1])
     if changed:
         log.warning("%d input file(s) changed since a night processed them and are not processed "
