@@ -42,7 +42,7 @@ def test_a_task_s_memory_is_measured_as_a_record_and_below_one():
 
 def test_stats_and_markers_hold_each_task_group_s_memory(tmp_path):
     src = tmp_path / "docs.jsonl"
-    rows = [{"id": f"d{i}", "text": (JA if i % 2 else "The quick brown fox, number %d." % (i % 7)) * 20}
+    rows = [{"id": f"d{i}", "text": (JA if i % 2 else f"The quick brown fox, number {i % 7}.") * 20}
             for i in range(400)]
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     body = """
