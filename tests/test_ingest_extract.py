@@ -190,7 +190,7 @@ def _run(tmp_path, extract_params: str, pages: list[bytes]):
 def test_a_page_that_hangs_becomes_an_error_record_and_the_rest_go_on(tmp_path):
     small = JA_PAGE.encode()
     # trafilatura needs seconds for this page; the timeout gives it a fraction of one
-    stats, errors, out = _run(tmp_path, "timeout: 1.0", [small, big_page(20000), small, small])
+    stats, errors, out = _run(tmp_path, "timeout: 1.0", [small, big_page(60000), small, small])
     assert [e["error"] for e in errors] == ["ExtractionError"]
     assert "ExtractionTimeout" in errors[0]["message"] and errors[0]["id"] == "urn:uuid:page-1"
     assert out.num_rows == 3
