@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -109,27 +109,11 @@ def mix_conf(tokens: int, outputs: list[str]) -> dict:
     return conf
 
 
-class Measured:
-    """A task function that also returns its peak RSS increase (VmHWM after a reset)."""
-
-    def __init__(self, fn) -> None:
-        self.fn = fn
-
-    def __call__(self, item):
-        base = _reset_peak()
-        value = self.fn(item)
-        return value, _peak() - base
-
-
 def _reset_peak() -> int:
-    """Reset the process's peak RSS to its current RSS; returns that (bytes)."""
+    """Reset this process's peak RSS to its current RSS; returns that (bytes)."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     return _status("VmRSS")
-
-
-def _peak() -> int:
-    return _status("VmHWM")
 
 
 def _status(field: str) -> int:
@@ -140,34 +124,10 @@ def _status(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-class MeasuringExecutor:
-    """The local executor, each task's peak RSS increase recorded per task group."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.kind, self.workers = inner, inner.kind, inner.workers
-        self.peaks: list[int] = []
-
-    def map(self, fn, items, on_result=None):
-        def done(i, value, node):
-            result, peak = value
-            self.peaks.append(peak)
-            if on_result is not None:
-                on_result(i, result, node)
-
-        return [v for v, _ in self.inner.map(Measured(fn), items, on_result=done)]
-
-    def start(self) -> None:
-        self.inner.start()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.inner.__exit__(*exc)
-
-
 def run_mix(inputs: list[str], out: Path, conf: dict, workers: int) -> dict:
-    """The mix stage over ``inputs`` as the driver runs it; times and peaks per task group."""
+    """The mix stage over ``inputs`` as the driver runs it: its time, each task group's
+    memory per task (the largest growth and peak, as the stage context records them) and,
+    with 2+ workers, the driver's own peak RSS increase."""
     from corpusforge.executors.local import LocalExecutor
     from corpusforge.io.layout import OutputLayout
     from corpusforge.io.sinks import Sinks
@@ -175,24 +135,129 @@ def run_mix(inputs: list[str], out: Path, conf: dict, workers: int) -> dict:
     from corpusforge.stages.context import StageContext
 
     layout = OutputLayout(str(out))
-    sinks = Sinks(path=str(out), rejects=layout.rejects, errors=layout.errors,
-                  errors_prefix="00-mix-part", step="mix")
-    peaks: dict[str, int] = {}
-    with MeasuringExecutor(LocalExecutor(workers)) as ex:
+    sinks = Sinks(path=str(out), rejects=layout.rejects, errors=layout.errors, step="mix")
+    with LocalExecutor(workers) as ex:
         ctx = StageContext(name="mix", key="00-mix", input_files=inputs, sinks=sinks, layout=layout, executor=ex)
-        orig = ctx.map_tasks
-
-        def map_tasks(phase, fn, items, **kw):
-            ex.peaks = []
-            result = orig(phase, fn, items, **kw)
-            peaks[phase] = max(ex.peaks, default=0)
-            return result
-
-        ctx.map_tasks = map_tasks
         base = _reset_peak()
         t = time.perf_counter()
         stats = Mix(MixConfig(**conf)).run(ctx)
         seconds = time.perf_counter() - t
-        driver = _peak() - base
-    return {"seconds": seconds, "peaks": peaks, "driver": driver if workers > 1 else None,
-            "docs_in": stats.docs_in, "docs_out": stats.docs_out, "targets": stats.targets}
+        driver = _status("VmHWM") - base
+    return {"seconds": seconds, "memory": {g.rpartition("/")[2]: m for g, m in ctx.memory.items()},
+            # with one worker the tasks run in the driver's process: its peak is theirs
+            "driver": driver if workers > 1 else None,
+            "docs_out": stats.docs_out, "met": all(t["met"] for t in stats.targets.values())}
+
+
+def peer(inputs: list[str], out: Path, conf: dict, shards: int) -> dict:
+    """The brute-force select + shuffle: the whole corpus in one table, NumPy draws."""
+    t0 = time.perf_counter()
+    out.mkdir(parents=True)
+    table = pa.concat_tables([pq.read_table(f) for f in inputs])
+    rng = np.random.default_rng(1)
+    lang = table.column("lang").to_numpy(zero_copy_only=False)
+    source = table.column("source").to_numpy(zero_copy_only=False)
+    ntok = table.column("n_tokens").to_numpy()
+    copies = np.zeros(table.num_rows, np.int64)
+    val = np.zeros(table.num_rows, bool)
+    for language, target in conf["targets"].items():
+        pool = 0
+        for src in np.unique(source[lang == language]):
+            rows = np.flatnonzero((lang == language) & (source == src))
+            # validation: random documents until the budget
+            perm = rng.permutation(rows)
+            k = int(np.searchsorted(np.cumsum(ntok[perm]), conf["validation"]["tokens_per_subset"])) + 1
+            val[perm[:k]] = True
+            pool += int(ntok[perm[k:]].sum())
+        train = np.flatnonzero((lang == language) & ~val)
+        rate = target / pool
+        copies[train] = int(rate) + (rng.random(len(train)) < rate - int(rate))
+    rows = rng.permutation(np.repeat(np.arange(table.num_rows), copies))  # the global shuffle
+    ids = table.column("token_ids")
+    for p, part in enumerate(np.array_split(rows, shards)):
+        piece = table.take(pa.array(part))
+        pq.write_table(piece.drop_columns(["token_ids"]), out / f"part-{p:05d}.parquet", compression="zstd")
+        flat = piece.column("token_ids").combine_chunks()
+        flat.values.to_numpy().astype(np.uint16).tofile(out / f"part-{p:05d}.bin")
+        np.diff(flat.offsets.to_numpy()).astype(np.int32).tofile(out / f"part-{p:05d}.idx")
+    del ids
+    pq.write_table(table.filter(pa.array(val)).drop_columns(["token_ids"]), out / "validation.parquet")
+    return {"seconds": time.perf_counter() - t0, "docs_out": int((copies > 0).sum() + val.sum())}
+
+
+def child(args: argparse.Namespace) -> None:
+    inputs = sorted(str(p) for p in Path(args.corpus).glob("in-*.parquet"))
+    conf = json.loads(args.conf)
+    out = Path(args.out)
+    if args.child == "peer":
+        r = peer(inputs, out, conf, len(inputs))
+    else:
+        r = run_mix(inputs, out, conf, int(args.child))
+    r["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps(r))
+
+
+def _fresh(tmp: Path, corpus: Path, conf: dict, who: str) -> dict:
+    out = tmp / f"out-{corpus.name}-{who}"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, __file__, "--child", who, "--corpus", str(corpus), "--out", str(out),
+           "--conf", json.dumps(conf)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode:
+        raise SystemExit(f"{who} failed:\n{res.stderr[-3000:]}")
+    shutil.rmtree(out, ignore_errors=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=200_000, help="documents of the first size (N)")
+    ap.add_argument("--shard-docs", type=int, default=20_000)
+    ap.add_argument("--sizes", type=int, default=2, help="1: N only; 2: N and 2N")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--outputs", default="parquet,megatron")
+    ap.add_argument("--peer", action="store_true")
+    ap.add_argument("--child")
+    ap.add_argument("--corpus")
+    ap.add_argument("--out")
+    ap.add_argument("--conf")
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="cf-mix-bench-"))
+    mb = 2**20
+    try:
+        for k in range(1, args.sizes + 1):
+            n = k * args.docs
+            corpus = tmp / f"corpus-{n}"
+            size = make_corpus(corpus, n, args.shard_docs)
+            conf = mix_conf(size["tokens"], args.outputs.split(","))
+            shard_mb = max(pq.read_table(f).nbytes for f in corpus.glob("in-*.parquet")) / mb
+            print(f"\n{n:,} documents, {size['bytes'] / 1e6:,.0f} MB of text, {size['tokens'] / 1e6:,.1f}M tokens, "
+                  f"{len(list(corpus.glob('in-*')))} shards of {args.shard_docs:,} ({shard_mb:.0f} MB in memory); "
+                  f"outputs {args.outputs}")
+            rates = {}
+            for w in [int(x) for x in args.workers.split(",")]:
+                r = _fresh(tmp, corpus, conf, str(w))
+                rates[w] = r["seconds"]
+                mem = "  ".join(f"{g} {m['growth'] / mb:,.0f}/{m['peak'] / mb:,.0f}" for g, m in r["memory"].items())
+                driver = f", driver +{r['driver'] / mb:,.0f} MB" if r["driver"] is not None else ""
+                print(f"  corpusforge, {w} worker(s): {r['seconds']:.1f} s = {n / r['seconds']:,.0f} docs/s, "
+                      f"{size['tokens'] / r['seconds'] / 1e6:.2f}M tokens/s, {size['bytes'] / 1e6 / r['seconds']:.1f} MB/s"
+                      f"{'' if r['met'] else ' (a target NOT met)'}")
+                print(f"    per task, growth/peak MB: {mem}{driver}")
+            if len(rates) > 1:
+                print(f"  2 workers vs 1: {rates[1] / rates[2]:.2f}x")
+            if args.peer:
+                p = _fresh(tmp, corpus, conf, "peer")
+                print(f"  peer (pyarrow + NumPy, one process): {p['seconds']:.1f} s = {n / p['seconds']:,.0f} docs/s, "
+                      f"{size['bytes'] / 1e6 / p['seconds']:.1f} MB/s, peak RSS {p['maxrss'] / mb:,.0f} MB")
+                if 1 in rates:
+                    print(f"  corpusforge 1 worker / peer: {p['seconds'] / rates[1]:.2f}x the rate")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
