@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -189,11 +190,18 @@ def child(args: argparse.Namespace) -> None:
     inputs = sorted(str(p) for p in Path(args.corpus).glob("in-*.parquet"))
     conf = json.loads(args.conf)
     out = Path(args.out)
+    t = os.times()
+    cpu0 = t.user + t.system  # the imports and start-up so far are not the stage's
     if args.child == "peer":
         r = peer(inputs, out, conf, len(inputs))
     else:
         r = run_mix(inputs, out, conf, int(args.child))
-    r["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    r["cpu0"] = cpu0
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    r["maxrss"] = me.ru_maxrss * 1024
+    # CPU seconds of the driver and its (ended) workers, every thread: the work, whatever
+    # else the machine runs; the corpus generation is not in it (another process)
+    r["cpu"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime - r.pop("cpu0")
     print(json.dumps(r))
 
 
@@ -237,24 +245,27 @@ def main() -> None:
             print(f"\n{n:,} documents, {size['bytes'] / 1e6:,.0f} MB of text, {size['tokens'] / 1e6:,.1f}M tokens, "
                   f"{len(list(corpus.glob('in-*')))} shards of {args.shard_docs:,} ({shard_mb:.0f} MB in memory); "
                   f"outputs {args.outputs}")
-            rates = {}
+            rates, cpus = {}, {}
             for w in [int(x) for x in args.workers.split(",")]:
                 r = _fresh(tmp, corpus, conf, str(w))
-                rates[w] = r["seconds"]
+                rates[w], cpus[w] = r["seconds"], r["cpu"]
                 mem = "  ".join(f"{g} {m['growth'] / mb:,.0f}/{m['peak'] / mb:,.0f}" for g, m in r["memory"].items())
                 driver = f", driver +{r['driver'] / mb:,.0f} MB" if r["driver"] is not None else ""
                 print(f"  corpusforge, {w} worker(s): {r['seconds']:.1f} s = {n / r['seconds']:,.0f} docs/s, "
                       f"{size['tokens'] / r['seconds'] / 1e6:.2f}M tokens/s, {size['bytes'] / 1e6 / r['seconds']:.1f} MB/s"
-                      f"{'' if r['met'] else ' (a target NOT met)'}")
+                      f"; CPU {r['cpu']:.1f} s = {n / r['cpu']:,.0f} docs/s, {size['tokens'] / r['cpu'] / 1e6:.2f}M tokens/s, "
+                      f"{size['bytes'] / 1e6 / r['cpu']:.1f} MB/s per CPU second{'' if r['met'] else ' (a target NOT met)'}")
                 print(f"    per task, growth/peak MB: {mem}{driver}")
             if len(rates) > 1:
-                print(f"  2 workers vs 1: {rates[1] / rates[2]:.2f}x")
+                print(f"  2 workers vs 1: {rates[1] / rates[2]:.2f}x the wall-time rate, {cpus[2] / cpus[1]:.2f}x the CPU")
             if args.peer:
                 p = _fresh(tmp, corpus, conf, "peer")
                 print(f"  peer (pyarrow + NumPy, one process): {p['seconds']:.1f} s = {n / p['seconds']:,.0f} docs/s, "
-                      f"{size['bytes'] / 1e6 / p['seconds']:.1f} MB/s, peak RSS {p['maxrss'] / mb:,.0f} MB")
+                      f"{size['bytes'] / 1e6 / p['seconds']:.1f} MB/s; CPU {p['cpu']:.1f} s = "
+                      f"{size['bytes'] / 1e6 / p['cpu']:.1f} MB/s per CPU second; peak RSS {p['maxrss'] / mb:,.0f} MB")
                 if 1 in rates:
-                    print(f"  corpusforge 1 worker / peer: {p['seconds'] / rates[1]:.2f}x the rate")
+                    print(f"  corpusforge 1 worker / peer: {p['seconds'] / rates[1]:.2f}x the wall-time rate, "
+                          f"{p['cpu'] / cpus[1]:.2f}x the rate per CPU second")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

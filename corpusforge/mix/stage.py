@@ -31,7 +31,7 @@ from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
 from corpusforge.mix.plan import NB, MixColumnsError, MixError, MixPlan, plan_mix
 from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, TOKEN_IDS, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
@@ -198,12 +198,12 @@ def _select_task(task: SelectTask) -> StepStats:
         rw.commit()
     # one output shard's copies at a time: the task holds its input shard, not its upsampling
     for p, piece in train.by_shard(shards):
-        write_table(join(work, "shuffle", f"shard-{p:05d}", f"task-{index:05d}.parquet"), piece)
+        write_table(join(work, "shuffle", f"shard-{p:05d}", f"task-{index:05d}.parquet"), piece, plain=(TOKEN_IDS,))
     if validation.num_rows:
         vkeys = validation.column(SUBSET)
         for k in pc.unique(vkeys).to_pylist():
             write_table(join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"),
-                        validation.filter(pc.equal(vkeys, k)))
+                        validation.filter(pc.equal(vkeys, k)), plain=(TOKEN_IDS,))
     # out: distinct documents kept (train, however many copies, plus validation)
     bytes_in = text_bytes(table)
     st = StepStats("", docs_in=table.num_rows, docs_out=table.num_rows - removed.num_rows,
