@@ -181,9 +181,10 @@ def _merge_counts(files: list[str], cfg: MixConfig) -> dict[tuple[str, str], tup
                 tok[0] += tok_in[rows].sum()
                 docs[0] += docs_in[rows].sum()
             else:
-                # int64 sums in place: exact at any size, and no 2^20-bucket array per file
-                np.add.at(tok, b[rows], tok_in[rows])
-                np.add.at(docs, b[rows], docs_in[rows])
+                # int64 sums in place: exact at any size, no 2^20-bucket array per file; a
+                # count file has one row per (subset, bucket), so the indices are distinct
+                tok[b[rows]] += tok_in[rows]
+                docs[b[rows]] += docs_in[rows]
     return out
 
 
