@@ -9,19 +9,20 @@ Parquet shards of ``--shard-docs`` documents, as a map phase leaves them.
 The mix stage runs as the driver runs it (its ``run`` on a stage context over those shards,
 local executor): targets that downsample ja and upsample en (about 1.6 epochs), a validation
 split per subset, ``--outputs`` (Parquet and Megatron by default). Per run: the stage's wall
-time and docs/s, tokens/s, MB/s of input text; per task group the largest peak RSS increase
-of a task (``/proc/self/status`` VmHWM, reset before each task by writing 5 to
-``/proc/self/clear_refs``) and the driver's own peak. Each configuration runs in a fresh
-process.
+time and its CPU seconds (driver and workers, every thread), as docs/s, tokens/s and MB/s of
+input text; per task group the largest peak resident set of a task and the largest growth over
+the task's start (the stage context's ``memory``, measured where each task ran); with 2+ workers
+the driver's own peak increase (``/proc/self/status`` VmHWM, reset at the start by writing 5 to
+``/proc/self/clear_refs``). Each configuration runs in a fresh process.
 
 The peer (``--peer``): the same selection done by brute force with pyarrow and NumPy in one
 process — read every shard, keep the subsets with a target, draw a Bernoulli sample per
 subset at the rate the target needs (repeats for the whole epochs), one global shuffle by a
-random permutation, write Parquet shards. It is what a script without a mix stage does; it
-holds the whole corpus in memory and meets a target only in expectation.
+random permutation, write Parquet shards and the raw token ids. It is what a script without a
+mix stage does; it holds the whole corpus in memory and meets a target only in expectation.
 
-    python benchmarks/mix.py --docs 200000 --peer
-    python benchmarks/mix.py --docs 100000 --sizes 2 --workers 1   # memory at N and 2N
+    python benchmarks/mix.py --docs 100000 --shard-docs 10000 --peer   # N and 2N, 1 and 2 workers
+    python benchmarks/mix.py --docs 20000 --shard-docs 5000 --sizes 1 --workers 1
 """
 
 from __future__ import annotations
@@ -174,14 +175,12 @@ def peer(inputs: list[str], out: Path, conf: dict, shards: int) -> dict:
         rate = target / pool
         copies[train] = int(rate) + (rng.random(len(train)) < rate - int(rate))
     rows = rng.permutation(np.repeat(np.arange(table.num_rows), copies))  # the global shuffle
-    ids = table.column("token_ids")
     for p, part in enumerate(np.array_split(rows, shards)):
         piece = table.take(pa.array(part))
         pq.write_table(piece.drop_columns(["token_ids"]), out / f"part-{p:05d}.parquet", compression="zstd")
         flat = piece.column("token_ids").combine_chunks()
         flat.values.to_numpy().astype(np.uint16).tofile(out / f"part-{p:05d}.bin")
         np.diff(flat.offsets.to_numpy()).astype(np.int32).tofile(out / f"part-{p:05d}.idx")
-    del ids
     pq.write_table(table.filter(pa.array(val)).drop_columns(["token_ids"]), out / "validation.parquet")
     return {"seconds": time.perf_counter() - t0, "docs_out": int((copies > 0).sum() + val.sum())}
 
