@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from corpusforge.hashing import GOLDEN, id_hash, mix64
 from corpusforge.mix.buckets import NB_DEFAULT, buckets
 from corpusforge.mix.config import MixConfig
-from corpusforge.schema import ID, LANG, NO_LANG, REMOVED_REASON, SOURCE, token_counts
+from corpusforge.schema import ID, LANG, NO_LANG, REMOVED_REASON, SOURCE, TOKEN_IDS, token_counts
 
 EPOCH, KEY, SUBSET = "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
@@ -104,7 +104,8 @@ def select(table: pa.Table, plans: dict[str, dict], cfg: MixConfig
 
     ``plans[key]`` holds ``val_from``, ``repeats`` and ``frac_below`` of a subset; a subset
     with no plan (its language has no target) is removed. Train copies carry an ``epoch``
-    column (0 for the first copy) and a ``__key`` shuffle key; removed rows a ``reason``.
+    column (0 for the first copy) and a ``__key`` shuffle key; removed rows a ``reason`` (and
+    no ``token_ids``).
     """
     lang, key = subset_keys(table, cfg)
     table = _set(_set(table, LANG, lang), SUBSET, key)
@@ -121,7 +122,9 @@ def select(table: pa.Table, plans: dict[str, dict], cfg: MixConfig
     removed_mask = ~is_val & (copies == 0)
     reasons = np.where(planned[idx], DOWNSAMPLED, NO_TARGET)
 
-    removed = table.filter(pa.array(removed_mask)).drop_columns([SUBSET])
+    # without their token ids, which no reject keeps: often most of a shard's bytes
+    removed = table.drop_columns([c for c in (SUBSET, TOKEN_IDS) if c in table.column_names])
+    removed = removed.filter(pa.array(removed_mask))
     removed = removed.append_column(REMOVED_REASON, pa.array(reasons[removed_mask]))
     validation = table.filter(pa.array(is_val))
 
