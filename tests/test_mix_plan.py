@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from corpusforge.hashing import id_hash
 from corpusforge.mix import MixConfig, MixError, plan_mix
 from corpusforge.mix.buckets import BITS, buckets
-from corpusforge.mix.select import DOWNSAMPLED, EPOCH, NO_TARGET, select
+from corpusforge.mix.select import DOWNSAMPLED, EPOCH, KEY, NO_TARGET, select
 from corpusforge.schema import REMOVED_REASON
 
 NB = 1 << BITS
@@ -105,7 +105,16 @@ def test_select_applies_the_plan_per_document_japanese_and_english():
     # the plan is applied batch by batch: two halves give the same result as the whole
     parts = [select(t.slice(0, 1700), plans, cfg), select(t.slice(1700), plans, cfg)]
     val = pa.concat_tables([p[0] for p in parts])
-    train = pa.concat_tables([p[1] for p in parts])
+    train = pa.concat_tables([p[1].take(np.arange(p[1].num_rows)) for p in parts])
+    # scattered into output shards, the same copies: each once, in copy order within a shard
+    copies = parts[0][1]
+    pieces = list(copies.by_shard(4))
+    assert sorted(p for p, _ in pieces) == sorted({p for p, _ in pieces})
+    assert sum(piece.num_rows for _, piece in pieces) == copies.num_rows
+    whole = copies.take(np.arange(copies.num_rows))
+    for p, piece in pieces:
+        keys = whole.column(KEY).to_numpy()
+        assert piece.equals(whole.filter(pa.array((keys >> np.uint64(32)) % np.uint64(4) == p)))
     removed = pa.concat_tables([p[2] for p in parts])
     ja = _by(plan)["cc", "ja"]
     assert val.num_rows == ja.val_docs and set(val.column("lang").to_pylist()) == {"ja"}
@@ -119,4 +128,4 @@ def test_select_applies_the_plan_per_document_japanese_and_english():
     assert DOWNSAMPLED not in reasons or ja.repeats == 0
     # deterministic: same plan, same rows, same order
     again = select(t.slice(0, 1700), plans, cfg)[1]
-    assert again.equals(parts[0][1])
+    assert again.take(np.arange(again.num_rows)).equals(whole)

@@ -25,13 +25,27 @@ def bounded(table: pa.Table, cfg: BatchConfig) -> Iterator[pa.Table]:
 
     A single document larger than ``max_bytes`` is a batch of its own.
     """
-    n = table.num_rows
-    if n == 0:
+    if table.num_rows == 0:
         return
     sizes = pc.binary_length(table.column(TEXT)).to_numpy(zero_copy_only=False)
-    if n <= cfg.max_docs and int(sizes.sum()) <= cfg.max_bytes:
+    if table.num_rows <= cfg.max_docs and int(sizes.sum()) <= cfg.max_bytes:
         yield table
         return
+    for start, length in _cuts(sizes, cfg):
+        yield table.slice(start, length)
+
+
+def bounded_take(table: pa.Table, order: pa.Array, cfg: BatchConfig) -> Iterator[pa.Table]:
+    """``table.take(order)`` in batches bounded as :func:`bounded`'s, made one at a time: a
+    reordered copy of a large table costs one batch, not the table."""
+    sizes = pc.fill_null(pc.binary_length(table.column(TEXT)), 0).take(order).to_numpy(zero_copy_only=False)
+    for start, length in _cuts(sizes, cfg):
+        yield table.take(order.slice(start, length))
+
+
+def _cuts(sizes: np.ndarray, cfg: BatchConfig) -> Iterator[tuple[int, int]]:
+    """``(start, length)`` of consecutive runs of rows within the budgets; always one row at least."""
+    n = len(sizes)
     cum = np.cumsum(sizes, dtype=np.int64)
     start = 0
     while start < n:
@@ -39,5 +53,5 @@ def bounded(table: pa.Table, cfg: BatchConfig) -> Iterator[pa.Table]:
         # rows whose cumulative bytes stay within the budget; always at least one
         by_bytes = int(np.searchsorted(cum, base + cfg.max_bytes, side="right")) - start
         length = max(1, min(cfg.max_docs, by_bytes, n - start))
-        yield table.slice(start, length)
+        yield start, length
         start += length

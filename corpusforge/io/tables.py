@@ -28,7 +28,9 @@ def num_rows(path: str) -> int:
         return pq.ParquetFile(f).metadata.num_rows
 
 
-def write_table(path: str, table: pa.Table) -> None:
-    """Written atomically, zstd-compressed."""
+def write_table(path: str, table: pa.Table, plain: tuple[str, ...] = ()) -> None:
+    """Written atomically, zstd-compressed but for the ``plain`` columns (token ids, which
+    zstd shrinks by about a tenth at several times the cost of the text)."""
+    compression = {c: "none" if c in plain else "zstd" for c in table.column_names} if plain else "zstd"
     with atomic_write(path) as f:
-        pq.write_table(table, f, compression="zstd")
+        pq.write_table(table, f, compression=compression)

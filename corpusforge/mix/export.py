@@ -6,11 +6,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.io.batching import BatchConfig, bounded_take
 from corpusforge.io.layout import join
 from corpusforge.io.megatron import MegatronWriter
 from corpusforge.io.writers import ShardedWriter
 from corpusforge.schema import TEXT, TOKEN_IDS, public_columns
 from corpusforge.tokenize.loader import load_tokenizer
+
+#: the rows written at a time: what a write task holds beyond its shard, in each format
+BATCH = BatchConfig(max_docs=16384, max_bytes=64 * 2**20)
 
 
 def llmjp_rows(table: pa.Table) -> pa.Table:
@@ -36,31 +40,40 @@ def token_arrays(table: pa.Table, tokenizer, append_eod: bool) -> tuple[np.ndarr
     return offsets, flat
 
 
-def write_outputs(table: pa.Table, root: str, name: str, index: int, outputs: list[str], *,
+def write_outputs(table: pa.Table, order: pa.Array, root: str, name: str, index: int, outputs: list[str], *,
                   tokenizer=None, append_eod: bool = True, parquet_ids: bool = False,
                   compression: str = "zstd", max_shard_bytes: int = 256 * 2**20) -> list[str]:
-    """Write one (already ordered) table in every requested format under ``root``.
+    """Write ``table.take(order)`` in every requested format under ``root``.
 
-    ``name`` is the split folder (``train``, ``validation/ja_wiki``); ``index`` numbers the shard.
+    The rows go out one bounded batch at a time (:data:`BATCH`), each batch to every format,
+    so the task holds its table plus one batch in every form (Python rows for JSONL, token ids
+    for Megatron), never a reordered copy of the whole table. ``name`` is the split folder
+    (``train``, ``validation/ja_wiki``); ``index`` numbers the shard.
     """
     table = public_columns(table)
-    files: list[str] = []
+    parquet = jsonl = mw = None
     if "parquet" in outputs:
-        w = ShardedWriter(join(root, name), index, "parquet", compression, max_shard_bytes)
-        w.write(table if parquet_ids or TOKEN_IDS not in table.column_names else table.drop_columns([TOKEN_IDS]))
-        files += w.commit()
+        parquet = ShardedWriter(join(root, name), index, "parquet", compression, max_shard_bytes)
     if "jsonl" in outputs:
-        w = ShardedWriter(join(root, "jsonl", name), index, "jsonl", compression, max_shard_bytes)
-        w.write(llmjp_rows(table))
-        files += w.commit()
+        jsonl = ShardedWriter(join(root, "jsonl", name), index, "jsonl", compression, max_shard_bytes)
+    prefix = join(root, "megatron", name, f"part-{index:05d}")
     if "megatron" in outputs:
-        vocab = load_tokenizer(tokenizer).vocab_size
-        prefix = join(root, "megatron", name, f"part-{index:05d}")
         # written in place, local or remote: each file is atomic (io/atomic.py)
-        mw = MegatronWriter(prefix, vocab)
-        if table.num_rows:
-            mw.add(*token_arrays(table, tokenizer, append_eod))
+        mw = MegatronWriter(prefix, load_tokenizer(tokenizer).vocab_size)
+    for batch in bounded_take(table, order, BATCH):
+        if parquet is not None:
+            keep_ids = parquet_ids or TOKEN_IDS not in batch.column_names
+            parquet.write(batch if keep_ids else batch.drop_columns([TOKEN_IDS]))
+        if jsonl is not None:
+            jsonl.write(llmjp_rows(batch))
+        if mw is not None:
+            mw.add(*token_arrays(batch, tokenizer, append_eod))
+    files: list[str] = []
+    if parquet is not None:
+        files += parquet.commit()
+    if jsonl is not None:
+        files += jsonl.commit()
+    if mw is not None:
         mw.commit()
         files += [prefix + ".bin", prefix + ".idx"]
     return files
-

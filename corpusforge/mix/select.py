@@ -7,6 +7,9 @@ indices, and the shuffle key is a hash of (id, copy number).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,7 +17,7 @@ import pyarrow.compute as pc
 from corpusforge.hashing import GOLDEN, id_hash, mix64
 from corpusforge.mix.buckets import NB_DEFAULT, buckets
 from corpusforge.mix.config import MixConfig
-from corpusforge.schema import ID, LANG, NO_LANG, REMOVED_REASON, SOURCE
+from corpusforge.schema import ID, LANG, NO_LANG, REMOVED_REASON, SOURCE, TOKEN_IDS, token_counts
 
 EPOCH, KEY, SUBSET = "epoch", "__key", "__subset"
 NO_TARGET, DOWNSAMPLED = "no_target", "downsampled"
@@ -56,13 +59,53 @@ def mix_buckets(table: pa.Table, cfg: MixConfig) -> np.ndarray:
     return buckets(id_hash(table.column(ID), f"mix:{cfg.seed}"))
 
 
+@dataclass(frozen=True)
+class TrainCopies:
+    """The train copies of a batch, as row numbers into it: made into tables one output shard
+    at a time, so a batch upsampled ``k`` times never holds ``k`` copies of its text."""
+
+    #: the batch (with its mix language, without the subset column)
+    table: pa.Table
+    #: per copy: its row in ``table``, its copy number (0 for the first) and its shuffle key
+    rows: np.ndarray
+    epoch: np.ndarray
+    key: np.ndarray
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.rows)
+
+    def take(self, which: np.ndarray) -> pa.Table:
+        """The copies ``which`` (positions in ``rows``), with ``epoch`` and ``__key`` columns."""
+        t = self.table.take(pa.array(self.rows[which]))
+        t = t.append_column(EPOCH, pa.array(self.epoch[which].astype(np.int32)))
+        return t.append_column(KEY, pa.array(self.key[which]))
+
+    def by_shard(self, shards: int) -> Iterator[tuple[int, pa.Table]]:
+        """``(output shard, its copies in copy order)`` for every shard that gets one."""
+        shard = (self.key >> np.uint64(32)) % np.uint64(shards)
+        order = np.argsort(shard, kind="stable")
+        for part in np.split(order, np.flatnonzero(np.diff(shard[order])) + 1):
+            if len(part):
+                yield int(shard[part[0]]), self.take(part)
+
+    def tokens(self, n_tokens: str) -> dict[str, dict[str, int]]:
+        """Tokens per source and language of the copies (repeats counted)."""
+        copies = np.bincount(self.rows, minlength=self.table.num_rows).astype(np.int64)
+        some = pa.array(copies > 0)  # a group without copies is not counted (not even as 0)
+        t = self.table.select([SOURCE, LANG, n_tokens]).filter(some)
+        n = pc.multiply(t.column(n_tokens).cast(pa.int64()), pa.array(copies[copies > 0]))
+        return token_counts(t.set_column(2, n_tokens, n), n_tokens) or {}
+
+
 def select(table: pa.Table, plans: dict[str, dict], cfg: MixConfig
-           ) -> tuple[pa.Table, pa.Table, pa.Table]:
+           ) -> tuple[pa.Table, TrainCopies, pa.Table]:
     """``(validation, train copies, removed)`` of one batch.
 
     ``plans[key]`` holds ``val_from``, ``repeats`` and ``frac_below`` of a subset; a subset
     with no plan (its language has no target) is removed. Train copies carry an ``epoch``
-    column (0 for the first copy) and a ``__key`` shuffle key; removed rows a ``reason``.
+    column (0 for the first copy) and a ``__key`` shuffle key; removed rows a ``reason`` (and
+    no ``token_ids``).
     """
     lang, key = subset_keys(table, cfg)
     table = _set(_set(table, LANG, lang), SUBSET, key)
@@ -79,20 +122,19 @@ def select(table: pa.Table, plans: dict[str, dict], cfg: MixConfig
     removed_mask = ~is_val & (copies == 0)
     reasons = np.where(planned[idx], DOWNSAMPLED, NO_TARGET)
 
-    removed = table.filter(pa.array(removed_mask)).drop_columns([SUBSET])
+    # without their token ids, which no reject keeps: often most of a shard's bytes
+    removed = table.drop_columns([c for c in (SUBSET, TOKEN_IDS) if c in table.column_names])
+    removed = removed.filter(pa.array(removed_mask))
     removed = removed.append_column(REMOVED_REASON, pa.array(reasons[removed_mask]))
     validation = table.filter(pa.array(is_val))
 
     rows = np.repeat(np.arange(table.num_rows), copies)
     first = np.repeat(np.cumsum(copies) - copies, copies)
     epoch = np.arange(len(rows)) - first
-    train = table.take(pa.array(rows)).drop_columns([SUBSET])
-    train = train.append_column(EPOCH, pa.array(epoch.astype(np.int32)))
-    h = id_hash(train.column(ID), f"shuffle:{cfg.seed}")
+    h = id_hash(table.column(ID), f"shuffle:{cfg.seed}")[rows]
     with np.errstate(over="ignore"):
         shuffle = mix64(h + epoch.astype(np.uint64) * GOLDEN)
-    train = train.append_column(KEY, pa.array(shuffle))
-    return validation, train, removed
+    return validation, TrainCopies(table.drop_columns([SUBSET]), rows, epoch, shuffle), removed
 
 
 def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:

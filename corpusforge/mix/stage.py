@@ -27,12 +27,11 @@ from corpusforge.io.layout import join
 from corpusforge.io.sinks import Sinks
 from corpusforge.io.storage import filesystem
 from corpusforge.io.tables import read_table, write_table
-from corpusforge.mix.buckets import BITS
 from corpusforge.mix.config import MixConfig
 from corpusforge.mix.export import write_outputs
-from corpusforge.mix.plan import MixColumnsError, MixError, MixPlan, plan_mix
+from corpusforge.mix.plan import NB, MixColumnsError, MixError, MixPlan, plan_mix
 from corpusforge.mix.select import EPOCH, KEY, SUBSET, mix_buckets, select, split_key, subset_keys
-from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, text_bytes, token_counts
+from corpusforge.schema import ID, LANG, REMOVED_REASON, SOURCE, TOKEN_IDS, text_bytes
 from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
@@ -67,7 +66,7 @@ class Mix(Stage[MixConfig]):
         counts = ctx.map_tasks("count", _count_task,
                                [CountTask(f, join(work, "count", f"task-{i:05d}.parquet"), conf)
                                 for i, f in enumerate(inputs)])
-        hists = _merge_counts([c for c in counts if c])
+        hists = _merge_counts([c for c in counts if c], cfg)
         plan = plan_mix(hists, cfg)
         manifest = plan.manifest()
         write_json(join(ctx.sinks.path, MANIFEST), manifest, indent=True)
@@ -144,9 +143,11 @@ def _count_task(task: CountTask) -> str | None:
         return None
     if cfg.n_tokens_column not in table.column_names:
         raise MixError(f"{path} has no {cfg.n_tokens_column!r} column: add a tokenize step before mix")
-    _, key = subset_keys(table, cfg)
+    lang, key = subset_keys(table, cfg)
+    # a language without a target needs its totals only (for the manifest): one bucket
+    targeted = pc.is_in(lang, pa.array(list(cfg.targets), pa.string())).to_numpy(zero_copy_only=False)
     grouped = pa.table({
-        SUBSET: key, "bucket": pa.array(mix_buckets(table, cfg)),
+        SUBSET: key, "bucket": pa.array(np.where(targeted, mix_buckets(table, cfg), 0)),
         "tokens": table.column(cfg.n_tokens_column).cast(pa.int64()),
         "docs": pa.repeat(pa.scalar(1, pa.int64()), table.num_rows),
     }).group_by([SUBSET, "bucket"], use_threads=False).aggregate([("tokens", "sum"), ("docs", "sum")])
@@ -154,19 +155,36 @@ def _count_task(task: CountTask) -> str | None:
     return out
 
 
-def _merge_counts(files: list[str]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    if not files:
-        return {}
-    t = pa.concat_tables([read_table(f) for f in files])
-    t = t.group_by([SUBSET, "bucket"]).aggregate([("tokens_sum", "sum"), ("docs_sum", "sum")])
-    out = {}
-    keys = t.column(SUBSET)
-    for key in pc.unique(keys).to_pylist():
-        part = t.filter(pc.equal(keys, key))
-        b = part.column("bucket").to_numpy()
-        tok = np.bincount(b, weights=part.column("tokens_sum_sum").to_numpy(), minlength=1 << BITS)
-        docs = np.bincount(b, weights=part.column("docs_sum_sum").to_numpy(), minlength=1 << BITS)
-        out[split_key(key)] = (tok, docs.astype(np.int64))
+def _merge_counts(files: list[str], cfg: MixConfig) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Tokens and documents per bucket of every subset, added up one count file at a time.
+
+    The driver holds one count file (at most a task's distinct subsets and buckets) and a
+    2^20-bucket histogram per subset whose language has a target; a subset without a target
+    is only counted (histograms of length 1), so the memory does not grow with the shards nor
+    with the languages that language ID finds."""
+    out: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for f in files:
+        t = read_table(f)
+        enc = t.column(SUBSET).combine_chunks().dictionary_encode()
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        b = t.column("bucket").to_numpy()
+        tok_in = t.column("tokens_sum").to_numpy()
+        docs_in = t.column("docs_sum").to_numpy()
+        for i, key in enumerate(enc.dictionary.to_pylist()):
+            sub = split_key(key)
+            rows = idx == i
+            n = NB if sub[1] in cfg.targets else 1
+            if sub not in out:
+                out[sub] = (np.zeros(n, np.int64), np.zeros(n, np.int64))
+            tok, docs = out[sub]
+            if n == 1:
+                tok[0] += tok_in[rows].sum()
+                docs[0] += docs_in[rows].sum()
+            else:
+                # int64 sums in place: exact at any size, no 2^20-bucket array per file; a
+                # count file has one row per (subset, bucket), so the indices are distinct
+                tok[b[rows]] += tok_in[rows]
+                docs[b[rows]] += docs_in[rows]
     return out
 
 
@@ -179,16 +197,14 @@ def _select_task(task: SelectTask) -> StepStats:
     if rw is not None and removed.num_rows:
         rw.write(sinks.reject_rows(removed))
         rw.commit()
-    if train.num_rows:
-        shard = (train.column(KEY).to_numpy() >> np.uint64(32)) % np.uint64(shards)
-        for p in np.unique(shard):
-            piece = train.filter(pa.array(shard == p))
-            write_table(join(work, "shuffle", f"shard-{int(p):05d}", f"task-{index:05d}.parquet"), piece)
+    # one output shard's copies at a time: the task holds its input shard, not its upsampling
+    for p, piece in train.by_shard(shards):
+        write_table(join(work, "shuffle", f"shard-{p:05d}", f"task-{index:05d}.parquet"), piece, plain=(TOKEN_IDS,))
     if validation.num_rows:
         vkeys = validation.column(SUBSET)
         for k in pc.unique(vkeys).to_pylist():
             write_table(join(work, "validation", _subset_dir(k), f"task-{index:05d}.parquet"),
-                        validation.filter(pc.equal(vkeys, k)))
+                        validation.filter(pc.equal(vkeys, k)), plain=(TOKEN_IDS,))
     # out: distinct documents kept (train, however many copies, plus validation)
     bytes_in = text_bytes(table)
     st = StepStats("", docs_in=table.num_rows, docs_out=table.num_rows - removed.num_rows,
@@ -197,7 +213,7 @@ def _select_task(task: SelectTask) -> StepStats:
         for r in pc.value_counts(removed.column(REMOVED_REASON)).to_pylist():
             st.remove(r["values"], r["counts"])
     # tokens: the train copies (repeats counted), what the targets are about
-    st.add_tokens(token_counts(train, cfg.n_tokens_column) or {})
+    st.add_tokens(train.tokens(cfg.n_tokens_column))
     return st
 
 
@@ -224,8 +240,8 @@ def _write_task(task: WriteTask) -> int:
     if not files:
         return 0
     table = pa.concat_tables([read_table(f) for f in files], promote_options="permissive")
-    table = table.sort_by(KEY).drop_columns([KEY])
-    write_outputs(table, sinks.path, "train", shard, cfg.outputs, tokenizer=cfg.tokenizer,
+    order = pc.sort_indices(table.column(KEY))
+    write_outputs(table.drop_columns([KEY]), order, sinks.path, "train", shard, cfg.outputs, tokenizer=cfg.tokenizer,
                   append_eod=cfg.append_eod, parquet_ids=cfg.parquet_ids,
                   compression=sinks.compression, max_shard_bytes=sinks.max_shard_bytes)
     return table.num_rows
@@ -237,8 +253,7 @@ def _validation_task(task: ValidationTask) -> int:
     files = _pieces(join(work, "validation", subset))
     table = pa.concat_tables([read_table(f) for f in files], promote_options="permissive")
     order = pc.sort_indices(pa.array(mix_buckets(table, cfg)))
-    table = table.take(order).drop_columns([SUBSET])
-    write_outputs(table, sinks.path, f"validation/{subset}", 0, cfg.outputs,
+    write_outputs(table.drop_columns([SUBSET]), order, sinks.path, f"validation/{subset}", 0, cfg.outputs,
                   tokenizer=cfg.tokenizer, append_eod=cfg.append_eod, parquet_ids=cfg.parquet_ids,
                   compression=sinks.compression, max_shard_bytes=sinks.max_shard_bytes)
     return table.num_rows
