@@ -353,3 +353,26 @@ def test_an_incremental_corpus_in_a_bucket_over_a_mirror_in_a_bucket(s3, tmp_pat
     rejects = read_output(out, "_rejects")
     assert rejects.select(["id", "reject_dup_of", "snapshot"]).to_pylist() == [
         {"id": "ja2", "reject_dup_of": "ja1", "snapshot": "n2"}]
+
+
+def test_the_output_lock_of_a_bucket_beats_in_the_bucket(s3, tmp_path, monkeypatch):
+    """The lock's heartbeat rewrites the lock file in the bucket (a lock that never beat would
+    look stale and let a second run take a live run's output), and nothing on the local disk."""
+    from corpusforge.engine.lock import OutputLock
+    from corpusforge.io.layout import OutputLayout
+
+    monkeypatch.chdir(tmp_path)
+    out = f"{s3.bucket('locked')}/out"
+    lock = OutputLock(OutputLayout(out), heartbeat=0.05)
+    with lock:
+        path = lock._path(lock.generation).removeprefix("s3://")
+        first = json.loads(s3.fs.cat_file(path))["heartbeat"]
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            s3.fs.invalidate_cache()
+            if json.loads(s3.fs.cat_file(path))["heartbeat"] > first:
+                break
+            time.sleep(0.05)
+        assert json.loads(s3.fs.cat_file(path))["heartbeat"] > first
+    assert not s3.fs.exists(path)
+    assert list(tmp_path.iterdir()) == []

@@ -102,6 +102,9 @@ class OutputLock:
                  stale_after: float = STALE_AFTER_SECONDS) -> None:
         self.root = layout.root
         self.fs, self.folder = filesystem(layout.lock_dir)
+        #: the folder as a URL (``folder`` has no protocol: a lock file written by write_json
+        #: to ``folder`` of a bucket would land on the local disk)
+        self.url = layout.lock_dir
         self.heartbeat, self.stale_after = heartbeat, stale_after
         self.generation: int | None = None
         #: the owner record of a dead run this one took the output over from
@@ -114,7 +117,12 @@ class OutputLock:
     # -- reading -----------------------------------------------------------------------------
 
     def _path(self, generation: int) -> str:
+        """The lock file as the filesystem names it (what a listing returns)."""
         return join(self.folder, f"gen-{generation:05d}.json")
+
+    def _url(self, generation: int) -> str:
+        """The lock file as a URL, for write_json."""
+        return join(self.url, f"gen-{generation:05d}.json")
 
     def _names(self) -> list[str]:
         self.fs.invalidate_cache(self.folder)  # object stores cache listings
@@ -222,7 +230,7 @@ class OutputLock:
             # a filesystem without exclusive create: the weaker check-then-write
             if self.fs.exists(path):
                 return False
-            write_json(path, orjson.loads(body))
+            write_json(self._url(generation), orjson.loads(body))
         return True
 
     def _remove(self, path: str) -> None:
@@ -236,7 +244,7 @@ class OutputLock:
                 if not gens or gens[-1] != self.generation:
                     self._lost = gens[-1] if gens else -1
                     return
-                write_json(self._path(self.generation),
+                write_json(self._url(self.generation),
                            {**self.record, "heartbeat": time.time(), "heartbeat_at": now_iso()})
             except Exception:  # noqa: BLE001 - a passing storage error: the next beat tries again
                 continue
