@@ -252,6 +252,9 @@ class RunStats:
     wall_seconds: float = 0.0
     #: where the work ran: tasks per node of each task group (``map``, ``00-dedup/sign`` ...)
     nodes: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: the memory of each task group's tasks: ``{group: {"tasks", "peak", "growth"}}``, the
+    #: largest peak resident set and growth over the group's tasks, in bytes
+    memory: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, names: Iterable[str]) -> RunStats:
@@ -299,6 +302,8 @@ class RunStats:
         }
         if self.nodes:  # a run's stats (a unit's know nothing of where they ran)
             out["nodes"] = {g: dict(sorted(t.items())) for g, t in self.nodes.items()}
+        if self.memory:
+            out["task_memory"] = {g: dict(m) for g, m in self.memory.items() if m}
         return out
 
     @classmethod
@@ -307,7 +312,8 @@ class RunStats:
         if not isinstance(d.get("steps"), list):
             raise ValueError("stats have a list of `steps`")
         out = cls([StepStats.from_dict(s) for s in d["steps"]], units=d.get("units", 0),
-                  wall_seconds=d.get("wall_seconds", 0.0), nodes=_nodes(d.get("nodes", {})))
+                  wall_seconds=d.get("wall_seconds", 0.0), nodes=_nodes(d.get("nodes", {})),
+                  memory=_memory(d.get("task_memory", {})))
         _count(out.units, "units")
         _seconds(out.wall_seconds, "wall_seconds")
         return out
@@ -324,6 +330,17 @@ def _nodes(d: object) -> dict[str, dict[str, int]]:
                 raise ValueError(f"a node is named by a string, not {node!r}")
             _count(n, f"nodes[{group!r}][{node!r}]")
         out[group] = dict(tally)
+    return out
+
+
+def _memory(d: object) -> dict[str, dict[str, int]]:
+    """``task_memory`` read back, types checked."""
+    out = {}
+    for group, m in _mapping(d, "task_memory").items():
+        m = _mapping(m, f"task_memory[{group!r}]")
+        for key in ("tasks", "peak", "growth"):
+            _count(m.get(key), f"task_memory[{group!r}][{key!r}]")
+        out[str(group)] = {k: m[k] for k in ("tasks", "peak", "growth")}
     return out
 
 

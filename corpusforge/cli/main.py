@@ -23,6 +23,7 @@ from corpusforge.cli.report import (
     RunProgress,
     corpus_tables,
     errors_text,
+    memory_table,
     nodes_table,
     print_whole,
     reasons_text,
@@ -215,9 +216,9 @@ def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output fo
     print_whole(console, summary_table(run_stats, f"{path}{so_far}"))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
-    where = nodes_table(run_stats)
-    if where is not None:
-        console.print(where)
+    for table in (nodes_table(run_stats), memory_table(run_stats)):
+        if table is not None:
+            console.print(table)
 
 
 def _corpus_stats(path: str) -> None:

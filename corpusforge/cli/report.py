@@ -101,6 +101,23 @@ def nodes_table(stats: RunStats) -> Table | None:
     return table
 
 
+def memory_table(stats: RunStats) -> Table | None:
+    """Memory per task of each task group: the largest peak resident set of a task's process
+    and the largest growth over the resident set it started with (none for stats that do not
+    say)."""
+    if not stats.memory:
+        return None
+    table = Table(title="memory per task (largest)", pad_edge=False, collapse_padding=True)
+    table.add_column("task group", no_wrap=True)
+    table.add_column("tasks", justify="right", no_wrap=True)
+    table.add_column("peak MB", justify="right", no_wrap=True)
+    table.add_column("growth MB", justify="right", no_wrap=True)
+    for group, m in stats.memory.items():
+        table.add_row(literal(group), f"{m['tasks']:,}", f"{m['peak'] / 2**20:,.0f}",
+                      f"{m['growth'] / 2**20:,.0f}")
+    return table
+
+
 def tokens_text(stats: RunStats) -> Text:
     """Tokens per language and per source after the last step that counted them, and each
     token target of a stage (a mix) with what it got: met or not (names shown literally)."""

@@ -174,7 +174,8 @@ def _run_phases(pipeline: Pipeline, layout: OutputLayout, phases: list[tuple[str
         if p < len(phases) - 1:
             files = list_shards(ctx.sinks.path)
     total = RunStats(steps, units=total_units,
-                     nodes={group: tally for ctx in contexts for group, tally in ctx.nodes.items()})
+                     nodes={group: tally for ctx in contexts for group, tally in ctx.nodes.items()},
+                     memory={group: m for ctx in contexts for group, m in ctx.memory.items() if m})
     _check_phases(total, len(phases) - 1)
     for (_, _, stage), ctx in zip(phases, contexts):
         stage.commit(ctx)

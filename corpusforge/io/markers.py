@@ -1,7 +1,7 @@
 """Completion markers: one format for every task of every phase.
 
-A finished task leaves ``{"task": <name>, "result": <value>, "node": <where it ran>}`` at
-its marker path, written atomically after the task's own files are in place; a resumed run
+A finished task leaves ``{"task": <name>, "result": <value>, "node": <where it ran>,
+"memory": {"peak": <bytes>, "growth": <bytes>}}`` at its marker path, written atomically after the task's own files are in place; a resumed run
 trusts the marker and skips the task. Results are JSON, or stats objects, which are tagged
 so that they come back as the same type. A phase's marker has no node.
 """
@@ -46,12 +46,17 @@ class Marker:
 
     result: Any
     node: str | None = None
+    #: the task's memory in bytes, ``{"peak", "growth"}`` (None: not recorded)
+    memory: dict[str, int] | None = None
 
 
-def write_marker(path: str, task: str, result: Any, node: str | None = None) -> None:
+def write_marker(path: str, task: str, result: Any, node: str | None = None,
+                 memory: dict[str, int] | None = None) -> None:
     data = {"task": task, "result": _encode(result)}
     if node is not None:
         data["node"] = node
+    if memory is not None:
+        data["memory"] = memory
     write_json(path, data, indent=True)
 
 
@@ -62,7 +67,10 @@ def read_marker(path: str) -> Marker | None:
         if data is None or "result" not in data:
             return None
         node = data.get("node")
-        return Marker(_decode(data["result"]), node if isinstance(node, str) else None)
+        memory = data.get("memory")
+        if not (isinstance(memory, dict) and all(isinstance(memory.get(k), int) for k in ("peak", "growth"))):
+            memory = None
+        return Marker(_decode(data["result"]), node if isinstance(node, str) else None, memory)
     except (ValueError, TypeError, KeyError, AttributeError):
         # damaged (not written by this module): run again
         return None

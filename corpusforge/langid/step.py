@@ -39,8 +39,10 @@ class LangIdConfig(FilterConfig):
     threshold: Fraction = 0.0
     #: per-language minimum scores, overriding ``threshold`` (e.g. {ja: 0.886})
     thresholds: dict[str, Fraction] = {}
-    #: predict on the first this many characters (none: the whole text)
-    max_chars: PositiveInt | None = None
+    #: predict on the first this many characters (null: the whole text). A prefix bounds the
+    #: cost of a very long document; 10,000 gave the whole text's label on every real document
+    #: of benchmarks/langid.py (docs/benchmarks.md#language-id-accuracy-and-cost)
+    max_chars: PositiveInt | None = 10_000
     #: the lang/lang_score columns stay on kept documents (outputs are partitioned by them)
     keep_signals: bool = True
 

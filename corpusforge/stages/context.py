@@ -10,6 +10,7 @@ from typing import Any
 
 from corpusforge.accounting import RunStats, StepStats
 from corpusforge.executors import Executor
+from corpusforge.executors.task_memory import Measured, measured
 from corpusforge.io.layout import OutputLayout, join
 from corpusforge.io.markers import read_marker, write_marker
 from corpusforge.io.sinks import Sinks
@@ -38,6 +39,9 @@ class StageContext:
     #: tasks per node of each task group of the phase (``map``, ``00-dedup/sign`` ...), the
     #: finished tasks of an earlier run included; filled by :meth:`map_tasks`
     nodes: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: the memory of each task group's tasks (``tasks`` measured, the largest ``peak`` and
+    #: ``growth`` in bytes, :mod:`~corpusforge.executors.task_memory`); filled like :attr:`nodes`
+    memory: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def root(self) -> str:
@@ -88,6 +92,7 @@ class StageContext:
         results: list[Any] = [None] * len(items)
         pending: list[int] = []
         tally = self.nodes.setdefault(join(self.key, phase), {})
+        memory = self.memory.setdefault(join(self.key, phase), {})
         present = self._listed(folder)
         for i, path in enumerate(paths):
             # one listing of the folder, not a request per missing marker (a bucket answers
@@ -97,6 +102,7 @@ class StageContext:
             if marker is not None:
                 results[i] = marker.result
                 _count(tally, marker.node)
+                _add_memory(memory, marker.memory)
                 if on_found is not None:
                     on_found(i, marker.result)
             else:
@@ -110,13 +116,17 @@ class StageContext:
         for i in pending:
             log.info("%s: task %s queued", group, labels[i])
 
-        def done(j: int, value: Any, node: str) -> None:
+        def done(j: int, result: Measured, node: str) -> None:
             i = pending[j]
-            results[i] = value
-            write_marker(paths[i], labels[i], value, node)
+            value = results[i] = result.value
+            took = {"peak": result.peak, "growth": result.growth}
+            write_marker(paths[i], labels[i], value, node, took)
             _count(tally, node)
-            log.info("%s: task %s done on %s: %s", group, labels[i], node, _counts(value),
-                     extra={"task_group": group, "task_done": labels[i]})
+            _add_memory(memory, took)
+            log.info("%s: task %s done on %s: %s; memory peak %s MB (+%s MB)", group, labels[i], node,
+                     _counts(value), _mb(result.peak), _mb(result.growth),
+                     extra={"task_group": group, "task_done": labels[i], "task_peak": result.peak,
+                            "task_growth": result.growth})
             errored = _errored(value)
             if errored:
                 log.warning("%s: task %s: %d document(s) became error records (see %s)", group, labels[i],
@@ -125,7 +135,7 @@ class StageContext:
                 on_result(i, value)
 
         # the storage options travel with each task: a worker opens files as the driver does
-        self.executor.map(with_storage(fn), [items[i] for i in pending], on_result=done)
+        self.executor.map(measured(with_storage(fn)), [items[i] for i in pending], on_result=done)
         return results
 
     def recount_nodes(self) -> None:
@@ -140,7 +150,9 @@ class StageContext:
             if relative.endswith(".json"):
                 marker = read_marker(join(root, relative))
                 if marker is not None:
-                    _count(self.nodes.setdefault(join(self.key, relative.rpartition("/")[0]), {}), marker.node)
+                    group = join(self.key, relative.rpartition("/")[0])
+                    _count(self.nodes.setdefault(group, {}), marker.node)
+                    _add_memory(self.memory.setdefault(group, {}), marker.memory)
 
 
 def _counts(value: Any) -> str:
@@ -158,6 +170,20 @@ def _errored(value: Any) -> int:
     if isinstance(value, RunStats):
         return sum(s.errored for s in value.steps)
     return value.errored if isinstance(value, StepStats) else 0
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.0f}"
+
+
+def _add_memory(group: dict[str, int], took: dict[str, int] | None) -> None:
+    """One task's memory into its group's largest figures (a marker from before the memory
+    was recorded adds nothing)."""
+    if took is None:
+        return
+    group["tasks"] = group.get("tasks", 0) + 1
+    for key in ("peak", "growth"):
+        group[key] = max(group.get(key, 0), int(took[key]))
 
 
 def _count(tally: dict[str, int], node: str | None) -> None:
