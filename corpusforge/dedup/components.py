@@ -15,7 +15,11 @@ def component_labels(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     k, m = len(nodes), len(src)
     if k == 0:
         return nodes, nodes.copy()
+    # positions among the nodes, 4 bytes each (fewer than 2**31 nodes in a task's edges): the
+    # matrix keeps them as they are instead of making int32 copies
+    ends = ends.astype(np.int32)
     graph = coo_matrix((np.ones(m, np.int8), (ends[:m], ends[m:])), shape=(k, k)).tocsr()
+    del ends
     _, comp = connected_components(graph, directed=True, connection="weak")
     # nodes are sorted: a component's first position holds its smallest node
     _, first = np.unique(comp, return_index=True)
