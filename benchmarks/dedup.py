@@ -61,6 +61,8 @@ import pyarrow.parquet as pq  # noqa: E402
 
 BANDS, ROWS, K = 14, 8, 128
 PER_FILE = 100_000
+#: hash ranges per band of the group phase (0: the stage's default, one per 4M documents)
+PARTS = 0
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -100,15 +102,18 @@ def layout(work: Path, n: int):
 
 def prepare_ours(work: Path, n: int) -> None:
     """The files the dedup stage's sign phase writes (band keys timed, as part of signing)."""
+    from corpusforge.dedup.grouped import write_grouped
     from corpusforge.dedup.lsh import band_keys
 
     t_keys = 0.0
     for f, sig in signatures(n):
         t0 = time.perf_counter()
         keys = np.ascontiguousarray(band_keys(sig, BANDS, ROWS, 1).T)
+        valid = np.ones(keys.shape, bool)
+        write_grouped(str(work / f"grouped-{f:05d}.npy"), str(work / f"directory-{f:05d}.npy"), keys, valid)
         t_keys += time.perf_counter() - t0
         np.save(work / f"keys-{f:05d}.npy", keys)
-        np.save(work / f"valid-{f:05d}.npy", np.ones(keys.shape, bool))
+        np.save(work / f"valid-{f:05d}.npy", valid)
         np.save(work / f"prio-{f:05d}.npy", np.zeros(len(sig)))
         first = f * PER_FILE
         pq.write_table(pa.table({"id": pa.array([f"d{first + i}" for i in range(len(sig))])}),
@@ -117,6 +122,7 @@ def prepare_ours(work: Path, n: int) -> None:
 
 
 def run_ours(work: Path, n: int) -> dict:
+    from corpusforge.dedup import grouped
     from corpusforge.dedup.stage import (
         DOCS_PER_PARTITION,
         ComponentsTask,
@@ -126,10 +132,20 @@ def run_ours(work: Path, n: int) -> dict:
     )
 
     lay, t_keys = layout(work, n), json.loads((work / "prepared.json").read_text())["band_keys_s"]
-    parts = max(1, -(-n // DOCS_PER_PARTITION))
+    parts = PARTS or max(1, -(-n // DOCS_PER_PARTITION))
+    read = [0]
+    real_load_rows = grouped.load_rows
+
+    def counted(path: str, start: int, stop: int) -> np.ndarray:
+        out = real_load_rows(path, start, stop)
+        read[0] += out.nbytes
+        return out
+
+    grouped.load_rows = counted  # the bytes the group tasks read (a ranged read each)
     t0 = time.perf_counter()
     edges = sum(_group_task(GroupTask(lay, r, p, parts))["edges"] for r in range(BANDS) for p in range(parts))
     t1 = time.perf_counter()
+    grouped.load_rows = real_load_rows
     res = _components_task(ComponentsTask(lay, parts))
     t2 = time.perf_counter()
     rep = np.load(work / "rep.npy")
@@ -138,6 +154,7 @@ def run_ours(work: Path, n: int) -> dict:
     # clusters as (document, smallest member): keep-first makes the kept one the smallest
     np.save(work / "clusters.npy", np.stack([members, rep[members]]))
     return {"band_keys_s": t_keys, "group_s": t1 - t0, "components_s": t2 - t1, "edges": edges,
+            "parts": parts, "group_read_bytes": read[0],
             "removed": int(res["removed"]), "clusters": res["clusters"]}
 
 
@@ -212,7 +229,7 @@ def child(side: str, n: int, work: str) -> None:
 
 def in_subprocess(side: str, n: int, work: Path) -> dict:
     work.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, __file__, "--child", side, "--docs", str(n), "--work", str(work)]
+    cmd = [sys.executable, __file__, "--child", side, "--docs", str(n), "--work", str(work), "--parts", str(PARTS)]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -229,6 +246,12 @@ def clustering(n: int, only_ours: bool) -> None:
               f"{ours['group_s']:.1f} s + components {ours['components_s']:.1f} s = {t_ours:.1f} s; "
               f"{ours['edges']:,} edges, {ours['removed']:,} removed, peak RSS {ours['peak_rss_mb']:,.0f} MB "
               f"(imports alone: {base:,.0f} MB; {(ours['peak_rss_mb'] - base) * 2**20 / n:,.0f} bytes/document)")
+        # before grouped keys, every group task read its key row (8 bytes a document) and its
+        # validity row (1 byte) of every shard whole
+        whole = BANDS * ours["parts"] * 9 * n
+        print(f"  group reads with {ours['parts']} hash range(s) per band: {ours['group_read_bytes'] / 1e6:,.1f} MB "
+              f"(whole key rows per range, as before: {whole / 1e6:,.1f} MB; "
+              f"{whole / max(1, ours['group_read_bytes']):.1f}x less)")
         if only_ours:
             return
         in_subprocess("prepare-datatrove", n, tmp / "dt")
@@ -552,9 +575,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="quality: hash seeds")
     ap.add_argument("--stage", action="store_true", help="the whole stage on real text, 1 vs 2 workers")
     ap.add_argument("--executor", default="local")
+    ap.add_argument("--parts", type=int, default=0, help="clustering: hash ranges per band (default: "
+                    "one per 4M documents), to see the group phase's reads at a larger corpus's count")
     ap.add_argument("--child")
     ap.add_argument("--work")
     args = ap.parse_args()
+    global PARTS
+    PARTS = args.parts
     if args.child:
         child(args.child, args.docs, args.work)
     elif args.stage:

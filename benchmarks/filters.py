@@ -264,6 +264,33 @@ def japanese(repeat: int, scale: int) -> None:
     print(f"disagreements: {dict(diff)}")
 
 
+def char_repetition(repeat: int, scale: int) -> None:
+    """``char_repetition`` against HojiChar's ``CharRepetitionRatioFilter`` (the same ratio:
+    the share of character 5-gram occurrences held by the sqrt(#distinct) most frequent), on
+    the Japanese and the English documents."""
+    from hojichar import Document
+    from hojichar.filters import document_filters as hf
+
+    from corpusforge.filters import CharRepetition
+
+    peer, ours = hf.CharRepetitionRatioFilter(threshold=0.33, ngram_size=5), CharRepetition()
+    for lang, docs in (("Japanese", japanese_docs()), ("English", english_docs())):
+        big = docs * scale
+
+        def run_peer(texts: list[str]) -> list[bool]:
+            return [not peer.apply(Document(t)).is_rejected for t in texts]
+
+        run_peer(docs[:2])
+        ours_keep(ours, docs[:2])
+        t_peer, t_ours, ratio = paired(lambda d=docs: run_peer(d), lambda b=big: ours_keep(ours, b), repeat, scale)
+        k_peer, k_ours = run_peer(docs), ours_keep(ours, docs)
+        agree = sum(a == b for a, b in zip(k_peer, k_ours)) / len(docs)
+        print(f"\n== char_repetition, {lang}: {len(docs)} documents, {mb(docs):.2f} MB ==")
+        print(f"HojiChar CharRepetitionRatioFilter {mb(docs) / t_peer:8.2f} MB/s, {len(docs) / t_peer:9.0f} docs/s")
+        print(f"corpusforge char_repetition        {mb(docs) / t_ours:8.2f} MB/s, {len(docs) / t_ours:9.0f} docs/s"
+              f"  {ratio:5.1f}x  agreement {agree:.1%}")
+
+
 #: FineWeb-2's Japanese stop words (the `ja-fineweb2` preset's list)
 JA_STOP_WORDS = ["の", "に", "を", "は", "た", "て", "が", "と", "で", "年", "し", "・", "月", "れ", "さ"]
 
@@ -334,7 +361,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scale", type=int, default=4, help="corpusforge runs over the documents this many times")
-    ap.add_argument("--only", choices=["en", "ja", "fw2"], default=None)
+    ap.add_argument("--only", choices=["en", "ja", "fw2", "rep"], default=None)
     args = ap.parse_args()
     print(f"affinity: {sorted(os.sched_getaffinity(0))}")
     if args.only in (None, "en"):
@@ -343,6 +370,8 @@ def main() -> None:
         japanese(args.repeat, args.scale)
     if args.only in (None, "fw2"):
         fineweb2_japanese(args.repeat)
+    if args.only in (None, "rep"):
+        char_repetition(args.repeat, args.scale)
 
 
 if __name__ == "__main__":

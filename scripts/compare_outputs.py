@@ -25,7 +25,7 @@ import sys
 from corpusforge.io.storage import filesystem
 
 #: what depends on where and how fast a run ran, not on what it wrote
-_TIMING = {"seconds", "wall_seconds", "docs_per_second", "nodes"}
+_TIMING = {"seconds", "wall_seconds", "docs_per_second", "nodes", "task_memory"}
 
 
 def files(root: str) -> dict[str, bytes]:

@@ -60,6 +60,8 @@ def page_numbers(page) -> dict:
             rows.docs_by = Object.assign(rows.docs_by || {}, {[tr.dataset.source + '/' + tr.dataset.lang]: [+tr.dataset.docs, +tr.dataset.bytes]});
         for (const c of document.querySelectorAll('.histogram'))
             rows[c.dataset.step].histograms[c.dataset.signal] = [+c.dataset.kept, +c.dataset.removed];
+        for (const tr of document.querySelectorAll('table.memory tr.task-memory'))
+            rows.task_memory = Object.assign(rows.task_memory || {}, {[tr.dataset.group]: [+tr.dataset.peak, +tr.dataset.growth]});
         return rows;
     }""")
 
@@ -71,6 +73,8 @@ def stats_numbers(stats: dict) -> dict:
                        "histograms": {k: [sum(h["kept"].values()), sum(h["removed"].values())]
                                       for k, h in s.get("histograms", {}).items()}}
            for s in stats["steps"]}
+    if stats.get("task_memory"):  # the memory per task of each task group
+        out["task_memory"] = {g: [m["peak"], m["growth"]] for g, m in stats["task_memory"].items()}
     counted = [s["docs_by"] for s in stats["steps"] if "docs_by" in s]
     if counted:  # per source and language, after the last step of the map phase
         out["docs_by"] = {f"{src}/{lang}": v for src, langs in counted[-1].items() for lang, v in langs.items()}

@@ -50,7 +50,8 @@ def test_report_in_a_browser_shows_the_stats(which, request, tmp_path):
     assert console.errors == [] and console.foreign_requests == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert numbers == stats_numbers(stats)
-    assert set(numbers) - {"docs_by"} == {s["name"] for s in stats["steps"]} and numbers["docs_by"]
+    assert set(numbers) - {"docs_by", "task_memory"} == {s["name"] for s in stats["steps"]} and numbers["docs_by"]
+    assert "map" in numbers["task_memory"]  # memory per task, shown for every task group
     assert pwned == "undefined" and scripts == 0 and images == 0
     if which == "sample_run":
         # dedup: its clusters by size (one kept document each) and its duplicates, with samples

@@ -8,6 +8,9 @@ Layout (a folder or a bucket prefix: any path the run can write)::
     <segment>/keys-NNNNN.npy    (rows, n) uint64: one row per key kind, as in a run
     <segment>/valid-NNNNN.npy   (rows, n) bool: which keys exist (no URL, no shingle)
     <segment>/ids-NNNNN.parquet the documents' ids
+    <segment>/grouped-NNNNN.npy, directory-NNNNN.npy   the valid keys bucketed by their
+                                leading bits (dedup/grouped.py), which a run's group tasks read
+                                by hash range (a segment written without them is read whole)
 
     <segment>/segment.json      the segment's parts and the output folder of its run
 
@@ -38,6 +41,10 @@ class IndexPart:
     valid: str
     ids: str
     rows: int
+    #: the keys by hash range (:mod:`corpusforge.dedup.grouped`); None in a segment written
+    #: before they existed
+    grouped: str | None = None
+    directory: str | None = None
 
 
 class DedupIndex:
@@ -68,7 +75,8 @@ class DedupIndex:
     def part_paths(self, segment: str, i: int) -> IndexPart:
         d = join(self.path, segment)
         return IndexPart(join(d, f"keys-{i:05d}.npy"), join(d, f"valid-{i:05d}.npy"),
-                         join(d, f"ids-{i:05d}.parquet"), 0)
+                         join(d, f"ids-{i:05d}.parquet"), 0, join(d, f"grouped-{i:05d}.npy"),
+                         join(d, f"directory-{i:05d}.npy"))
 
     def _folders(self) -> list[str]:
         """The segment folders present, listed in ``index.json`` or not (one listing)."""

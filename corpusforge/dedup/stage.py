@@ -35,6 +35,7 @@ from corpusforge import samples
 from corpusforge.accounting import StepStats, sum_stats
 from corpusforge.dedup.clusters import REASONS, decisions, run_phases
 from corpusforge.dedup.config import DedupConfig
+from corpusforge.dedup.grouped import partition_of, read_range, write_grouped
 from corpusforge.dedup.index import DedupIndex, IndexPart
 from corpusforge.dedup.keep import priority
 from corpusforge.dedup.layout import Layout
@@ -174,6 +175,7 @@ def _sign_task(task: SignTask) -> dict:
                                   .to_numpy(zero_copy_only=False), dtype=bool)
     save_array(lay.path(f"keys-{i:05d}.npy"), keys)
     save_array(lay.path(f"valid-{i:05d}.npy"), valid)
+    write_grouped(lay.path(f"grouped-{i:05d}.npy"), lay.path(f"directory-{i:05d}.npy"), keys, valid)
     save_array(lay.path(f"prio-{i:05d}.npy"), priority(table, cfg.policy, cfg.policy_column))
     write_table(lay.path(f"ids-{i:05d}.parquet"), table.select([ID]))
     if sig is not None and cfg.minhash.verify:
@@ -181,8 +183,15 @@ def _sign_task(task: SignTask) -> dict:
     return {"rows": n, "no_shingles": int((counts == 0).sum()) if sig is not None else 0}
 
 
-def _partition(keys: np.ndarray, parts: int) -> np.ndarray:
-    return ((keys >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)
+def _grouped_sources(lay: Layout) -> list[tuple[str | None, str | None, IndexPart | None, int]]:
+    """(grouped keys, directory, the index part when it has none, first global index) of every
+    shard and index part (a part written before grouped keys existed is read whole)."""
+    out: list[tuple[str | None, str | None, IndexPart | None, int]] = [
+        (lay.path(f"grouped-{i:05d}.npy"), lay.path(f"directory-{i:05d}.npy"), None, int(off))
+        for i, off in enumerate(lay.offsets[:-1])]
+    out += [(p.grouped, p.directory, None, int(off)) if p.grouped and p.directory else (None, None, p, int(off))
+            for p, off in zip(lay.index_parts, lay.index_offsets[:-1])]
+    return out
 
 
 def _gather_sigs(lay: Layout, idx: np.ndarray) -> np.ndarray:
@@ -220,13 +229,17 @@ def _run_edges(keys: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _group_task(task: GroupTask) -> dict:
     lay, r, p, parts = task.layout, task.row, task.part, task.parts
     key_parts, idx_parts = [], []
-    for keys_path, valid_path, first in lay.row_sources():
-        k = load_rows(keys_path, r, r + 1)[0]
-        sel = load_rows(valid_path, r, r + 1)[0]
-        if parts > 1:
-            sel = sel & (_partition(k, parts) == p)
-        pos = np.flatnonzero(sel)
-        key_parts.append(np.asarray(k[pos]))
+    for grouped, directory, whole, first in _grouped_sources(lay):
+        if whole is None:
+            k, pos = read_range(grouped, directory, r, p, parts)  # type: ignore[arg-type]
+        else:
+            k = load_rows(whole.keys, r, r + 1)[0]
+            sel = load_rows(whole.valid, r, r + 1)[0]
+            if parts > 1:
+                sel = sel & (partition_of(k, parts) == p)
+            pos = np.flatnonzero(sel)
+            k = np.asarray(k[pos])
+        key_parts.append(k)
         idx_parts.append(pos.astype(np.int64) + first)
     keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
     idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
@@ -295,8 +308,11 @@ def _index_task(task: IndexTask) -> dict:
     _, reason, _ = decisions(lay, int(lay.offsets[i]), lay.sizes[i])
     keep = np.flatnonzero(reason == 0)
     part = DedupIndex(index_path).part_paths(segment, i)
-    save_array(part.keys, load_array(lay.path(f"keys-{i:05d}.npy"))[:, keep])
-    save_array(part.valid, load_array(lay.path(f"valid-{i:05d}.npy"))[:, keep])
+    keys = load_array(lay.path(f"keys-{i:05d}.npy"))[:, keep]
+    valid = load_array(lay.path(f"valid-{i:05d}.npy"))[:, keep]
+    save_array(part.keys, keys)
+    save_array(part.valid, valid)
+    write_grouped(part.grouped, part.directory, keys, valid)  # type: ignore[arg-type]
     ids = read_table(lay.path(f"ids-{i:05d}.parquet")).take(pa.array(keep))
     write_table(part.ids, ids)
     return {"rows": int(len(keep))}

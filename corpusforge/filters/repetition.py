@@ -52,14 +52,19 @@ def top_sqrt_ratio(ids: np.ndarray, parent: np.ndarray, n: int, n_docs: int) -> 
     rep, cnt = ts.group(h).representatives()
     doc = parent[starts[rep]]
     distinct = np.bincount(doc, minlength=n_docs)[:n_docs]
-    singles = np.bincount(doc[cnt == 1], minlength=n_docs)[:n_docs]
-    k = np.minimum(np.floor(np.sqrt(distinct)).astype(np.int64), distinct - singles)
-    # rank n-grams within their document by descending count
-    order = np.lexsort((-cnt, doc))
-    doc_s, cnt_s = doc[order], cnt[order]
-    first_of_doc = np.searchsorted(doc_s, doc_s, side="left")
-    rank = np.arange(len(doc_s)) - first_of_doc
-    top = np.bincount(doc_s[rank < k[doc_s]], weights=cnt_s[rank < k[doc_s]], minlength=n_docs)[:n_docs]
+    # only repeated n-grams can be among the top ones (k <= #repeated): rank just those
+    multi = cnt > 1
+    doc, cnt = doc[multi], cnt[multi]
+    repeated = np.bincount(doc, minlength=n_docs)[:n_docs]
+    k = np.minimum(np.floor(np.sqrt(distinct)).astype(np.int64), repeated)
+    # one sort of (document, descending count) packed in a uint64
+    low = np.uint64(0xFFFFFFFF)
+    packed = np.sort((doc.astype(np.uint64) << np.uint64(32)) | (low - cnt.astype(np.uint64)))
+    doc_s = (packed >> np.uint64(32)).astype(np.int64)
+    cnt_s = (low - (packed & low)).astype(np.int64)
+    first_of_doc = np.cumsum(repeated) - repeated
+    take = (np.arange(len(doc_s)) - first_of_doc[doc_s]) < k[doc_s]
+    top = np.bincount(doc_s[take], weights=cnt_s[take], minlength=n_docs)[:n_docs]
     totals = np.bincount(parent[starts], minlength=n_docs)[:n_docs]
     return ts.safe_div(top, totals)
 

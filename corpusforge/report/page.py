@@ -75,8 +75,17 @@ def _run(stats: dict, status: dict | None, info: dict | None) -> str:
     nodes = stats.get("nodes") or {}
     node_rows = [f'<tr><td class="l">{esc(g)}</td><td class="l">{esc(n)}</td><td>{t}</td></tr>'
                  for g, tally in nodes.items() for n, t in tally.items()]
+    memory = stats.get("task_memory") or {}
+    memory_rows = [f'<tr class="task-memory" data-group="{esc(g)}" data-peak="{int(m.get("peak", 0))}" '
+                   f'data-growth="{int(m.get("growth", 0))}"><td class="l">{esc(g)}</td><td>{int(m.get("tasks", 0)):,}</td>'
+                   f'<td>{m.get("peak", 0) / 2**20:,.0f}</td><td>{m.get("growth", 0) / 2**20:,.0f}</td></tr>'
+                   for g, m in memory.items()]
     return ("<h2>Run</h2>" + f'<table id="run">{body}</table>'
-            + (("<h3>Tasks per node</h3>" + table(["task group", "node", "tasks"], node_rows)) if node_rows else ""))
+            + (("<h3>Tasks per node</h3>" + table(["task group", "node", "tasks"], node_rows)) if node_rows else "")
+            + (("<h3>Memory per task</h3><p>the largest peak resident set of a task's process, and the "
+                "largest growth over what the process held when the task started</p>"
+                + table(["task group", "tasks", "peak MB", "growth MB"], memory_rows, "memory"))
+               if memory_rows else ""))
 
 
 def _funnel(steps: list[dict]) -> str:
