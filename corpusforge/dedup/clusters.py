@@ -272,8 +272,8 @@ def run_phases(map_tasks: MapTasks, lay: Layout, edge_files: list[str], stars: l
         items = [LabelTask(Plan(lay), 0, "edges", tuple(edge_files))]
     else:
         items = [LabelTask(Plan(lay, len(stars)), q, "stars", tuple(files)) for q, files in enumerate(stars)]
-    if items[0].plan.buckets == 0:
-        return
+    if items[0].plan.run_buckets == 0:
+        return  # no document of this run to decide on
     nodes = sum(r["nodes"] for r in map_tasks("components", labels_task, items))
     # about docs_per_task rows of the members' bests per label partition
     plan = Plan(lay, len(items), max(1, math.ceil(nodes / lay.cfg.docs_per_task)))
