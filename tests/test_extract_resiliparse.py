@@ -132,8 +132,8 @@ def issues(step_yaml: str) -> list[tuple[int | None, str, str]]:
 
 
 def test_trafilatura_only_keys_are_refused_with_resiliparse():
-    (line, key, message), = issues("extractor: resiliparse\nfavor_precision: true")
-    assert line == 5 and key.endswith("favor_precision") and "trafilatura option" in message
+    (line, key, message), = issues("extractor: resiliparse\nfocus: precision")
+    assert line == 5 and key.endswith("focus") and "trafilatura option" in message
     (line, key, message), = issues("main_content: false")
     assert line == 4 and key.endswith("main_content") and "extractor: resiliparse" in message
     # the defaults of the trafilatura keys do not count as set

@@ -194,7 +194,9 @@ def test_commoncrawl_ja_recipe_against_the_local_crawl(tmp_path, crawl):
     stats = run(tmp_path, crawl, "0-2", steps=steps).to_dict()
     out = read_output(tmp_path / "out")
     assert out.num_rows == 29 and set(out.column("lang").to_pylist()) == {"ja"}
-    assert all("ポーター" in t for t in out.column("text").to_pylist())
+    texts = out.column("text").to_pylist()
+    # the shop's name is in its sidebar and most product texts (not in every page's main text)
+    assert sum("ポーター" in t for t in texts) >= 25 and not any("\ufffd" in t for t in texts)
     langid = stats["steps"][2]
     assert langid["docs_in"] == langid["docs_out"] + sum(langid["removed"].values()) + langid["errored"]
 

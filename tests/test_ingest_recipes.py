@@ -91,10 +91,10 @@ def test_commoncrawl_ja_en_on_the_shared_warc_files(tmp_path):
     route = by["by-lang"]
     assert route.removed["ja/ja-swallow:swallow:too_few_letters"] == 29
     assert all(r.startswith(("ja/", "en/")) for r in route.removed)
-    assert route.docs_out == 32
+    assert route.docs_out == 31  # with focus: recall one more English page falls to a filter (precision: 32)
     # exact duplicates (allenai.org fetched three times) leave one copy; nothing is written twice
     assert by["dedup"].removed == {"duplicate_exact": 2}
-    assert out.num_rows == 30
+    assert out.num_rows == 29
     texts = out.column("text").to_pylist()
     assert len(set(texts)) == len(texts)
     assert set(out.column("lang").to_pylist()) == {"en"}
@@ -103,4 +103,4 @@ def test_commoncrawl_ja_en_on_the_shared_warc_files(tmp_path):
     assert rejects[("by-lang", "ja/ja-swallow:swallow:too_few_letters")] == 29
     assert rejects[("dedup", "duplicate_exact")] == 2
     stats_json = json.loads((tmp_path / "out/stats.json").read_text())
-    assert stats_json["docs_written"] == 30
+    assert stats_json["docs_written"] == 29

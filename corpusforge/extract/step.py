@@ -35,7 +35,9 @@ class ExtractionError(RuntimeError):
 
 
 #: keys only trafilatura has: refused, when set, with ``extractor: resiliparse``
-TRAFILATURA_ONLY = ("favor_precision", "favor_recall", "fast", "deduplicate")
+TRAFILATURA_ONLY = ("focus", "fast", "deduplicate")
+#: trafilatura's own names for ``focus``, refused with the key to write instead
+_FAVOR_KEYS = {"favor_precision": "precision", "favor_recall": "recall"}
 
 
 class ExtractConfig(StepConfig):
@@ -45,10 +47,11 @@ class ExtractConfig(StepConfig):
     #: resiliparse: main content only; false keeps all visible text (trafilatura always keeps
     #: the main content only)
     main_content: bool = True
-    #: trafilatura: keep less, but cleaner text
-    favor_precision: bool = False
-    #: trafilatura: keep more text when in doubt
-    favor_recall: bool = False
+    #: trafilatura's trade-off (its favor_precision / favor_recall). recall, the default, runs
+    #: the fallback extractors only on a page whose main extraction is short, and so is faster
+    #: than precision (what datatrove and FineWeb use) at an equal or better F1 on the
+    #: reference pages; precision keeps less of a page's frame (docs/ingestion.md)
+    focus: Literal["recall", "balanced", "precision"] = "recall"
     include_comments: bool = False
     include_tables: bool = True
     #: keep link targets in the text (trafilatura: ``[text](url)``, resiliparse: ``text (url)``)
@@ -68,6 +71,14 @@ class ExtractConfig(StepConfig):
     isolation: Literal["subprocess", "inline"] = "subprocess"
     #: drop the raw ``html`` column once the text is extracted
     drop_html: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_favor_keys(cls, data: object) -> object:
+        if isinstance(data, dict) and (old := [k for k in _FAVOR_KEYS if k in data]):
+            raise refusal(cls.__name__, [((k,), f"{k} is now focus: {_FAVOR_KEYS[k]} (the default is "
+                                          "focus: recall)", data[k]) for k in old])
+        return data
 
     @model_validator(mode="after")
     def _check_extractor(self) -> ExtractConfig:
@@ -105,7 +116,7 @@ class ExtractHtml(Step[ExtractConfig]):
             # resiliparse has no table switch: tables are skipped as elements
             return dict(main_content=c.main_content, comments=c.include_comments, links=c.include_links,
                         skip_elements=None if c.include_tables else ["table"])
-        return dict(favor_precision=c.favor_precision, favor_recall=c.favor_recall,
+        return dict(favor_precision=c.focus == "precision", favor_recall=c.focus == "recall",
                     include_comments=c.include_comments, include_tables=c.include_tables,
                     include_links=c.include_links, fast=c.fast, deduplicate=c.deduplicate)
 
