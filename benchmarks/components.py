@@ -1,4 +1,5 @@
-"""Dedup's connected components: one task (scipy over every edge) against rounds of
+"""Dedup's connected components: one task (scipy over the graph of every edge, compacted to the
+nodes the edges name) against rounds of
 hash-partitioned large-star/small-star tasks (``corpusforge/dedup/starcc.py``) on 1 and 2
 workers, on synthetic candidate edges.
 
@@ -62,8 +63,15 @@ def traced(task):
     return out
 
 
+def _dense(n: int, nodes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """A label per node of the graph (a node of no edge is its own), for the comparison."""
+    out = np.arange(n, dtype=np.int64)
+    out[nodes] = labels
+    return out
+
+
 def single(work: Path, n: int) -> dict:
-    from corpusforge.dedup.components import components
+    from corpusforge.dedup.components import component_labels
     from corpusforge.io.arrays import load_array
 
     t0 = time.perf_counter()
@@ -72,18 +80,18 @@ def single(work: Path, n: int) -> dict:
     src = np.concatenate([e[0] for e in edges])
     dst = np.concatenate([e[1] for e in edges])
     del edges
-    labels = components(n, src, dst)
+    nodes, labels = component_labels(src, dst)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     seconds = time.perf_counter() - t0
-    np.save(work / "labels-single.npy", labels)
+    np.save(work / "labels-single.npy", _dense(n, nodes, labels))
     return {"seconds": seconds, "task_peak_mb": peak / 2**20, "tasks": 1}
 
 
 def rounds(work: Path, n: int, workers: int, edges_per_task: int, edges: int) -> dict:
     import math
 
-    from corpusforge.dedup.starcc import labels_from, run_rounds
+    from corpusforge.dedup.starcc import run_rounds, star_labels
     from corpusforge.executors.local import LocalExecutor
 
     parts = math.ceil(edges / edges_per_task)
@@ -98,8 +106,9 @@ def rounds(work: Path, n: int, workers: int, edges_per_task: int, edges: int) ->
             return res
 
         stars = run_rounds(map_tasks, str(work / f"cc-{workers}"), _files(work), parts)
-        labels = labels_from(stars, n)
     seconds = time.perf_counter() - t0
+    got = [star_labels(part) for part in stars]
+    labels = _dense(n, np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got]))
     np.save(work / f"labels-{workers}.npy", labels)
     shutil.rmtree(work / f"cc-{workers}")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -164,7 +173,7 @@ def main() -> None:
     one = run_child(args, "single")
     dist = {int(w): run_child(args, w, edges=edges) for w in args.workers.split(",")}
     print(f"one task (scipy):  {one['seconds']:7.1f} s  task peak {one['task_peak_mb']:7.0f} MB "
-          f"({one['task_peak_mb'] * 2**20 / args.docs:.0f} B/doc)  process RSS {one['rss_mb']:,.0f} MB")
+          f"({one['task_peak_mb'] * 2**20 / edges:.0f} B/edge)  process RSS {one['rss_mb']:,.0f} MB")
     ref = np.load(work / "labels-single.npy")
     for w, r in dist.items():
         ok = same_clusters(ref, np.load(work / f"labels-{w}.npy"))

@@ -4,8 +4,9 @@ Clustering (``--docs``, default 1M): the same MinHash signatures (uint32, 14 ban
 rows, as FineWeb) go to
 
 * corpusforge: the dedup stage's ``group`` tasks (one per band: sort the band keys,
-  runs of equal keys become edges) and its ``components`` task (scipy connected
-  components, keep policy, cluster sizes), run here one after another on one core;
+  runs of equal keys become edges) and its ``components``, ``members``, ``clusters`` and
+  ``decide`` tasks (scipy connected components, keep policy, cluster sizes), run here one
+  after another on one core;
 * datatrove: ``MinhashDedupBuckets`` (stage 2, once per bucket) and
   ``MinhashDedupCluster`` (stage 3) over its own signature files, written in its
   stage-1 format from the same signatures (not timed).
@@ -92,7 +93,7 @@ def signatures(n: int, seed: int = 0, dup_frac: float = 0.1):
 
 def layout(work: Path, n: int):
     from corpusforge.dedup.config import DedupConfig, MinHashConfig
-    from corpusforge.dedup.stage import Layout
+    from corpusforge.dedup.layout import Layout
 
     sizes = [min(PER_FILE, n - first) for first in range(0, n, PER_FILE)]
     cfg = DedupConfig(exact=None, minhash=MinHashConfig(bands=BANDS, rows=ROWS, num_perm=K))
@@ -123,13 +124,8 @@ def prepare_ours(work: Path, n: int) -> None:
 
 def run_ours(work: Path, n: int) -> dict:
     from corpusforge.dedup import grouped
-    from corpusforge.dedup.stage import (
-        DOCS_PER_PARTITION,
-        ComponentsTask,
-        GroupTask,
-        _components_task,
-        _group_task,
-    )
+    from corpusforge.dedup.clusters import Plan, run_phases
+    from corpusforge.dedup.stage import DOCS_PER_PARTITION, GroupTask, _edge_files, _group_task
 
     lay, t_keys = layout(work, n), json.loads((work / "prepared.json").read_text())["band_keys_s"]
     parts = PARTS or max(1, -(-n // DOCS_PER_PARTITION))
@@ -146,16 +142,21 @@ def run_ours(work: Path, n: int) -> dict:
     edges = sum(_group_task(GroupTask(lay, r, p, parts))["edges"] for r in range(BANDS) for p in range(parts))
     t1 = time.perf_counter()
     grouped.load_rows = real_load_rows
-    res = _components_task(ComponentsTask(lay, parts))
+    results: dict[str, list] = {}
+    # the kept-document phases one task after another, as the stage runs them (below
+    # edges_per_task: the components in one task)
+    run_phases(lambda phase, fn, items: results.setdefault(phase, [fn(x) for x in items]), lay,
+               _edge_files(lay, parts), None)
     t2 = time.perf_counter()
-    rep = np.load(work / "rep.npy")
-    size = np.load(work / "size.npy")
-    members = np.flatnonzero(size > 1)
-    # clusters as (document, smallest member): keep-first makes the kept one the smallest
-    np.save(work / "clusters.npy", np.stack([members, rep[members]]))
+    # clusters as (document, smallest member): the members of every range with their label,
+    # the smallest member, which keep-first keeps
+    plan = Plan(lay)
+    np.save(work / "clusters.npy", np.concatenate([np.load(plan.file("members", j)) for j in range(plan.run_buckets)],
+                                                  axis=1))
     return {"band_keys_s": t_keys, "group_s": t1 - t0, "components_s": t2 - t1, "edges": edges,
             "parts": parts, "group_read_bytes": read[0],
-            "removed": int(res["removed"]), "clusters": res["clusters"]}
+            "removed": sum(r["removed"] for r in results["decide"]),
+            "clusters": sum(r["clusters"] for r in results["clusters"])}
 
 
 def prepare_datatrove(work: Path, n: int) -> None:

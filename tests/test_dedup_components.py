@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dedup_corpus import planted
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from test_dedup_stage import pipeline, rejects
 
-from corpusforge.dedup.components import components, representatives
-from corpusforge.dedup.starcc import labels_from, run_rounds
+from corpusforge.dedup.components import component_labels
+from corpusforge.dedup.starcc import run_rounds, star_labels
 from corpusforge.engine import run_pipeline
 from corpusforge.io.arrays import save_array
 
@@ -40,6 +42,15 @@ def _graphs(rng: np.random.Generator):
     yield "repeats-and-loops", 300, np.concatenate([a, a, a]), np.concatenate([a[::-1], a[::-1], a])
 
 
+def _scipy(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The reference: scipy's labels over all ``n`` nodes, as the smallest node of each."""
+    graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
+    _, comp = connected_components(graph, directed=True, connection="weak")
+    smallest = np.full(n, n)
+    np.minimum.at(smallest, comp, np.arange(n))
+    return smallest[comp]
+
+
 @pytest.mark.parametrize("parts", [1, 2, 5])
 def test_rounds_give_the_clusters_of_one_task(tmp_path: Path, parts: int) -> None:
     rng = np.random.default_rng(parts)
@@ -51,19 +62,18 @@ def test_rounds_give_the_clusters_of_one_task(tmp_path: Path, parts: int) -> Non
             files.append(str(work / f"edges-{i}.npy"))
             save_array(files[-1], np.stack([a, b]).astype(np.int64))
         stars = run_rounds(_serial, str(work), files, parts)
-        distributed = labels_from(stars, n)
-        single = components(n, src, dst)
-        # the same partition of the nodes, hence the same kept document and cluster size
-        prio = rng.random(n)
-        for got, want in zip(representatives(distributed, prio), representatives(single, prio)):
-            assert np.array_equal(got, want), name
-        # the distributed labels are the smallest node of each component
-        smallest = np.full(n, n)
-        np.minimum.at(smallest, single, np.arange(n))
-        assert np.array_equal(distributed, smallest[single]), name
+        got = [star_labels(part) for part in stars]
+        nodes, labels = np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got])
+        order = np.argsort(nodes)
+        # every node of an edge once, labelled with its component's smallest node, by both
+        named = np.unique(np.concatenate([src, dst])).astype(np.int64)
+        one_task = component_labels(src, dst)
+        assert np.array_equal(one_task[0], named) and np.array_equal(nodes[order], named), name
+        assert np.array_equal(one_task[1], _scipy(n, src, dst)[named]), name
+        assert np.array_equal(labels[order], one_task[1]), name
         # of the rounds' scratch files only the converged stars are left
         left = {p.name for p in work.iterdir() if p.name.startswith("cc-")}
-        assert left == {Path(s).name for s in stars}, name
+        assert left == {Path(s).name for part in stars for s in part}, name
 
 
 def _bytes(folder: Path) -> dict[str, bytes]:

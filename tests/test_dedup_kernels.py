@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 from dedup_corpus import jaccard, shingle_set
 
-from corpusforge.dedup.components import components, representatives
+from corpusforge.dedup.components import component_labels
 from corpusforge.dedup.keep import priority
 from corpusforge.dedup.lsh import band_keys, candidate_probability, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
@@ -170,15 +170,12 @@ def test_band_keys() -> None:
         band_keys(sig, 20, 13)
 
 
-def test_components_and_representatives() -> None:
-    # 0-1-2 chain, 3-4, 5 alone, 6-7-8 via 8
-    labels = components(9, np.array([1, 2, 4, 6, 7]), np.array([0, 1, 3, 8, 8]))
-    assert len(set(labels.tolist())) == 4
-    assert labels[0] == labels[2] and labels[3] == labels[4] and labels[6] == labels[7]
-    prio = np.array([0, 5, 5, 0, 0, 0, 0, 0, 0], float)
-    rep, size = representatives(labels, prio)
-    assert rep.tolist() == [1, 1, 1, 3, 3, 5, 6, 6, 6]  # highest priority, then first
-    assert size.tolist() == [3, 3, 3, 2, 2, 1, 3, 3, 3]
+def test_component_labels() -> None:
+    # 10-11-12 chain, 13-14, 16-17-18 via 18; 15 and every other node in no edge
+    nodes, labels = component_labels(np.array([11, 12, 14, 16, 17, 17]), np.array([10, 11, 13, 18, 18, 17]))
+    assert nodes.tolist() == [10, 11, 12, 13, 14, 16, 17, 18]
+    assert labels.tolist() == [10, 10, 10, 13, 13, 16, 16, 16]  # the smallest node of each
+    assert component_labels(np.zeros(0, np.int64), np.zeros(0, np.int64))[0].tolist() == []
 
 
 def test_keep_priorities() -> None:

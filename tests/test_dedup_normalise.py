@@ -22,9 +22,9 @@ from corpusforge.config import pipeline_from_yaml
 from corpusforge.dedup import normalize
 from corpusforge.dedup.config import DedupConfig
 from corpusforge.dedup.index import IndexMismatchError
+from corpusforge.dedup.layout import Layout
 from corpusforge.dedup.minhash import text_hashes
 from corpusforge.dedup.normalize import Normalization, normalize_for_hash
-from corpusforge.dedup.stage import Layout
 from corpusforge.engine import run_pipeline
 from corpusforge.engine.output import fingerprint
 

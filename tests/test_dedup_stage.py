@@ -192,7 +192,7 @@ def test_resume_after_losing_stage_work(corpus: Corpus, one_worker, tmp_path: Pa
 def test_resume_after_a_crash_in_the_write_phase(corpus: Corpus, one_worker, tmp_path: Path, monkeypatch) -> None:
     """A crash while writing shard 1: the resumed run reuses the signatures, groups and
     components (their tasks do not run again) and writes what is missing."""
-    from corpusforge.dedup import stage
+    from corpusforge.dedup import clusters, stage
 
     out1, _ = one_worker
     paths = corpus.write(tmp_path / "in")
@@ -209,8 +209,10 @@ def test_resume_after_a_crash_in_the_write_phase(corpus: Corpus, one_worker, tmp
         run_pipeline(pipeline(paths, out), workers=1)
     assert (out / "_work" / "00-dedup" / "plan.json").exists()
     monkeypatch.setattr(stage, "_write_task", real_write)
-    for name in ("_sign_task", "_group_task", "_components_task"):
+    for name in ("_sign_task", "_group_task"):
         monkeypatch.setattr(stage, name, lambda item, name=name: calls.append(name))
+    for name in ("labels_task", "members_task", "clusters_task", "decide_task"):
+        monkeypatch.setattr(clusters, name, lambda item, name=name: calls.append(name))
     run_pipeline(pipeline(paths, out), workers=1, resume=True)
     assert calls == []
     assert read_output(out).equals(read_output(out1))

@@ -47,6 +47,7 @@ PHASES = [
     ("dedup sign", "_state/stages/00-dedup/sign/task-*.json", 1),
     ("dedup group", "_state/stages/00-dedup/group/task-*.json", 1),
     ("dedup components", "_state/stages/00-dedup/components/task-*.json", 1),
+    ("dedup clusters", "_state/stages/00-dedup/clusters/task-*.json", 1),
     ("dedup write", "_state/stages/00-dedup/write/task-*.json", 1),
     ("dedup index", "_state/stages/00-dedup/index/task-*.json", 1),
     ("mix count", "_state/stages/01-mix/count/task-*.json", 1),

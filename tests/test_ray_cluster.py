@@ -279,7 +279,8 @@ def test_both_nodes_do_work_and_the_output_is_the_local_executors(two_nodes, out
     assert same_output(reference, out) == []
     nodes = stats_of(out)["nodes"]
     assert set(nodes["map"]) == labels(two_nodes) and sum(nodes["map"].values()) == 6
-    assert set(nodes) == {"map", "00-dedup/sign", "00-dedup/group", "00-dedup/components", "00-dedup/write"}
+    assert set(nodes) == {"map", "00-dedup/sign", "00-dedup/group", "00-dedup/components", "00-dedup/members",
+                          "00-dedup/clusters", "00-dedup/decide", "00-dedup/write"}
     assert set().union(*nodes.values()) <= labels(two_nodes)
     assert nodes == stats.nodes
     assert set(unit_nodes(out)) == labels(two_nodes)

@@ -54,7 +54,8 @@ def test_stats_and_markers_hold_each_task_group_s_memory(tmp_path):
         """
     stats = run(tmp_path, body)
     mem = stats.memory
-    assert set(mem) == {"map", "00-dedup/sign", "00-dedup/group", "00-dedup/components", "00-dedup/write"}
+    assert set(mem) == {"map", "00-dedup/sign", "00-dedup/group", "00-dedup/components", "00-dedup/members",
+                        "00-dedup/clusters", "00-dedup/decide", "00-dedup/write"}
     assert mem["map"]["tasks"] == stats.units > 1
     for group, m in mem.items():
         assert m["tasks"] == sum(stats.nodes[group].values()), group

@@ -1,4 +1,4 @@
-"""Connected components of the duplicate graph, and the document each cluster keeps."""
+"""Connected components of the duplicate graph in one task, over the nodes the edges name."""
 
 from __future__ import annotations
 
@@ -7,24 +7,20 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 
-def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """A component label (int32) per node of an undirected graph given as edge arrays."""
-    if len(src) == 0:
-        return np.arange(n, dtype=np.int32)
-    data = np.ones(len(src), dtype=np.int8)
-    graph = coo_matrix((data, (src, dst)), shape=(n, n)).tocsr()
-    _, labels = connected_components(graph, directed=True, connection="weak")
-    return labels.astype(np.int32, copy=False)
-
-
-def representatives(labels: np.ndarray, priority: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(rep, size)`` per node: the node its cluster keeps (highest priority, then lowest
-    index) and the cluster's size."""
-    n = len(labels)
-    order = np.lexsort((np.arange(n), -priority, labels))
-    first = np.ones(n, dtype=bool)
-    first[1:] = labels[order[1:]] != labels[order[:-1]]
-    rep_of_label = np.empty(int(labels.max()) + 1 if n else 0, dtype=np.int64)
-    rep_of_label[labels[order[first]]] = order[first]
-    size = np.bincount(labels, minlength=len(rep_of_label)).astype(np.int32)
-    return rep_of_label[labels], size[labels]
+def component_labels(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(nodes, labels)``: every node of the undirected edges ``src``-``dst`` (sorted, once)
+    and its component's smallest node. The graph is compacted to the nodes the edges name
+    first, so memory follows the edges, never the largest node number."""
+    nodes, ends = np.unique(np.concatenate([src, dst]).astype(np.int64, copy=False), return_inverse=True)
+    k, m = len(nodes), len(src)
+    if k == 0:
+        return nodes, nodes.copy()
+    # positions among the nodes, 4 bytes each (fewer than 2**31 nodes in a task's edges): the
+    # matrix keeps them as they are instead of making int32 copies
+    ends = ends.astype(np.int32)
+    graph = coo_matrix((np.ones(m, np.int8), (ends[:m], ends[m:])), shape=(k, k)).tocsr()
+    del ends
+    _, comp = connected_components(graph, directed=True, connection="weak")
+    # nodes are sorted: a component's first position holds its smallest node
+    _, first = np.unique(comp, return_index=True)
+    return nodes, nodes[first][comp]

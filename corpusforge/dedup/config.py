@@ -100,6 +100,9 @@ class DedupConfig(StageConfig):
     #: edges above which connected components run in rounds of hash-partitioned tasks (about
     #: this many edges each) instead of one task holding them all
     edges_per_task: int = Field(8_000_000, ge=1)
+    #: documents per range of the phases after the components (the kept document per
+    #: cluster, sizes, reasons): bounds their tasks' memory whatever the corpus size
+    docs_per_task: int = Field(4_000_000, ge=1, le=1_000_000_000)
 
     @model_validator(mode="after")
     def _check(self) -> DedupConfig:

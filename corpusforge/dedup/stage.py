@@ -9,11 +9,12 @@ Phases, each a set of parallel tasks on the run's executor (resumable per task):
 2. ``group`` (one task per key row x hash range): gather that row's keys of every
    shard (and of the persistent index), sort, and turn each run of equal keys into
    edges from its members to its first member (numpy, no Python per key).
-3. ``components``: connected components of the edges — up to ``edges_per_task`` edges in
-   the one task below (scipy.sparse.csgraph), beyond that in rounds of hash-partitioned
-   tasks (``starcc``), whose converged stars that task reads instead — then, in one task,
-   the kept document of each cluster by the keep policy, cluster sizes and why each
-   removed document was removed (arrays of about 50 bytes per document, no edges).
+3. connected components of the edges — up to ``edges_per_task`` edges in one task (scipy
+   on the compacted graph), beyond that in rounds of hash-partitioned tasks (``starcc``) —
+   and then the kept document of each cluster by the keep policy, cluster sizes and why each
+   removed document was removed, in tasks over ranges of ``docs_per_task`` documents and
+   hash partitions of the clusters (``clusters``: phases ``components``, ``members``,
+   ``clusters``, ``decide``).
 4. ``write`` (one task per shard): kept documents with ``dup_cluster_id`` (the id of
    the document the cluster keeps) and ``dup_cluster_size``; removed ones to the
    rejects sink with ``reject_dup_of`` and ``reject_dup_cluster_size``.
@@ -32,15 +33,16 @@ import pyarrow.compute as pc
 
 from corpusforge import samples
 from corpusforge.accounting import StepStats, sum_stats
-from corpusforge.dedup.components import components, representatives
+from corpusforge.dedup.clusters import REASONS, decisions, run_phases
 from corpusforge.dedup.config import DedupConfig
 from corpusforge.dedup.grouped import partition_of, read_range, write_grouped
 from corpusforge.dedup.index import DedupIndex, IndexPart
 from corpusforge.dedup.keep import priority
+from corpusforge.dedup.layout import Layout
 from corpusforge.dedup.lsh import band_keys, optimal_params
 from corpusforge.dedup.minhash import MinHasher, ShingleSpec, japanese_fraction, text_hashes
-from corpusforge.dedup.normalize import Normalization, normalize_for_hash
-from corpusforge.dedup.starcc import labels_from, run_rounds
+from corpusforge.dedup.normalize import normalize_for_hash
+from corpusforge.dedup.starcc import run_rounds
 from corpusforge.io.arrays import load_array, load_rows, save_array, take_rows
 from corpusforge.io.atomic import read_json, write_json
 from corpusforge.io.layout import join
@@ -51,7 +53,6 @@ from corpusforge.stages.base import Stage
 from corpusforge.stages.context import StageContext
 from corpusforge.stages.registry import register_stage
 
-REASONS = {1: "duplicate_exact", 2: "duplicate_url", 3: "duplicate_near"}
 CLUSTER_ID, CLUSTER_SIZE, DUP_OF = "dup_cluster_id", "dup_cluster_size", "reject_dup_of"
 #: a removed duplicate's cluster size, in the rejects
 DUP_SIZE = f"reject_{CLUSTER_SIZE}"
@@ -59,64 +60,6 @@ DUP_SIZE = f"reject_{CLUSTER_SIZE}"
 DOCS_PER_PARTITION = 4_000_000
 #: Japanese/Chinese script share above which ``auto`` shingles characters
 AUTO_CHAR_FRACTION = 0.25
-NORMALIZATION_VERSION = 1
-#: the one normalisation there was before it had options (digits to 0, all else on)
-LEGACY_NORMALIZATION = Normalization(digits="zero")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Everything a task needs to know about the run (picklable)."""
-
-    cfg: DedupConfig
-    work: str
-    files: tuple[str, ...]
-    sizes: tuple[int, ...]
-    index_parts: tuple[IndexPart, ...]
-    #: kind of each key row: ``band`` (one per LSH band), ``text``, ``url``
-    kinds: tuple[str, ...]
-    bands: int
-    rows: int
-
-    @property
-    def offsets(self) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(self.sizes, dtype=np.int64)]).astype(np.int64)
-
-    @property
-    def n_docs(self) -> int:
-        return int(sum(self.sizes))
-
-    @property
-    def index_offsets(self) -> np.ndarray:
-        sizes = [p.rows for p in self.index_parts]
-        return self.n_docs + np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
-
-    @property
-    def n_total(self) -> int:
-        return int(self.index_offsets[-1])
-
-    def path(self, name: str) -> str:
-        return join(self.work, name)
-
-    def params(self) -> dict:
-        """What must be equal for keys to be comparable with a persistent index."""
-        mh = self.cfg.minhash
-        return {
-            "kinds": list(self.kinds), "bands": self.bands, "rows": self.rows,
-            "num_perm": mh.num_perm if mh else None, "seed": mh.seed if mh else None,
-            "shingles": dict(sorted(mh.shingles.items())) if mh else None,
-            "default": mh.default if mh else None, "normalization": NORMALIZATION_VERSION,
-            **self._normalize_params(),
-        }
-
-    def _normalize_params(self) -> dict:
-        mh, ex = self.cfg.minhash, self.cfg.exact
-        exact = ex.normalize if ex and "text" in ex.on else None
-        near = mh.normalize if mh else None
-        if all(o is None or o == LEGACY_NORMALIZATION for o in (exact, near)):
-            return {}  # the keys an index built before the options existed holds
-        return {"normalize": {"exact": exact.model_dump() if exact else None,
-                              "near": near.model_dump() if near else None}}
 
 
 def _spec_per_doc(table: pa.Table, cfg: DedupConfig) -> tuple[list[ShingleSpec], np.ndarray]:
@@ -166,14 +109,6 @@ class GroupTask:
     row: int
     part: int
     parts: int
-
-
-@dataclass(frozen=True)
-class ComponentsTask:
-    layout: Layout
-    parts: int
-    #: the converged star edges of the distributed components (empty: components here)
-    stars: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,14 +194,6 @@ def _grouped_sources(lay: Layout) -> list[tuple[str | None, str | None, IndexPar
     return out
 
 
-def _row_sources(lay: Layout) -> list[tuple[str, str, int]]:
-    """(keys path, valid path, first global index) of every shard and index part."""
-    out = [(lay.path(f"keys-{i:05d}.npy"), lay.path(f"valid-{i:05d}.npy"), int(off))
-           for i, off in enumerate(lay.offsets[:-1])]
-    out += [(p.keys, p.valid, int(off)) for p, off in zip(lay.index_parts, lay.index_offsets[:-1])]
-    return out
-
-
 def _gather_sigs(lay: Layout, idx: np.ndarray) -> np.ndarray:
     """Signatures of the documents ``idx`` (this run's only), read from the shards' files."""
     out = np.zeros((len(idx), lay.cfg.minhash.num_perm), np.uint32)  # type: ignore[union-attr]
@@ -334,71 +261,11 @@ def _edge_files(lay: Layout, parts: int) -> list[str]:
     return [lay.path(f"edges-r{r:03d}-p{p:04d}.npy") for r in range(len(lay.kinds)) for p in range(parts)]
 
 
-def _concat_rows(lay: Layout, row: int) -> tuple[np.ndarray, np.ndarray]:
-    keys = [load_rows(k, row, row + 1)[0] for k, _, _ in _row_sources(lay)]
-    valid = [load_rows(v, row, row + 1)[0] for _, v, _ in _row_sources(lay)]
-    if not keys:
-        return np.zeros(0, np.uint64), np.zeros(0, bool)
-    return np.concatenate(keys), np.concatenate(valid)
-
-
-def _components_task(task: ComponentsTask) -> dict:
-    lay, parts = task.layout, task.parts
-    total = lay.n_total
-    if task.stars:
-        labels = labels_from(list(task.stars), total)
-    else:
-        edges = [load_array(path) for path in _edge_files(lay, parts)]
-        src = np.concatenate([e[0] for e in edges]) if edges else np.zeros(0, np.int64)
-        dst = np.concatenate([e[1] for e in edges]) if edges else np.zeros(0, np.int64)
-        labels = components(total, src, dst)
-        del src, dst, edges
-    prio = np.full(total, np.inf)  # index documents always win: they were kept before
-    if lay.n_docs:
-        prio[: lay.n_docs] = np.concatenate(
-            [load_array(lay.path(f"prio-{i:05d}.npy")) for i in range(len(lay.files))])
-    rep, size = representatives(labels, prio)
-    del labels, prio
-    removed = rep != np.arange(total)
-    reason = np.where(removed, 3, 0).astype(np.int8)
-    for code, kind in ((2, "url"), (1, "text")):  # exact text wins over URL as the reason
-        if kind in lay.kinds:
-            keys, valid = _concat_rows(lay, lay.kinds.index(kind))
-            same = removed & valid & valid[rep] & (keys == keys[rep])
-            reason[same] = code
-    save_array(lay.path("rep.npy"), rep)
-    save_array(lay.path("size.npy"), size)
-    save_array(lay.path("reason.npy"), reason)
-    # ids of the kept documents that others duplicate, for the rejects' reject_dup_of
-    needed = np.unique(rep[removed])
-    ids = _ids_of(lay, needed)
-    write_table(lay.path("reps.parquet"), pa.table({"rep": pa.array(needed, pa.int64()), "id": ids}))
-    return {"removed": int(removed[: lay.n_docs].sum()), "clusters": int(len(needed))}
-
-
-def _ids_of(lay: Layout, idx: np.ndarray) -> pa.Array:
-    """Ids of global documents ``idx`` (sorted), from the shards' and the index's id files."""
-    paths = [lay.path(f"ids-{i:05d}.parquet") for i in range(len(lay.files))]
-    paths += [p.ids for p in lay.index_parts]
-    firsts = np.concatenate([lay.offsets[:-1], lay.index_offsets[:-1]])
-    file_no = np.searchsorted(firsts, idx, side="right") - 1 if len(firsts) else np.zeros(0, np.int64)
-    chunks = []
-    for f in np.unique(file_no):
-        local = idx[file_no == f] - firsts[f]
-        chunks.append(read_table(paths[f], [ID]).column(ID).take(pa.array(local)))
-    if not chunks:
-        return pa.array([], pa.string())
-    return pa.chunked_array(chunks, pa.string()).combine_chunks()
-
-
 def _write_task(task: WriteTask) -> StepStats:
     lay, i, sinks = task.layout, task.shard, task.sinks
     table = read_table(lay.files[i])
-    n, first = table.num_rows, int(lay.offsets[i])
-    rep = load_rows(lay.path("rep.npy"), first, first + n)
-    size = load_rows(lay.path("size.npy"), first, first + n)
-    reason = load_rows(lay.path("reason.npy"), first, first + n)
-    keep = rep == np.arange(first, first + n)
+    size, reason, dup_of = decisions(lay, int(lay.offsets[i]), table.num_rows)
+    n, keep = table.num_rows, reason == 0
     kept = table.filter(pa.array(keep))
     # a second dedup stage replaces the first one's cluster columns (a file may not hold two)
     kept = kept.drop_columns([c for c in (CLUSTER_ID, CLUSTER_SIZE) if c in kept.column_names])
@@ -419,9 +286,6 @@ def _write_task(task: WriteTask) -> StepStats:
     st.clusters = samples.largest_clusters(kept, size[keep])
     if not keep.all():
         gone = ~keep
-        reps = read_table(lay.path("reps.parquet"))
-        rep_idx = reps.column("rep").to_numpy()
-        dup_of = reps.column("id").take(pa.array(np.searchsorted(rep_idx, rep[gone])))
         codes = reason[gone]
         removed = table.filter(pa.array(gone))
         names = pa.array([REASONS[c] for c in (1, 2, 3)], pa.string())
@@ -441,9 +305,8 @@ def _write_task(task: WriteTask) -> StepStats:
 
 def _index_task(task: IndexTask) -> dict:
     lay, i, index_path, segment = task.layout, task.shard, task.index_path, task.segment
-    n, first = lay.sizes[i], int(lay.offsets[i])
-    rep = load_rows(lay.path("rep.npy"), first, first + n)
-    keep = np.flatnonzero(rep == np.arange(first, first + n))
+    _, reason, _ = decisions(lay, int(lay.offsets[i]), lay.sizes[i])
+    keep = np.flatnonzero(reason == 0)
     part = DedupIndex(index_path).part_paths(segment, i)
     keys = load_array(lay.path(f"keys-{i:05d}.npy"))[:, keep]
     valid = load_array(lay.path(f"valid-{i:05d}.npy"))[:, keep]
@@ -512,11 +375,10 @@ class Dedup(Stage[DedupConfig]):
         grouped = ctx.map_tasks("group", _group_task,
                                 [GroupTask(lay, r, p, parts) for r in range(len(lay.kinds)) for p in range(parts)])
         edges = sum(g["edges"] for g in grouped)
-        stars: tuple[str, ...] = ()
+        stars = None
         if edges > cfg.edges_per_task:
-            stars = tuple(run_rounds(ctx.map_tasks, lay.work, _edge_files(lay, parts),
-                                     math.ceil(edges / cfg.edges_per_task)))
-        ctx.map_tasks("components", _components_task, [ComponentsTask(lay, parts, stars)])
+            stars = run_rounds(ctx.map_tasks, lay.work, _edge_files(lay, parts), math.ceil(edges / cfg.edges_per_task))
+        run_phases(ctx.map_tasks, lay, _edge_files(lay, parts), stars)
         written = ctx.map_tasks("write", _write_task, [WriteTask(lay, i, ctx.sinks) for i in files])
         if index is not None and segment is not None:
             added = ctx.map_tasks("index", _index_task,

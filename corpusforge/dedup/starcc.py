@@ -130,15 +130,17 @@ def phase_task(task: PhaseTask) -> dict:
     return {"edges": int(loop.sum()), "changed": changed}
 
 
-def labels_from(paths: list[str], n: int) -> np.ndarray:
-    """Component labels (int32) of ``n`` nodes from the converged star edges in ``paths``:
-    each leaf points at its star's centre, the smallest node of its component."""
-    labels = np.arange(n, dtype=np.int32)
-    for path in paths:  # one file at a time: the edges are never all held at once
-        e = load_array(path)
-        leaf = e[0] > e[1]
-        labels[e[0][leaf]] = e[1][leaf]
-    return labels
+def star_labels(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(nodes, labels)`` of the nodes of one partition of the converged star edges in
+    ``paths`` (sorted, once): a leaf's label is its star's centre, the smallest node of its
+    component, and a centre is its own label."""
+    loaded = [load_array(p) for p in paths]
+    u = np.concatenate([e[0] for e in loaded]) if loaded else np.zeros(0, np.int64)
+    v = np.concatenate([e[1] for e in loaded]) if loaded else np.zeros(0, np.int64)
+    del loaded
+    # the rows of a partition are keyed by its nodes: (leaf, centre) and (centre, leaf)
+    u, v = _unique_pairs(u, np.minimum(u, v))
+    return u, v
 
 
 def remove(paths: list[str]) -> None:
@@ -151,10 +153,10 @@ def remove(paths: list[str]) -> None:
 MapTasks = Callable[[str, Callable[[PhaseTask], dict], list[PhaseTask]], list[dict]]
 
 
-def run_rounds(map_tasks: MapTasks, work: str, edge_files: list[str], parts: int) -> list[str]:
+def run_rounds(map_tasks: MapTasks, work: str, edge_files: list[str], parts: int) -> list[list[str]]:
     """Components of the graph whose undirected edges (``2 x k`` arrays) are ``edge_files``,
     as rounds of ``parts`` tasks through ``map_tasks(phase, fn, items)``; returns the files of
-    the converged star edges (for :func:`labels_from`). A phase's inputs are removed once it
+    the converged star edges, per partition (for :func:`star_labels`). A phase's inputs are removed once it
     is done (a resumed run finds its markers and never reads them again)."""
     items = [PhaseTask(work, "scatter", "scatter", i, parts, (path,)) for i, path in enumerate(edge_files)]
     map_tasks("cc-scatter", phase_task, items)
@@ -170,5 +172,5 @@ def run_rounds(map_tasks: MapTasks, work: str, edge_files: list[str], parts: int
             remove([f for it in items for f in it.inputs])
             prev, prev_tasks = phase, parts
         if changed == 0:
-            return [phase_file(work, prev, t, q) for t in range(parts) for q in range(parts)]
+            return [[phase_file(work, prev, t, q) for t in range(parts)] for q in range(parts)]
     raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")

@@ -60,11 +60,23 @@ def load_rows(path: str, start: int, stop: int) -> np.ndarray:
 
 def take_rows(path: str, rows: np.ndarray) -> np.ndarray:
     """``np.load(path)[rows]``, reading only runs of wanted rows (near runs merged)."""
-    rows = np.asarray(rows, dtype=np.int64)
     fs, root = filesystem(path)
     offset, shape, dtype = _header(fs, root)
-    row = dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
-    out = np.empty((len(rows), *shape[1:]), dtype)
+    return _take(fs, root, offset, shape[1:], dtype, rows)
+
+
+def take_cols(path: str, row: int, cols: np.ndarray) -> np.ndarray:
+    """``np.load(path)[row, cols]`` of a 2-D array, reading only runs of wanted values."""
+    fs, root = filesystem(path)
+    offset, shape, dtype = _header(fs, root)
+    return _take(fs, root, offset + row * shape[1] * dtype.itemsize, (), dtype, cols)
+
+
+def _take(fs, root: str, offset: int, tail: tuple[int, ...], dtype: np.dtype, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (each of shape ``tail``) of the data at ``offset``."""
+    rows = np.asarray(rows, dtype=np.int64)
+    row = dtype.itemsize * int(np.prod(tail, dtype=np.int64))
+    out = np.empty((len(rows), *tail), dtype)
     if not len(rows):
         return out
     order = np.argsort(rows, kind="stable")
@@ -77,6 +89,6 @@ def take_rows(path: str, rows: np.ndarray) -> np.ndarray:
     ends = [offset + (int(wanted[b - 1]) + 1) * row for b in lasts]
     blobs = fs.cat_ranges([root] * len(starts), starts, ends, on_error="raise")
     for a, b, blob in zip(firsts, lasts, blobs):
-        chunk = np.frombuffer(blob, dtype).reshape(-1, *shape[1:])
+        chunk = np.frombuffer(blob, dtype).reshape(-1, *tail)
         out[order[a:b]] = chunk[wanted[a:b] - wanted[a]]
     return out
