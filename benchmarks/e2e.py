@@ -100,6 +100,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--child")
     ap.add_argument("--src", type=Path)
+    ap.add_argument("--only-ours", action="store_true",
+                    help="run corpusforge alone (to profile its time and memory)")
     args = ap.parse_args()
     if args.child:
         return child(args.child, args.src)
@@ -114,11 +116,15 @@ def main() -> None:
             n = make_input(src, mb)
             best: dict[str, dict] = {}
             for _ in range(args.repeat):
-                for side in ("datatrove", "corpusforge"):
+                for side in ("corpusforge",) if args.only_ours else ("datatrove", "corpusforge"):
                     r = run(side, src)
                     if side not in best or r["seconds"] < best[side]["seconds"]:
                         best[side] = {**r, "rss_mb": max(r["rss_mb"], best.get(side, r)["rss_mb"])}
-            cf, dt = best["corpusforge"], best["datatrove"]
+            cf, dt = best["corpusforge"], best.get("datatrove")
+            if dt is None:
+                print(f"{label:>10} {n:>7,} {cf['seconds']:>10.2f} s {cf['rss_mb']:>6.0f} MB "
+                      f"kept {cf['kept']:,}")
+                continue
             print(f"{label:>10} {n:>7,} {cf['seconds']:>10.2f} s {dt['seconds']:>8.2f} s "
                   f"{dt['seconds'] / cf['seconds']:>6.1f}x {cf['rss_mb']:>6.0f} MB {dt['rss_mb']:>5.0f} MB "
                   f"{cf['rss_mb'] / dt['rss_mb']:>8.2f}x  {cf['kept']:,} / {dt['kept']:,}")
