@@ -225,9 +225,13 @@ def group(keys: np.ndarray) -> Groups:
         return Groups(np.zeros(0, np.int64), np.zeros(0, bool))
     bits = np.uint64(max(1, int(m).bit_length()))
     low = (np.uint64(1) << bits) - np.uint64(1)
-    packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
-    order = (packed & low).astype(np.int64)
-    hk = packed >> bits
+    # in place where numpy allows: these arrays are the filters' largest (8 bytes per word)
+    packed = keys & ~low
+    packed |= np.arange(m, dtype=np.uint64)
+    packed.sort()
+    order = (packed & low).view(np.int64)  # positions < 2**bits: the same value as int64
+    hk = packed
+    hk >>= bits
     boundary = np.empty(m, dtype=bool)
     boundary[0] = True
     np.not_equal(hk[1:], hk[:-1], out=boundary[1:])
