@@ -125,7 +125,8 @@ def _by_source_and_lang(batch: pa.Table, values: dict[str, pa.Array], aggregatio
     source and language of ``batch``, groups in order of first appearance.
 
     Grouped with numpy on dictionary codes, not ``Table.group_by``: that loads Acero and
-    ``pyarrow.dataset`` (pandas with it, ~55 MB of RSS in every worker) for a few groups.
+    ``pyarrow.dataset`` (~10 MB of RSS in every worker, and pandas if not yet loaded) for a
+    few groups.
     """
     if batch.num_rows == 0:
         return []

@@ -78,7 +78,7 @@ def run_pipeline(
     check_no_overlap(pipeline.output.path, units)
     if pipeline.incremental:
         # imported here: the nightly bookkeeping loads the dedup index and pyarrow.dataset
-        # (numba, scipy, pandas: ~140 MB of RSS and ~1 s), which a plain run never uses
+        # (numba, scipy: ~115 MB of RSS and ~1 s at import), which a plain run never uses
         from corpusforge.engine.nightly import run_night
 
         return run_night(pipeline, units, run_pipeline, snapshot=snapshot, resume=resume,
