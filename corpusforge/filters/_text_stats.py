@@ -8,6 +8,7 @@ No function loops over documents in Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,35 +141,39 @@ def string_ids(values: pa.Array) -> np.ndarray:
 
 def ngram_hashes_multi(
     ids: np.ndarray, parent: np.ndarray, sizes: list[int]
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Hashes of every window of ``n`` consecutive elements inside one document, per size.
 
-    Returns ``{n: (starts, hashes)}``: the index of each window's first element and a hash
-    that also encodes the document, so equal windows in different documents differ. The
-    hash of the n-windows extends that of the (n-1)-windows: one pass per extra element.
+    Yields ``(n, starts, hashes)`` in increasing ``n``: the index of each window's first
+    element and a hash that also encodes the document, so equal windows in different
+    documents differ. The hash of the n-windows extends that of the (n-1)-windows: one pass
+    per extra element. One size at a time, so a caller that is done with a size before
+    asking for the next holds one size's arrays, not all of them (16 bytes per element
+    and size: the peak memory of the repetition filters).
     """
-    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     m = len(ids)
-    if not sizes:
-        return out
-    top = max(sizes)
+    wanted = sorted(set(sizes))
+    if not wanted:
+        return
+    done = 0
     with np.errstate(over="ignore"):
         h = golden_mix(parent.astype(np.uint64) * _DOC_MIX + np.uint64(1))
-        for n in range(1, top + 1):  # a loop over window sizes (<= 10), not over documents
-            if m < n:
-                break
+        for n in range(1, min(wanted[-1], m) + 1):  # a loop over window sizes (<= 10)
             h = golden_mix(h[: m - n + 1] * GOLDEN + ids[n - 1 :] + np.uint64(n))
-            if n in sizes:
+            if n in wanted:
                 starts = np.flatnonzero(parent[: m - n + 1] == parent[n - 1 :])
-                out[n] = (starts, h[starts])
-    for n in sizes:
-        out.setdefault(n, (np.zeros(0, np.int64), np.zeros(0, np.uint64)))
-    return out
+                yield n, starts, h[starts]
+                done = n
+    del h
+    for n in wanted:
+        if n > done:  # longer than all the elements of the batch: no window
+            yield n, np.zeros(0, np.int64), np.zeros(0, np.uint64)
 
 
 def ngram_hashes(ids: np.ndarray, parent: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the n-element windows inside each document (see :func:`ngram_hashes_multi`)."""
-    return ngram_hashes_multi(ids, parent, [n])[n]
+    _, starts, h = next(ngram_hashes_multi(ids, parent, [n]))
+    return starts, h
 
 
 @dataclass
@@ -220,9 +225,13 @@ def group(keys: np.ndarray) -> Groups:
         return Groups(np.zeros(0, np.int64), np.zeros(0, bool))
     bits = np.uint64(max(1, int(m).bit_length()))
     low = (np.uint64(1) << bits) - np.uint64(1)
-    packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
-    order = (packed & low).astype(np.int64)
-    hk = packed >> bits
+    # in place where numpy allows: these arrays are the filters' largest (8 bytes per word)
+    packed = keys & ~low
+    packed |= np.arange(m, dtype=np.uint64)
+    packed.sort()
+    order = (packed & low).view(np.int64)  # positions < 2**bits: the same value as int64
+    hk = packed
+    hk >>= bits
     boundary = np.empty(m, dtype=bool)
     boundary[0] = True
     np.not_equal(hk[1:], hk[:-1], out=boundary[1:])

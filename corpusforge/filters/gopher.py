@@ -162,18 +162,21 @@ def word_ngram_signals(
     lens = ts.n_chars(w.values)
     cum = np.zeros(len(lens) + 1, np.int64)
     np.cumsum(lens, out=cum[1:])
-    grams = ts.ngram_hashes_multi(ids, w.parent, sorted(set(top) | set(dup)))
-    for n in top:
-        starts, h = grams[n]
-        # a top n-gram is measured joined with spaces, as the reference does
-        chars = cum[starts + n] - cum[starts] + (n - 1)
-        top_chars = ts.top_ngram_chars(starts, h, w.parent, chars, w.n)
-        out[f"top_{n}_gram_frac"] = ts.safe_div(top_chars, total_chars)
-    for n in dup:
-        starts, h = grams[n]
-        covered = ts.dup_ngram_covered(starts, h, len(ids), n)
-        out[f"dup_{n}_gram_frac"] = ts.safe_div(w.per_doc(np.where(covered, lens, 0)), total_chars)
-    return out
+    top_set, dup_set = set(top), set(dup)
+    for n, starts, h in ts.ngram_hashes_multi(ids, w.parent, [*top, *dup]):
+        if n in top_set:
+            # a top n-gram is measured joined with spaces, as the reference does
+            chars = cum[starts + n] - cum[starts] + (n - 1)
+            top_chars = ts.top_ngram_chars(starts, h, w.parent, chars, w.n)
+            out[f"top_{n}_gram_frac"] = ts.safe_div(top_chars, total_chars)
+            del chars
+        if n in dup_set:
+            covered = ts.dup_ngram_covered(starts, h, len(ids), n)
+            out[f"dup_{n}_gram_frac"] = ts.safe_div(w.per_doc(np.where(covered, lens, 0)), total_chars)
+            del covered
+        del starts, h  # before the next size's arrays are made
+    # the signals in the order of the settings
+    return {k: out[k] for k in [*(f"top_{n}_gram_frac" for n in top), *(f"dup_{n}_gram_frac" for n in dup)]}
 
 
 @register

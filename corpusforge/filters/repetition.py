@@ -29,18 +29,20 @@ def char_ngram_signals(
     n_docs = len(text)
     total = ts.n_chars(text) if total is None else total
     out: dict[str, np.ndarray] = {}
-    grams = ts.ngram_hashes_multi(ids, parent, sorted(set(top) | set(dup)))
-    for n in top:
-        starts, h = grams[n]
-        top_chars = ts.top_ngram_chars(starts, h, parent, np.full(len(starts), n), n_docs)
-        # overlapping occurrences (ああああ) can exceed the text length: clip to 1
-        out[f"top_{n}_char_gram_frac"] = np.minimum(ts.safe_div(top_chars, total), 1.0)
-    for n in dup:
-        starts, h = grams[n]
-        covered = ts.dup_ngram_covered(starts, h, len(ids), n)
-        per_doc = np.bincount(parent[covered], minlength=n_docs)[:n_docs]
-        out[f"dup_{n}_char_gram_frac"] = ts.safe_div(per_doc, total)
-    return out
+    top_set, dup_set = set(top), set(dup)
+    for n, starts, h in ts.ngram_hashes_multi(ids, parent, [*top, *dup]):
+        if n in top_set:
+            top_chars = ts.top_ngram_chars(starts, h, parent, np.full(len(starts), n), n_docs)
+            # overlapping occurrences (ああああ) can exceed the text length: clip to 1
+            out[f"top_{n}_char_gram_frac"] = np.minimum(ts.safe_div(top_chars, total), 1.0)
+        if n in dup_set:
+            covered = ts.dup_ngram_covered(starts, h, len(ids), n)
+            per_doc = np.bincount(parent[covered], minlength=n_docs)[:n_docs]
+            out[f"dup_{n}_char_gram_frac"] = ts.safe_div(per_doc, total)
+            del covered
+        del starts, h  # before the next size's arrays are made
+    # the signals in the order of the settings
+    return {k: out[k] for k in [*(f"top_{n}_char_gram_frac" for n in top), *(f"dup_{n}_char_gram_frac" for n in dup)]}
 
 
 def top_sqrt_ratio(ids: np.ndarray, parent: np.ndarray, n: int, n_docs: int) -> np.ndarray:
