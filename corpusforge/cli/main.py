@@ -216,9 +216,12 @@ def stats(path: Annotated[str, typer.Argument(help="a stats.json or an output fo
     print_whole(console, summary_table(run_stats, f"{path}{so_far}"))
     console.print(reasons_text(run_stats), end="")
     console.print(tokens_text(run_stats), end="")
-    for table in (nodes_table(run_stats), memory_table(run_stats)):
-        if table is not None:
-            console.print(table)
+    where = nodes_table(run_stats)
+    if where is not None:
+        console.print(where)
+    memory = memory_table(run_stats)
+    if memory is not None:
+        print_whole(console, memory)  # figures are never cut, as in the summary
 
 
 def _corpus_stats(path: str) -> None:
