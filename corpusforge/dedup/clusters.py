@@ -239,9 +239,19 @@ def decide_task(task: BucketTask) -> dict:
     save_array(plan.file("size", j), sizes)
     save_array(plan.file("reason", j), reasons)
     gone = np.flatnonzero(removed)
-    write_table(plan.file("dupof", j, ext="parquet"),
-                pa.table({"node": pa.array(node[gone]), "id": reps.column("id").take(pa.array(at[gone]))}))
+    dup = pa.table({"node": pa.array(node[gone]), "id": reps.column("id").take(pa.array(at[gone]))})
+    # one file per shard of the bucket: a shard's write task reads its own removed rows only
+    offsets = plan.lay.offsets
+    bounds = np.searchsorted(node[gone], offsets)
+    for s in _shards_in(offsets, lo, hi):
+        write_table(plan.file("dupof", j, s, ext="parquet"), dup.slice(bounds[s], bounds[s + 1] - bounds[s]))
     return {"removed": int(len(gone))}
+
+
+def _shards_in(offsets: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The shards (``offsets``: their first global indexes, then the end) with documents in
+    ``lo .. hi``."""
+    return np.flatnonzero((offsets[:-1] < hi) & (offsets[1:] > lo))
 
 
 def decisions(lay: Layout, first: int, n: int) -> tuple[np.ndarray, np.ndarray, pa.Array]:
@@ -252,12 +262,13 @@ def decisions(lay: Layout, first: int, n: int) -> tuple[np.ndarray, np.ndarray, 
     sizes, reasons, ids = [], [], []
     for j in range(first // plan.size, math.ceil((first + n) / plan.size)):
         lo = j * plan.size
-        a, b = max(first, lo) - lo, min(first + n, lo + plan.size) - lo
-        sizes.append(load_rows(plan.file("size", j), a, b))
-        reasons.append(load_rows(plan.file("reason", j), a, b))
-        dup = read_table(plan.file("dupof", j, ext="parquet"))
-        at = dup.column("node").to_numpy() - lo
-        ids.append(dup.column("id").filter(pa.array((at >= a) & (at < b))))
+        a, b = max(first, lo), min(first + n, lo + plan.size)
+        sizes.append(load_rows(plan.file("size", j), a - lo, b - lo))
+        reasons.append(load_rows(plan.file("reason", j), a - lo, b - lo))
+        for s in _shards_in(lay.offsets, a, b):
+            dup = read_table(plan.file("dupof", j, int(s), ext="parquet"))
+            at = dup.column("node").to_numpy()
+            ids.append(dup.column("id").filter(pa.array((at >= a) & (at < b))))
     size, reason = _concat(sizes, np.int32), _concat(reasons, np.int8)
     dup_of = pa.chunked_array(ids, pa.string()).combine_chunks()
     return size, reason, dup_of
