@@ -137,8 +137,6 @@ def _by_source_and_lang(batch: pa.Table, values: dict[str, pa.Array], aggregatio
     key = src[0] * len(lng[1]) + lng[0]
     uniq, first, group = np.unique(key, return_index=True, return_inverse=True)
     rank = np.argsort(first, kind="stable")  # group ids -> rows in order of first appearance
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(uniq)))
     rows: list[dict] = [{SOURCE: src[1][k // len(lng[1])], LANG: lng[1][k % len(lng[1])]} for k in uniq]
     for column, agg in aggregations:
         arr = values[column]
@@ -147,7 +145,9 @@ def _by_source_and_lang(batch: pa.Table, values: dict[str, pa.Array], aggregatio
             out = np.bincount(group[valid], minlength=len(uniq)).tolist()
         elif agg == "sum":
             vals = np.asarray(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-            sums = np.add.reduceat(vals[order], bounds).tolist()
+            sums = np.zeros(len(uniq), np.int64)
+            np.add.at(sums, group, vals)  # int64, exact (bincount's weights are floats)
+            sums = sums.tolist()
             has = np.bincount(group[valid], minlength=len(uniq))
             out = [total if k else None for total, k in zip(sums, has)]  # all null: None, as Arrow
         else:
