@@ -114,22 +114,11 @@ def _best_first(label: np.ndarray, prio: np.ndarray, node: np.ndarray) -> np.nda
     return np.lexsort((node, -prio, label))
 
 
-def _per_source(lay: Layout, nodes: np.ndarray, fetch: Callable[[int, np.ndarray], np.ndarray],
-                out: np.ndarray) -> np.ndarray:
-    """``out[i] = fetch(source, local index)`` for the shard or index part of each node."""
-    firsts = np.array([first for _, _, first in lay.row_sources()], np.int64)
-    source = np.searchsorted(firsts, nodes, side="right") - 1
-    for s in np.unique(source):
-        sel = source == s
-        out[sel] = fetch(int(s), nodes[sel] - firsts[s])
-    return out
-
-
 def _priorities(lay: Layout, nodes: np.ndarray) -> np.ndarray:
     # documents of the index always win: they were kept before
     out = np.full(len(nodes), np.inf)
     run = nodes < lay.n_docs
-    out[run] = _per_source(lay, nodes[run], lambda s, local: take_rows(lay.path(f"prio-{s:05d}.npy"), local),
+    out[run] = lay.per_source(nodes[run], lambda s, local: take_rows(lay.path(f"prio-{s:05d}.npy"), local),
                            np.empty(int(run.sum())))
     return out
 
@@ -142,7 +131,7 @@ def _keys(plan: Plan, nodes: np.ndarray) -> dict[str, np.ndarray]:
         for col, file_no, dtype in ((kind, 0, np.uint64), (f"{kind}_ok", 1, bool)):
             def fetch(s: int, local: np.ndarray, row: int = row, file_no: int = file_no) -> np.ndarray:
                 return take_cols(sources[s][file_no], row, local)
-            out[col] = _per_source(plan.lay, nodes, fetch, np.empty(len(nodes), dtype))
+            out[col] = plan.lay.per_source(nodes, fetch, np.empty(len(nodes), dtype))
     return out
 
 

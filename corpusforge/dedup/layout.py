@@ -7,6 +7,7 @@ A document's global index is its position in the shards in order, then in the in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,17 @@ class Layout:
         out = [(self.path(f"keys-{i:05d}.npy"), self.path(f"valid-{i:05d}.npy"), int(off))
                for i, off in enumerate(self.offsets[:-1])]
         out += [(p.keys, p.valid, int(off)) for p, off in zip(self.index_parts, self.index_offsets[:-1])]
+        return out
+
+    def per_source(self, nodes: np.ndarray, fetch: Callable[[int, np.ndarray], np.ndarray],
+                   out: np.ndarray) -> np.ndarray:
+        """``out[i] = fetch(source, local index)`` for the shard or index part of each node
+        (sources numbered as :meth:`row_sources`: the shards, then the index's parts)."""
+        firsts = np.concatenate([self.offsets[:-1], self.index_offsets[:-1]])
+        source = np.searchsorted(firsts, nodes, side="right") - 1
+        for s in np.unique(source):
+            sel = source == s
+            out[sel] = fetch(int(s), nodes[sel] - firsts[s])
         return out
 
     def ids_of(self, idx: np.ndarray) -> pa.Array:

@@ -197,12 +197,7 @@ def _grouped_sources(lay: Layout) -> list[tuple[str | None, str | None, IndexPar
 def _gather_sigs(lay: Layout, idx: np.ndarray) -> np.ndarray:
     """Signatures of the documents ``idx`` (this run's only), read from the shards' files."""
     out = np.zeros((len(idx), lay.cfg.minhash.num_perm), np.uint32)  # type: ignore[union-attr]
-    offsets = lay.offsets
-    file_no = np.searchsorted(offsets, idx, side="right") - 1
-    for f in np.unique(file_no):
-        sel = file_no == f
-        out[sel] = take_rows(lay.path(f"sig-{f:05d}.npy"), idx[sel] - offsets[f])
-    return out
+    return lay.per_source(idx, lambda s, local: take_rows(lay.path(f"sig-{s:05d}.npy"), local), out)
 
 
 def _run_edges(keys: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
